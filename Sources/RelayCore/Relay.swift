@@ -1,0 +1,178 @@
+import Synchronization
+
+/// The relay: registrations, their topics and live connections, and fan-out of published messages.
+///
+/// It knows nothing of networking. The gateway registers clients, attaches a `RelayConnection`
+/// when a client's WebSocket opens, and publishes pre-encoded messages:
+///
+/// ```swift
+/// let relay = Relay<MyConnection>(settings: .init())
+/// let registration = relay.register(userID: 1)
+/// relay.attach(connection, to: registration.id)
+/// let recipients = relay.publish(frame, topic: "cats", userID: nil)
+/// ```
+public final class Relay<Connection: RelayConnection>: Sendable {
+    /// How registrations behave.
+    public struct Settings: Sendable {
+        /// The topics a new registration starts with.
+        public var defaultTopics: Set<String>
+        /// How long a registration without a live connection is kept; `.zero` keeps it forever.
+        public var registrationTTL: Duration
+        /// Limits on the topic lists clients ask for.
+        public var topicRules: TopicRules
+
+        public init(defaultTopics: Set<String> = ["cats"], registrationTTL: Duration = .seconds(600), topicRules: TopicRules = TopicRules()) {
+            self.defaultTopics = defaultTopics
+            self.registrationTTL = registrationTTL
+            self.topicRules = topicRules
+        }
+    }
+
+    /// Counts for health and stats.
+    public struct Counts: Sendable, Equatable {
+        public var registrations: Int
+        public var connections: Int
+    }
+
+    private struct State {
+        var registrations: [ClientID: Registration<Connection>] = [:]
+        var connections = 0
+    }
+
+    public let settings: Settings
+    private let state = Mutex(State())
+    private let index = TopicIndex<Connection>()
+
+    public init(settings: Settings) {
+        self.settings = settings
+    }
+
+    /// Creates a registration for `userID` with the default topics.
+    public func register(userID: Int, now: ContinuousClock.Instant = .now) -> Registration<Connection> {
+        let registration = Registration<Connection>(
+            id: ClientID.random(),
+            userID: userID,
+            topics: self.settings.defaultTopics,
+            connection: nil,
+            idleSince: now
+        )
+        self.state.withLock { $0.registrations[registration.id] = registration }
+        return registration
+    }
+
+    public func registration(_ id: ClientID) -> Registration<Connection>? {
+        self.state.withLock { $0.registrations[id] }
+    }
+
+    /// Forgets a registration and closes its live connection. Returns `false` for an unknown id.
+    @discardableResult
+    public func unregister(_ id: ClientID) -> Bool {
+        let removed: Registration<Connection>? = self.state.withLock { state in
+            guard let registration = state.registrations.removeValue(forKey: id) else { return nil }
+            if registration.isConnected {
+                state.connections -= 1
+                self.index.remove(id: id, userID: registration.userID, from: registration.topics)
+            }
+            return registration
+        }
+        removed?.connection?.close(.unregistered)
+        return removed != nil
+    }
+
+    /// Makes `connection` the live connection of `id`; a previous live connection is closed.
+    /// Returns `nil` for an unknown id.
+    @discardableResult
+    public func attach(_ connection: Connection, to id: ClientID) -> Registration<Connection>? {
+        let (registration, replaced): (Registration<Connection>?, Connection?) = self.state.withLock { state in
+            guard var registration = state.registrations[id] else { return (nil, nil) }
+            let previous = registration.connection
+            if previous == nil {
+                state.connections += 1
+            }
+            registration.connection = connection
+            registration.idleSince = nil
+            state.registrations[id] = registration
+            self.index.add(connection, id: id, userID: registration.userID, to: registration.topics)
+            return (registration, previous)
+        }
+        replaced?.close(.replaced)
+        return registration
+    }
+
+    /// Ends `connection`'s subscription; the registration stays and starts its idle time.
+    /// Does nothing if `connection` is no longer the live one (it was replaced or unregistered).
+    public func detach(_ connection: Connection, from id: ClientID, now: ContinuousClock.Instant = .now) {
+        self.state.withLock { state in
+            guard var registration = state.registrations[id], registration.connection === connection else { return }
+            registration.connection = nil
+            registration.idleSince = now
+            state.registrations[id] = registration
+            state.connections -= 1
+            self.index.remove(id: id, userID: registration.userID, from: registration.topics)
+        }
+    }
+
+    /// Replaces the topics of `id`. Returns `false` for an unknown id; throws if the list breaks the rules.
+    @discardableResult
+    public func setTopics(_ requested: [String], for id: ClientID) throws(TopicRules.Violation) -> Bool {
+        let topics = try self.settings.topicRules.validate(requested)
+        return self.state.withLock { state in
+            guard var registration = state.registrations[id] else { return false }
+            if let connection = registration.connection {
+                self.index.remove(id: id, userID: registration.userID, from: registration.topics.subtracting(topics))
+                self.index.add(connection, id: id, userID: registration.userID, to: topics.subtracting(registration.topics))
+            }
+            registration.topics = topics
+            state.registrations[id] = registration
+            return true
+        }
+    }
+
+    /// Hands `message` to every connected client subscribed to `topic` (only those of `userID`
+    /// when it is given) and returns how many there were.
+    @discardableResult
+    public func publish(_ message: Connection.Message, topic: String, userID: Int?) -> Int {
+        let recipients = self.index.recipients(topic: topic, userID: userID)
+        for connection in recipients {
+            connection.send(message)
+        }
+        return recipients.count
+    }
+
+    /// Forgets registrations that have had no live connection for longer than the TTL.
+    /// Returns how many expired.
+    @discardableResult
+    public func expireIdleRegistrations(now: ContinuousClock.Instant = .now) -> Int {
+        guard self.settings.registrationTTL > .zero else { return 0 }
+        let deadline = now - self.settings.registrationTTL
+        return self.state.withLock { state in
+            let expired = state.registrations.values.filter { registration in
+                guard let idleSince = registration.idleSince else { return false }
+                return idleSince <= deadline
+            }
+            for registration in expired {
+                state.registrations[registration.id] = nil
+            }
+            return expired.count
+        }
+    }
+
+    public var counts: Counts {
+        self.state.withLock { Counts(registrations: $0.registrations.count, connections: $0.connections) }
+    }
+
+    /// Topics with connected subscribers and how many each has.
+    public func topicSubscriberCounts() -> [String: Int] {
+        self.index.subscriberCounts()
+    }
+
+    /// Closes every live connection (used at shutdown); registrations stay.
+    public func closeAllConnections(_ reason: CloseReason) {
+        let connections = self.state.withLock { state in
+            state.registrations.values.compactMap(\.connection)
+        }
+        for connection in connections {
+            connection.close(reason)
+        }
+    }
+}

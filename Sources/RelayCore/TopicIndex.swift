@@ -1,0 +1,73 @@
+import Synchronization
+
+/// Connected clients by topic, and within a topic by user, so a publish touches only its recipients.
+///
+/// Topics are spread over independently locked shards: publishes to different topics rarely meet
+/// on a lock, and no lock is held while messages are handed to connections.
+final class TopicIndex<Connection: RelayConnection>: Sendable {
+    private struct Subscribers {
+        var all: [ClientID: Connection] = [:]
+        var byUser: [Int: [ClientID: Connection]] = [:]
+    }
+
+    private final class Shard: Sendable {
+        let topics = Mutex<[String: Subscribers]>([:])
+    }
+
+    private let shards: [Shard]
+
+    init(shardCount: Int = 64) {
+        self.shards = (0..<max(1, shardCount)).map { _ in Shard() }
+    }
+
+    func add(_ connection: Connection, id: ClientID, userID: Int, to topics: some Sequence<String>) {
+        for topic in topics {
+            self.shard(for: topic).topics.withLock { table in
+                table[topic, default: Subscribers()].all[id] = connection
+                table[topic, default: Subscribers()].byUser[userID, default: [:]][id] = connection
+            }
+        }
+    }
+
+    func remove(id: ClientID, userID: Int, from topics: some Sequence<String>) {
+        for topic in topics {
+            self.shard(for: topic).topics.withLock { table in
+                guard var subscribers = table[topic] else { return }
+                subscribers.all[id] = nil
+                subscribers.byUser[userID]?[id] = nil
+                if subscribers.byUser[userID]?.isEmpty == true {
+                    subscribers.byUser[userID] = nil
+                }
+                table[topic] = subscribers.all.isEmpty ? nil : subscribers
+            }
+        }
+    }
+
+    /// The connections subscribed to `topic` (only those of `userID` when it is given).
+    func recipients(topic: String, userID: Int?) -> [Connection] {
+        self.shard(for: topic).topics.withLock { table in
+            guard let subscribers = table[topic] else { return [] }
+            if let userID {
+                return subscribers.byUser[userID].map { Array($0.values) } ?? []
+            }
+            return Array(subscribers.all.values)
+        }
+    }
+
+    /// Topics with at least one connected subscriber, with their subscriber counts.
+    func subscriberCounts() -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for shard in self.shards {
+            shard.topics.withLock { table in
+                for (topic, subscribers) in table {
+                    counts[topic] = subscribers.all.count
+                }
+            }
+        }
+        return counts
+    }
+
+    private func shard(for topic: String) -> Shard {
+        self.shards[Int(UInt(bitPattern: topic.hashValue) % UInt(self.shards.count))]
+    }
+}

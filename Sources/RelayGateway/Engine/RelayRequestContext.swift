@@ -1,0 +1,49 @@
+import Hummingbird
+import Logging
+import NIOCore
+import RelayCore
+import Synchronization
+
+/// The request context every route and filter of the gateway sees.
+///
+/// On the WebSocket upgrade path it also carries an ``UpgradeSlot``: the `subscribe` handler puts
+/// the accepted client id there and answers `101`; the channel then performs the upgrade.
+public struct RelayRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+    /// Present only while deciding a WebSocket upgrade.
+    public let upgrade: UpgradeSlot?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
+        self.upgrade = nil
+    }
+
+    init(channel: any Channel, logger: Logger, upgrade: UpgradeSlot) {
+        self.coreContext = .init(source: ApplicationRequestContextSource(channel: channel, logger: logger))
+        self.remoteAddress = channel.remoteAddress
+        self.upgrade = upgrade
+    }
+
+    /// The peer's IP address as text (no port), or `"unknown"`.
+    public var peerAddress: String {
+        self.remoteAddress?.ipAddress ?? "unknown"
+    }
+}
+
+/// Where the `subscribe` handler leaves the client id it accepted for a WebSocket upgrade.
+public final class UpgradeSlot: Sendable {
+    private let accepted = Mutex<ClientID?>(nil)
+
+    init() {}
+
+    /// The client id the upgrade is for, once accepted.
+    public var clientID: ClientID? {
+        self.accepted.withLock { $0 }
+    }
+
+    func accept(_ id: ClientID) {
+        self.accepted.withLock { $0 = id }
+    }
+}

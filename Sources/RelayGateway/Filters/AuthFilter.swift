@@ -1,0 +1,68 @@
+import Hummingbird
+import RelayConfig
+
+/// `type: auth`: the request must carry `Authorization: Bearer <secret>` for one of the named
+/// `tokens`; a WebSocket upgrade may instead pass `?token=<secret>` (browsers cannot set headers
+/// on WebSockets). Secrets are compared in constant time and never logged or echoed.
+struct AuthFilter: RouterMiddleware {
+    static let plugin = FilterPlugin(type: "auth") { declaration, environment throws(ConfigError) in
+        let options = declaration.options
+        try options.rejectUnknownKeys(allowed: ["type", "tokens"])
+        let list = try options.required("tokens").list()
+        guard !list.isEmpty else {
+            throw try options.required("tokens").location.error("list at least one token name")
+        }
+        var secrets: [[UInt8]] = []
+        for node in list {
+            let name = try node.string()
+            guard let token = environment.tokens.first(where: { $0.name == name }) else {
+                let declared = environment.tokens.map(\.name).joined(separator: ", ")
+                throw node.location.error("unknown token \"\(name)\" (declared in tokens: \(declared.isEmpty ? "none" : declared))")
+            }
+            secrets.append(Array(token.secret.utf8))
+        }
+        return AuthFilter(secrets: secrets)
+    }
+
+    let secrets: [[UInt8]]
+
+    func handle(_ request: Request, context: RelayRequestContext, next: (Request, RelayRequestContext) async throws -> Response) async throws -> Response {
+        guard let presented = Self.credential(of: request, isUpgrade: context.upgrade != nil) else {
+            throw RelayHTTPError(.unauthorized, "missing bearer token", headers: [.wwwAuthenticate: "Bearer"])
+        }
+        let bytes = Array(presented.utf8)
+        var matched = false
+        for secret in self.secrets {
+            matched = Self.constantTimeEquals(bytes, secret) || matched
+        }
+        guard matched else {
+            throw RelayHTTPError(.unauthorized, "invalid token", headers: [.wwwAuthenticate: #"Bearer error="invalid_token""#])
+        }
+        return try await next(request, context)
+    }
+
+    /// The bearer credential of a request: the `Authorization` header, or on an upgrade `?token=`.
+    static func credential(of request: Request, isUpgrade: Bool) -> String? {
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" {
+                return String(parts[1]).trimmingCharacters(in: .whitespaces)
+            }
+            return nil
+        }
+        if isUpgrade, let token = request.uri.queryParameters.get("token"), !token.isEmpty {
+            return token
+        }
+        return nil
+    }
+
+    /// Compares without an early exit, so timing does not tell how much of a guess was right.
+    static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+        guard !rhs.isEmpty else { return false }
+        var difference = UInt8(lhs.count == rhs.count ? 0 : 1)
+        for index in 0..<lhs.count {
+            difference |= lhs[index] ^ rhs[index % rhs.count]
+        }
+        return difference == 0 && !lhs.isEmpty
+    }
+}

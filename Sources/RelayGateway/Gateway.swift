@@ -1,0 +1,81 @@
+import Hummingbird
+import Logging
+import NIOCore
+import RelayConfig
+import RelayCore
+import ServiceLifecycle
+import UnixSignals
+
+/// A whole deployment: one relay shared by every listener of the config, each listener a
+/// Hummingbird application with the gateway's own WebSocket upgrade path.
+///
+/// ```swift
+/// let config = try ConfigLoader.load(file: "config/relay.yaml")
+/// let gateway = try Gateway(config: config, logger: Logger(label: "relay"))
+/// try await gateway.run()
+/// ```
+public struct Gateway: Sendable {
+    public let config: GatewayConfig
+    public let relay: Relay<WebSocketSubscriber>
+    public let routeTable: RouteTable
+    private let subscribeURL: SubscribeURL?
+    private let logger: Logger
+
+    /// Validates everything (handler and filter names, filter options) before anything binds.
+    public init(config: GatewayConfig, logger: Logger) throws(ConfigError) {
+        self.config = config
+        self.logger = logger
+        self.routeTable = try RouteTable(config: config, logger: logger)
+        let settings = config.relay
+        self.relay = Relay(
+            settings: .init(
+                defaultTopics: Set(settings.defaultTopics),
+                registrationTTL: settings.registrationTTL,
+                topicRules: TopicRules(maxTopicsPerClient: settings.maxTopicsPerClient, maxTopicLength: settings.maxTopicLength)
+            )
+        )
+        self.subscribeURL = self.routeTable.subscribeRoute.map { listener, route in
+            SubscribeURL(pathTemplate: route.path, publicURL: listener.publicURL, host: listener.host, port: listener.port)
+        }
+    }
+
+    /// Serves until a shutdown signal arrives or the task is cancelled.
+    /// - Parameter onListening: called once per listener with the port it bound (useful with `port: 0`).
+    public func run(
+        gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
+        onListening: @escaping @Sendable (ListenerConfig, Int) async -> Void = { _, _ in }
+    ) async throws {
+        let environment = HandlerEnvironment(
+            relay: self.relay,
+            settings: self.config.relay,
+            subscribeURL: self.subscribeURL ?? SubscribeURL(pathTemplate: "/", publicURL: nil, host: "", port: 0)
+        )
+        let sessions = SubscriberSessions(relay: self.relay, settings: self.config.relay, logger: self.logger)
+        var services: [any Service] = [RegistrationSweeper(relay: self.relay)]
+        for listener in self.routeTable.listeners {
+            let responder = listener.makeRouter(environment: environment).buildResponder()
+            let isSubscribeListener = self.routeTable.subscribeRoute?.listener.name == listener.config.name
+            let subscribeURL = self.subscribeURL
+            var logger = self.logger
+            logger[metadataKey: "listener"] = .string(listener.config.name)
+            let application = Application(
+                responder: responder,
+                server: .relay(router: responder, sessions: sessions),
+                configuration: ApplicationConfiguration(address: .hostname(listener.config.host, port: listener.config.port)),
+                onServerRunning: { channel in
+                    let port = channel.localAddress?.port ?? listener.config.port
+                    if isSubscribeListener {
+                        subscribeURL?.listenerBound(port: port)
+                    }
+                    await onListening(listener.config, port)
+                },
+                logger: logger
+            )
+            services.append(application)
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: gracefulShutdownSignals, logger: self.logger)
+        )
+        try await group.run()
+    }
+}

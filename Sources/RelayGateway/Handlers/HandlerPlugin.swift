@@ -1,0 +1,63 @@
+import Hummingbird
+import RelayConfig
+import RelayCore
+
+/// A relay handler answering one request.
+public typealias RelayHandler = @Sendable (Request, RelayRequestContext) async throws -> Response
+
+/// What a handler is built from.
+public struct HandlerEnvironment: Sendable {
+    public let relay: Relay<WebSocketSubscriber>
+    public let settings: RelaySettings
+    /// Builds the `ws://` URL a registration is answered with.
+    public let subscribeURL: SubscribeURL
+}
+
+/// A handler type the config can name in a route's `handler:`.
+///
+/// Adding one is one file (its `plugin`) and one line in ``HandlerRegistry/builtIn``.
+public struct HandlerPlugin: Sendable {
+    public let name: String
+    /// The method a route gets when it names none.
+    public let defaultMethod: HTTPRequest.Method
+    /// Route parameters the path must declare, e.g. `client_id` for `/ws/{client_id}`.
+    public let requiredParameters: [String]
+    /// Whether the handler accepts WebSocket upgrades (the `subscribe` handler).
+    public let servesWebSocket: Bool
+    public let make: @Sendable (HandlerEnvironment) -> RelayHandler
+
+    public init(
+        name: String,
+        defaultMethod: HTTPRequest.Method,
+        requiredParameters: [String] = [],
+        servesWebSocket: Bool = false,
+        make: @escaping @Sendable (HandlerEnvironment) -> RelayHandler
+    ) {
+        self.name = name
+        self.defaultMethod = defaultMethod
+        self.requiredParameters = requiredParameters
+        self.servesWebSocket = servesWebSocket
+        self.make = make
+    }
+}
+
+/// Handler types by name.
+public struct HandlerRegistry: Sendable {
+    private let plugins: [String: HandlerPlugin]
+
+    public init(_ plugins: [HandlerPlugin]) {
+        self.plugins = Dictionary(plugins.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+    }
+
+    public static let builtIn = HandlerRegistry([
+        HealthHandler.plugin,
+        RegisterHandler.plugin,
+        UnregisterHandler.plugin,
+        PublishHandler.plugin,
+        SubscribeHandler.plugin,
+    ])
+
+    public subscript(name: String) -> HandlerPlugin? { self.plugins[name] }
+
+    public var names: [String] { self.plugins.keys.sorted() }
+}

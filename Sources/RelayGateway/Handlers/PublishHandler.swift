@@ -1,0 +1,35 @@
+import Hummingbird
+import RelayCore
+
+/// `POST /publish` with `{"topic": "cats", "user_id": 1 (optional), "message": "..."}`: sends
+/// `message` as one text frame to every connected subscriber of the topic (of that user, if
+/// given) and answers `{"recipients": N}`.
+enum PublishHandler {
+    struct Body: Decodable {
+        let topic: String
+        let user_id: Int?
+        let message: String
+    }
+
+    struct Answer: Encodable {
+        let recipients: Int
+    }
+
+    static let plugin = HandlerPlugin(name: "publish", defaultMethod: .post) { environment in
+        let rules = environment.relay.settings.topicRules
+        return { request, context in
+            let body = try await JSONBody.decode(Body.self, from: request, limit: environment.settings.maxMessageBytes)
+            if let userID = body.user_id, userID < 0 {
+                throw RelayHTTPError(.badRequest, "\"user_id\" must be an integer ≥ 0")
+            }
+            do throws(TopicRules.Violation) {
+                _ = try rules.validate([body.topic])
+            } catch {
+                throw RelayHTTPError(.badRequest, error.description)
+            }
+            let frame = ServerFrame.text(body.message)
+            let recipients = environment.relay.publish(frame, topic: body.topic, userID: body.user_id)
+            return JSONResponse.make(.ok, Answer(recipients: recipients))
+        }
+    }
+}

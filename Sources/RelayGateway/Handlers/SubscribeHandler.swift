@@ -1,0 +1,29 @@
+import Hummingbird
+import RelayCore
+
+/// `GET /ws/{client_id}` with a WebSocket upgrade: a known id is accepted (`101`), an unknown one
+/// gets `404`. Filters ahead of it run first, so their refusals (401, 403, 429) answer the
+/// handshake with their real status.
+enum SubscribeHandler {
+    static let plugin = HandlerPlugin(name: "subscribe", defaultMethod: .get, requiredParameters: ["client_id"], servesWebSocket: true) {
+        environment in
+        { request, context in
+            guard let text = context.parameters.get("client_id"), let id = ClientID(text),
+                environment.relay.registration(id) != nil
+            else {
+                throw RelayHTTPError(.notFound, "unknown client id")
+            }
+            guard let slot = context.upgrade else {
+                if request.headers[.upgrade] != nil {
+                    throw RelayHTTPError(
+                        .badRequest,
+                        "invalid WebSocket handshake: it must be the first request on its connection and carry Sec-WebSocket-Key and Sec-WebSocket-Version: 13"
+                    )
+                }
+                throw RelayHTTPError(.upgradeRequired, "this route needs a WebSocket upgrade", headers: [.upgrade: "websocket"])
+            }
+            slot.accept(id)
+            return Response(status: .switchingProtocols)
+        }
+    }
+}

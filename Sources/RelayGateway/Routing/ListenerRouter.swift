@@ -1,0 +1,39 @@
+import Hummingbird
+
+extension RouteTable.Listener {
+    /// Methods that get `405` on a declared path that does not serve them.
+    private static let knownMethods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .options]
+
+    /// The Hummingbird router of this listener: JSON errors outermost, then the listener's
+    /// filters, then per route its own filters and handler. A path that exists but not for the
+    /// request's method answers `405` with `Allow`.
+    func makeRouter(environment: HandlerEnvironment) -> Router<RelayRequestContext> {
+        let router = Router(context: RelayRequestContext.self, options: .autoGenerateHeadEndpoints)
+        router.add(middleware: JSONErrorMiddleware())
+        for filter in self.filters {
+            router.add(middleware: filter.middleware)
+        }
+        var methodsByPath: [(path: String, methods: [HTTPRequest.Method])] = []
+        for route in self.routes {
+            let group = router.group()
+            for filter in route.filters {
+                group.add(middleware: filter.middleware)
+            }
+            group.on(RouterPath(route.path), method: route.method, use: route.handler.make(environment))
+            if let index = methodsByPath.firstIndex(where: { $0.path == route.path }) {
+                methodsByPath[index].methods.append(route.method)
+            } else {
+                methodsByPath.append((route.path, [route.method]))
+            }
+        }
+        for (path, methods) in methodsByPath {
+            let allow = methods.map(\.rawValue).joined(separator: ", ")
+            for method in Self.knownMethods where !methods.contains(method) {
+                router.on(RouterPath(path), method: method) { request, _ -> Response in
+                    throw RelayHTTPError(.methodNotAllowed, "\(request.method.rawValue) is not allowed here; use \(allow)", headers: [.allow: allow])
+                }
+            }
+        }
+        return router
+    }
+}

@@ -1,0 +1,148 @@
+import Hummingbird
+import Logging
+import RelayConfig
+
+/// The config turned into what the engine serves: per listener, its filters and its routes, each
+/// route with its method, handler and filters, all names resolved and all options validated.
+public struct RouteTable: Sendable {
+    /// A built filter instance, shared by every route that names it.
+    public struct Filter: Sendable {
+        public let name: String
+        public let type: String
+        public let middleware: RelayFilter
+    }
+
+    public struct Route: Sendable {
+        public let path: String
+        public let method: HTTPRequest.Method
+        public let handler: HandlerPlugin
+        public let filters: [Filter]
+    }
+
+    public struct Listener: Sendable {
+        public let config: ListenerConfig
+        public let filters: [Filter]
+        public let routes: [Route]
+    }
+
+    public let listeners: [Listener]
+
+    /// The first route serving WebSocket subscriptions, and its listener: `register` builds its URLs from it.
+    public var subscribeRoute: (listener: ListenerConfig, route: Route)? {
+        for listener in self.listeners {
+            if let route = listener.routes.first(where: { $0.handler.servesWebSocket }) {
+                return (listener.config, route)
+            }
+        }
+        return nil
+    }
+
+    /// Resolves every handler and filter name of `config`; throws the first problem, located.
+    public init(
+        config: GatewayConfig,
+        handlers: HandlerRegistry = .builtIn,
+        filters registry: FilterRegistry = .builtIn,
+        logger: Logger
+    ) throws(ConfigError) {
+        var built: [String: Filter] = [:]
+        let environment = FilterEnvironment(tokens: config.tokens, logger: logger)
+        for declaration in config.filters {
+            guard let plugin = registry[declaration.type] else {
+                throw declaration.typeLocation.error(
+                    "unknown filter type \"\(declaration.type)\" (known: \(registry.types.joined(separator: ", ")))"
+                )
+            }
+            let middleware = try plugin.make(declaration, environment)
+            built[declaration.name] = Filter(name: declaration.name, type: declaration.type, middleware: middleware)
+        }
+        func resolve(_ references: [FilterReference]) throws(ConfigError) -> [Filter] {
+            var filters: [Filter] = []
+            for reference in references {
+                guard let filter = built[reference.name] else {
+                    throw reference.location.error("undeclared filter \"\(reference.name)\"")
+                }
+                filters.append(filter)
+            }
+            return filters
+        }
+
+        var listeners: [Listener] = []
+        for listener in config.listeners {
+            var routes: [Route] = []
+            for route in listener.routes {
+                let resolved = try Self.route(route, handlers: handlers, filters: try resolve(route.filters))
+                if routes.contains(where: { $0.path == resolved.path && $0.method == resolved.method }) {
+                    throw route.location.error("duplicate route \(resolved.method.rawValue) \(resolved.path) in this listener")
+                }
+                routes.append(resolved)
+            }
+            listeners.append(Listener(config: listener, filters: try resolve(listener.filters), routes: routes))
+        }
+        self.listeners = listeners
+
+        if self.subscribeRoute == nil, let register = Self.firstRoute(named: "register", in: config) {
+            throw register.handlerLocation.error("handler \"register\" hands out subscribe URLs, but no listener has a \"subscribe\" route")
+        }
+    }
+
+    private static func route(_ route: RouteConfig, handlers: HandlerRegistry, filters: [Filter]) throws(ConfigError) -> Route {
+        guard let handler = handlers[route.handler] else {
+            throw route.handlerLocation.error("unknown handler \"\(route.handler)\" (known: \(handlers.names.joined(separator: ", ")))")
+        }
+        var method = handler.defaultMethod
+        if let name = route.method {
+            guard let parsed = HTTPRequest.Method(name) else {
+                throw route.location.error("invalid method \"\(name)\"")
+            }
+            method = parsed
+        }
+        if handler.servesWebSocket && method != .get {
+            throw route.location.error("handler \"\(handler.name)\" serves WebSocket upgrades, which use GET, not \(method.rawValue)")
+        }
+        for parameter in handler.requiredParameters where !route.path.contains("{\(parameter)}") && !route.path.contains(":\(parameter)") {
+            throw route.location.error("handler \"\(handler.name)\" needs {\(parameter)} in its path, e.g. \"/ws/{\(parameter)}\"")
+        }
+        return Route(path: route.path, method: method, handler: handler, filters: filters)
+    }
+
+    private static func firstRoute(named handler: String, in config: GatewayConfig) -> RouteConfig? {
+        config.listeners.lazy.flatMap(\.routes).first { $0.handler == handler }
+    }
+}
+
+extension RouteTable: CustomStringConvertible {
+    /// The table as `relay-gateway check` prints it.
+    public var description: String {
+        var lines: [String] = []
+        for listener in self.listeners {
+            let config = listener.config
+            var heading = "listener \(config.name) on \(config.host):\(config.port)"
+            if let publicURL = config.publicURL {
+                heading += " (public_url \(publicURL))"
+            }
+            lines.append(heading)
+            if !listener.filters.isEmpty {
+                lines.append("  filters: " + Self.describe(listener.filters))
+            }
+            let pathWidth = max(24, listener.routes.map(\.path.count).max() ?? 0)
+            for route in listener.routes {
+                var line = "  " + Self.padded(route.method.rawValue, 7) + " " + Self.padded(route.path, pathWidth) + " "
+                    + Self.padded(route.handler.name, 11)
+                if !route.filters.isEmpty {
+                    line += " filters: " + Self.describe(route.filters)
+                }
+                while line.hasSuffix(" ") { line.removeLast() }
+                lines.append(line)
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func describe(_ filters: [Filter]) -> String {
+        filters.map { "\($0.name) (\($0.type))" }.joined(separator: ", ")
+    }
+
+    private static func padded(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+}

@@ -1,0 +1,109 @@
+import NIOCore
+import NIOWebSocket
+import RelayCore
+
+/// The tail of a subscriber's pipeline: reads the client's frames (commands, pings, close) and
+/// detaches the subscriber from the relay when the connection ends.
+final class ClientFrameHandler: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+
+    private let relay: Relay<WebSocketSubscriber>
+    private let clientID: ClientID
+    private let subscriber: WebSocketSubscriber
+    private let outbound: SubscriberOutbound
+    private let maxMessageBytes: Int
+    /// A text message arriving in several frames, until its final frame.
+    private var fragments: ByteBuffer?
+    private var fragmentsAreText = false
+
+    init(relay: Relay<WebSocketSubscriber>, clientID: ClientID, subscriber: WebSocketSubscriber, outbound: SubscriberOutbound, maxMessageBytes: Int) {
+        self.relay = relay
+        self.clientID = clientID
+        self.subscriber = subscriber
+        self.outbound = outbound
+        self.maxMessageBytes = maxMessageBytes
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.relay.detach(self.subscriber, from: self.clientID)
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            self.outbound.close(code: .goingAway, reason: "server shutting down", afterQueued: true)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = self.unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text, .binary:
+            guard self.fragments == nil else {
+                return self.fail(code: .protocolError, "a new message started before the previous one ended")
+            }
+            if frame.fin {
+                self.message(frame.unmaskedData, isText: frame.opcode == .text, context: context)
+            } else {
+                self.fragments = frame.unmaskedData
+                self.fragmentsAreText = frame.opcode == .text
+            }
+        case .continuation:
+            guard var buffered = self.fragments else {
+                return self.fail(code: .protocolError, "continuation frame without a message")
+            }
+            var data = frame.unmaskedData
+            guard buffered.readableBytes + data.readableBytes <= self.maxMessageBytes else {
+                self.fragments = nil
+                return self.fail(code: .messageTooLarge, "message too large")
+            }
+            buffered.writeBuffer(&data)
+            if frame.fin {
+                self.fragments = nil
+                self.message(buffered, isText: self.fragmentsAreText, context: context)
+            } else {
+                self.fragments = buffered
+            }
+        case .ping:
+            self.outbound.send(ServerFrame.pong(frame.unmaskedData, allocator: context.channel.allocator))
+        case .pong:
+            break
+        case .connectionClose:
+            var data = frame.unmaskedData
+            let code = data.readInteger(as: UInt16.self).map { WebSocketErrorCode(codeNumber: Int($0)) } ?? .normalClosure
+            self.outbound.acknowledgeClose(ServerFrame.close(code: code, reason: "", allocator: context.channel.allocator))
+        default:
+            self.fail(code: .protocolError, "unknown opcode")
+        }
+    }
+
+    private func message(_ payload: ByteBuffer, isText: Bool, context: ChannelHandlerContext) {
+        guard isText else {
+            return self.reply(error: "binary frames are not supported; send text", context: context)
+        }
+        guard let text = String(validating: payload.readableBytesView, as: UTF8.self) else {
+            return self.fail(code: .dataInconsistentWithMessage, "invalid UTF-8 in text frame")
+        }
+        do {
+            switch try ClientCommand.parse(text) {
+            case .ping:
+                self.outbound.send(ServerFrame.text("pong", allocator: context.channel.allocator))
+            case .setTopics(let topics):
+                try self.relay.setTopics(topics, for: self.clientID)
+            }
+        } catch let error as ClientCommand.Invalid {
+            self.reply(error: error.message, context: context)
+        } catch {
+            self.reply(error: "\(error)", context: context)
+        }
+    }
+
+    private func reply(error message: String, context: ChannelHandlerContext) {
+        self.outbound.send(ServerFrame.text(JSONResponse.errorText(message), allocator: context.channel.allocator))
+    }
+
+    private func fail(code: WebSocketErrorCode, _ reason: String) {
+        self.outbound.close(code: code, reason: reason, afterQueued: false)
+    }
+}

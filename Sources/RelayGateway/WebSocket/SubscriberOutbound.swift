@@ -1,0 +1,117 @@
+import NIOCore
+import NIOWebSocket
+import RelayConfig
+
+/// The front of a subscriber's pipeline: every frame the server sends to the client goes through
+/// here, already encoded, straight to the socket.
+///
+/// The channel's write buffer is bounded by its water marks; while the channel is not writable,
+/// frames wait in a queue of at most `relay.send_queue` messages, and past that the
+/// `slow_consumer` policy acts: close with 1008, or drop the oldest waiting frame.
+final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private enum State {
+        case open
+        case closing
+        case closed
+    }
+
+    private let capacity: Int
+    private let policy: SlowConsumerPolicy
+    private var context: ChannelHandlerContext?
+    private var waiting = CircularBuffer<ByteBuffer>()
+    private var state = State.open
+    private(set) var framesSent = 0
+    private(set) var framesDropped = 0
+    /// Called once, on the event loop, when the slow-consumer policy first acts on this connection.
+    var onSlowConsumer: ((SlowConsumerPolicy) -> Void)?
+
+    init(capacity: Int, policy: SlowConsumerPolicy) {
+        self.capacity = max(1, capacity)
+        self.policy = policy
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        self.state = .closed
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.state = .closed
+        self.waiting.removeAll()
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            self.drain(context: context)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Queues one encoded frame for the client.
+    func send(_ frame: ByteBuffer) {
+        guard self.state == .open, let context else { return }
+        if self.waiting.isEmpty && context.channel.isWritable {
+            self.framesSent += 1
+            context.writeAndFlush(NIOAny(frame), promise: nil)
+            return
+        }
+        if self.waiting.count >= self.capacity {
+            let firstTime = self.framesDropped == 0
+            switch self.policy {
+            case .close:
+                self.framesDropped += 1 + self.waiting.count
+                self.waiting.removeAll()
+                if firstTime { self.onSlowConsumer?(.close) }
+                self.close(code: .policyViolation, reason: "slow consumer", afterQueued: false)
+                return
+            case .dropOldest:
+                self.waiting.removeFirst()
+                self.framesDropped += 1
+                if firstTime { self.onSlowConsumer?(.dropOldest) }
+            }
+        }
+        self.waiting.append(frame)
+    }
+
+    /// Sends a close frame and closes the connection; with `afterQueued`, frames already waiting
+    /// are written first.
+    func close(code: WebSocketErrorCode, reason: String, afterQueued: Bool) {
+        guard self.state == .open, let context else { return }
+        self.state = .closing
+        if afterQueued {
+            while let frame = self.waiting.popFirst() {
+                self.framesSent += 1
+                context.write(NIOAny(frame), promise: nil)
+            }
+        } else {
+            self.waiting.removeAll()
+        }
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(ServerFrame.close(code: code, reason: reason, allocator: channel.allocator)))
+            .whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// Answers a client's close frame and ends the connection.
+    func acknowledgeClose(_ frame: ByteBuffer) {
+        guard self.state == .open, let context else { return }
+        self.state = .closing
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(frame)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    private func drain(context: ChannelHandlerContext) {
+        guard self.state == .open, !self.waiting.isEmpty else { return }
+        while context.channel.isWritable, let frame = self.waiting.popFirst() {
+            self.framesSent += 1
+            context.write(NIOAny(frame), promise: nil)
+        }
+        context.flush()
+    }
+}

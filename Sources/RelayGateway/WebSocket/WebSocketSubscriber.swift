@@ -1,0 +1,38 @@
+import NIOCore
+import NIOWebSocket
+import RelayCore
+
+/// The relay core's handle on one live WebSocket: messages and closes hop to the connection's
+/// event loop and go through its ``SubscriberOutbound``.
+public final class WebSocketSubscriber: RelayConnection {
+    public typealias Message = ByteBuffer
+
+    let eventLoop: any EventLoop
+    private let outbound: NIOLoopBound<SubscriberOutbound>
+
+    init(outbound: SubscriberOutbound, eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+        self.outbound = NIOLoopBound(outbound, eventLoop: eventLoop)
+    }
+
+    public func send(_ message: ByteBuffer) {
+        if self.eventLoop.inEventLoop {
+            self.outbound.value.send(message)
+        } else {
+            self.eventLoop.execute { self.outbound.value.send(message) }
+        }
+    }
+
+    public func close(_ reason: CloseReason) {
+        let (code, text, afterQueued): (WebSocketErrorCode, String, Bool) =
+            switch reason {
+            case .unregistered: (.normalClosure, "unregistered", true)
+            case .replaced: (.normalClosure, "replaced by a new connection", false)
+            case .slowConsumer: (.policyViolation, "slow consumer", false)
+            case .goingAway: (.goingAway, "server shutting down", true)
+            }
+        self.eventLoop.execute {
+            self.outbound.value.close(code: code, reason: text, afterQueued: afterQueued)
+        }
+    }
+}

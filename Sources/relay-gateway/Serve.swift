@@ -1,0 +1,28 @@
+import ArgumentParser
+import Logging
+import RelayGateway
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start the gateway on the listeners of the config.")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let level = self.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "relay-gateway")
+        let gateway = try self.options.loadGateway(logger: logger)
+        try await gateway.run { listener, port in
+            logger.info("listening", metadata: ["listener": "\(listener.name)", "address": "\(listener.host):\(port)"])
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
