@@ -1,0 +1,97 @@
+/// One listening socket and its route table.
+public struct ListenerConfig: Sendable {
+    /// Unique; `listener<index>` when not given.
+    public var name: String
+    /// Default `127.0.0.1`.
+    public var host: String
+    /// 0...65535; 0 picks any free port.
+    public var port: Int
+    /// `public_url`, starting with `ws://` or `wss://`: the base of URLs handed out by `register`.
+    public var publicURL: String?
+    /// `max_connections`, at least 1 when given.
+    public var maxConnections: Int?
+    /// Run first, for every route of this listener, in order.
+    public var filters: [FilterReference]
+    /// Never empty.
+    public var routes: [RouteConfig]
+    /// Of the listener entry, e.g. `listeners[0]`.
+    public var location: ConfigLocation
+
+    public init(
+        name: String, host: String = "127.0.0.1", port: Int, publicURL: String? = nil, maxConnections: Int? = nil,
+        filters: [FilterReference] = [], routes: [RouteConfig], location: ConfigLocation
+    ) {
+        self.name = name
+        self.host = host
+        self.port = port
+        self.publicURL = publicURL
+        self.maxConnections = maxConnections
+        self.filters = filters
+        self.routes = routes
+        self.location = location
+    }
+}
+
+extension ListenerConfig {
+    static let allowedKeys = ["name", "host", "port", "public_url", "max_connections", "filters", "routes"]
+
+    init(reading mapping: ConfigMapping, index: Int, declared: [FilterDeclaration]) throws(ConfigError) {
+        try mapping.rejectUnknownKeys(allowed: Self.allowedKeys)
+        name = try mapping.node("name")?.nonEmptyString() ?? "listener\(index)"
+        host = try mapping.node("host")?.nonEmptyString() ?? "127.0.0.1"
+        port = try mapping.required("port").int(in: 0...65535)
+        if let urlNode = mapping.node("public_url") {
+            let url = try urlNode.string()
+            guard url.hasPrefix("ws://") || url.hasPrefix("wss://") else {
+                throw urlNode.location.error("must start with ws:// or wss://\(urlNode.gotSuffix)")
+            }
+            publicURL = url
+        }
+        maxConnections = try mapping.node("max_connections")?.int(atLeast: 1)
+        filters = try mapping.node("filters").map { list throws(ConfigError) in
+            try FilterReference.readList(list, declared: declared)
+        } ?? []
+        routes = try Self.readRoutes(mapping.required("routes"), declared: declared)
+        location = mapping.location
+    }
+
+    /// A non-empty list of routes with no two for the same method and path.
+    private static func readRoutes(_ node: ConfigNode, declared: [FilterDeclaration]) throws(ConfigError) -> [RouteConfig] {
+        let items = try node.list()
+        guard !items.isEmpty else { throw node.location.error("must list at least one route") }
+        var routes: [RouteConfig] = []
+        for item in items {
+            let route = try RouteConfig(reading: item, declared: declared)
+            if let earlier = routes.first(where: { $0.path == route.path && $0.method == route.method }) {
+                let shown = [route.method, route.path].compactMap { $0 }.joined(separator: " ")
+                throw route.location.error("duplicate route \"\(shown)\" (also \(earlier.location.keyPath))")
+            }
+            routes.append(route)
+        }
+        return routes
+    }
+
+    /// Reads `listeners:`: a non-empty list with unique names and no two listeners on the same
+    /// host and non-zero port.
+    static func readAll(_ node: ConfigNode, declared: [FilterDeclaration]) throws(ConfigError) -> [ListenerConfig] {
+        let items = try node.list()
+        guard !items.isEmpty else { throw node.location.error("must list at least one listener") }
+        var listeners: [ListenerConfig] = []
+        for (index, item) in items.enumerated() {
+            let mapping = try item.mapping()
+            let listener = try ListenerConfig(reading: mapping, index: index, declared: declared)
+            if let earlier = listeners.first(where: { $0.name == listener.name }) {
+                let location = mapping.node("name")?.location ?? listener.location
+                throw location.error("duplicate listener name \"\(listener.name)\" (also \(earlier.location.keyPath))")
+            }
+            if listener.port != 0,
+               let earlier = listeners.first(where: { $0.host == listener.host && $0.port == listener.port }) {
+                throw try mapping.required("port").location.error(
+                    "\(listener.host):\(listener.port) is already used by listener \"\(earlier.name)\""
+                )
+            }
+            listeners.append(listener)
+        }
+        return listeners
+    }
+}

@@ -1,0 +1,62 @@
+/// The `relay:` section: behaviour shared by every listener.
+public struct RelaySettings: Sendable, Equatable {
+    /// Topics a new registration starts with (`default_topics`).
+    public var defaultTopics: [String] = ["cats"]
+    /// How long a registration without a live connection lives (`registration_ttl`); `.zero` = never expires.
+    public var registrationTTL: Duration = .seconds(600)
+    /// Messages buffered per connection before `slowConsumer` acts (`send_queue`), at least 1.
+    public var sendQueue: Int = 1024
+    /// What a full send queue does (`slow_consumer`).
+    public var slowConsumer: SlowConsumerPolicy = .close
+    /// Publish body and WebSocket frame limit (`max_message_bytes`), at least 1.
+    public var maxMessageBytes: Int = 1_048_576
+    /// Topics one client may hold (`max_topics_per_client`), at least 1.
+    public var maxTopicsPerClient: Int = 64
+    /// Longest topic name, in bytes of UTF-8 (`max_topic_length`), at least 1.
+    public var maxTopicLength: Int = 256
+
+    public init() {}
+}
+
+/// What happens when a connection's send queue is full.
+public enum SlowConsumerPolicy: String, Sendable, CaseIterable {
+    /// Close the connection (code 1008, reason "slow consumer").
+    case close
+    /// Drop the oldest queued message to make room.
+    case dropOldest = "drop_oldest"
+}
+
+extension RelaySettings {
+    static let allowedKeys = [
+        "default_topics", "registration_ttl", "send_queue", "slow_consumer",
+        "max_message_bytes", "max_topics_per_client", "max_topic_length",
+    ]
+
+    /// Reads the `relay:` mapping; absent keys keep their defaults.
+    init(reading mapping: ConfigMapping) throws(ConfigError) {
+        self.init()
+        try mapping.rejectUnknownKeys(allowed: Self.allowedKeys)
+        if let node = mapping.node("registration_ttl") { registrationTTL = try node.duration() }
+        if let node = mapping.node("send_queue") { sendQueue = try node.int(atLeast: 1) }
+        if let node = mapping.node("slow_consumer") { slowConsumer = try node.choice(SlowConsumerPolicy.self) }
+        if let node = mapping.node("max_message_bytes") { maxMessageBytes = try node.byteCount(atLeast: 1) }
+        if let node = mapping.node("max_topics_per_client") { maxTopicsPerClient = try node.int(atLeast: 1) }
+        if let node = mapping.node("max_topic_length") { maxTopicLength = try node.int(atLeast: 1) }
+        if let node = mapping.node("default_topics") { defaultTopics = try readTopics(node) }
+    }
+
+    /// Default topics must themselves fit the per-client limits.
+    private func readTopics(_ node: ConfigNode) throws(ConfigError) -> [String] {
+        let items = try node.list()
+        guard items.count <= maxTopicsPerClient else {
+            throw node.location.error("\(items.count) topics, more than max_topics_per_client (\(maxTopicsPerClient))")
+        }
+        return try items.map { item throws(ConfigError) in
+            let topic = try item.nonEmptyString()
+            guard topic.utf8.count <= maxTopicLength else {
+                throw item.location.error("topic is longer than max_topic_length (\(maxTopicLength))")
+            }
+            return topic
+        }
+    }
+}
