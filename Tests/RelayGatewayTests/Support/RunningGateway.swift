@@ -1,0 +1,69 @@
+import Logging
+import RelayConfig
+import RelayGateway
+import Synchronization
+
+/// A real gateway serving a YAML config on loopback (use `port: 0`), for the duration of `body`.
+struct RunningGateway: Sendable {
+    let gateway: Gateway
+    /// Bound port per listener name.
+    let ports: [String: Int]
+
+    var port: Int { self.ports.values.first! }
+
+    func url(_ path: String, listener: String? = nil) -> String {
+        let port = listener.map { self.ports[$0]! } ?? self.port
+        return "http://127.0.0.1:\(port)\(path)"
+    }
+
+    /// The default seed routes on one listener, with `extra` YAML prepended (relay, tokens, filters).
+    static func seedYAML(listenerFilters: String = "[]", routeFilters: [String: String] = [:], relay: String = "") -> String {
+        func filters(_ handler: String) -> String {
+            routeFilters[handler].map { ", filters: \($0)" } ?? ""
+        }
+        return """
+            \(relay)
+            listeners:
+              - name: public
+                host: 127.0.0.1
+                port: 0
+                filters: \(listenerFilters)
+                routes:
+                  - {path: /health, method: GET, handler: health\(filters("health"))}
+                  - {path: /register, method: POST, handler: register\(filters("register"))}
+                  - {path: "/register/{client_id}", method: DELETE, handler: unregister\(filters("unregister"))}
+                  - {path: /publish, method: POST, handler: publish\(filters("publish"))}
+                  - {path: "/ws/{client_id}", handler: subscribe\(filters("subscribe"))}
+            """
+    }
+
+    static func with<T: Sendable>(
+        yaml: String,
+        environment: [String: String] = [:],
+        logHandler: (@Sendable (String) -> any LogHandler)? = nil,
+        _ body: @escaping @Sendable (RunningGateway) async throws -> T
+    ) async throws -> T {
+        let config = try ConfigLoader.parse(yaml: yaml, file: "test.yaml", environment: environment)
+        let logger = logHandler.map { Logger(label: "relay-test", factory: $0) } ?? Logger(label: "relay-test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let gateway = try Gateway(config: config, logger: logger)
+        let expected = config.listeners.count
+        let (ports, portsContinuation) = AsyncStream.makeStream(of: (String, Int).self)
+        return try await withTimeout(.seconds(60), "gateway test") {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await gateway.run(gracefulShutdownSignals: []) { listener, port in
+                        portsContinuation.yield((listener.name, port))
+                    }
+                }
+                var bound: [String: Int] = [:]
+                for await (name, port) in ports {
+                    bound[name] = port
+                    if bound.count == expected { break }
+                }
+                let result = try await body(RunningGateway(gateway: gateway, ports: bound))
+                group.cancelAll()
+                return result
+            }
+        }
+    }
+}
