@@ -93,7 +93,7 @@ public final class Relay<Connection: RelayConnection>: Sendable {
             registration.idleSince = nil
             state.registrations[id] = registration
             self.index.add(connection, id: id, userID: registration.userID, to: registration.topics)
-            return (registration, previous)
+            return (registration, previous === connection ? nil : previous)
         }
         replaced?.close(.replaced)
         return registration

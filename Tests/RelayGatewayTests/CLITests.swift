@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+
+/// The `relay-gateway` binary: `check`, config errors at start-up, and a clean stop on SIGTERM.
+@Suite struct CLITests {
+    private func writeConfig(_ yaml: String) throws -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString).yaml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+
+    @Test func checkPrintsTheRouteTableOfTheDefaultConfig() async throws {
+        let result = try await Program.run(Program.gateway, ["check", "--config", "config/relay.yaml"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("listener public on 127.0.0.1:8000"))
+        #expect(result.stdout.contains("filters: access_log (log), cors (cors)"))
+        for line in ["GET     /health", "POST    /register", "DELETE  /register/{client_id}", "POST    /publish", "GET     /ws/{client_id}"] {
+            #expect(result.stdout.contains(line), "missing \(line)")
+        }
+    }
+
+    @Test(arguments: [
+        (
+            "listeners:\n  - port: 0\n    routes:\n      - {path: /x, handler: nope}\n",
+            #":4: listeners[0].routes[0].handler: unknown handler "nope" (known: health, publish, register, subscribe, unregister)"#
+        ),
+        (
+            "filters:\n  a: {type: gzip}\nlisteners:\n  - port: 0\n    routes: [{path: /h, handler: health}]\n",
+            #":2: filters.a.type: unknown filter type "gzip""#
+        ),
+        (
+            "listeners:\n  - port: 0\n    filters: [missing]\n    routes: [{path: /h, handler: health}]\n",
+            #"listeners[0].filters[0]: undeclared filter "missing""#
+        ),
+        (
+            "listeners:\n  - port: ${NO_SUCH_RELAY_PORT}\n    routes: [{path: /h, handler: health}]\n",
+            ":2: listeners[0].port: environment variable NO_SUCH_RELAY_PORT is not set"
+        ),
+        (
+            "listeners:\n  - port: [1\n",
+            ":"
+        ),
+        (
+            "filters:\n  r: {type: rate_limit, rate: fast}\nlisteners:\n  - port: 0\n    routes: [{path: /h, handler: health}]\n",
+            ":2: filters.r.rate: rate must look like 20/s"
+        ),
+        (
+            "listeners:\n  - port: 0\n    routes:\n      - {path: /register, handler: register}\n",
+            #"handler "register" hands out subscribe URLs, but no listener has a "subscribe" route"#
+        ),
+    ])
+    func configErrorsStopBeforeServingWithOneClearLine(yaml: String, expected: String) async throws {
+        let path = try self.writeConfig(yaml)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for command in ["check", "serve"] {
+            let result = try await Program.run(Program.gateway, [command, "--config", path], limit: .seconds(10))
+            #expect(result.status != 0)
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(result.stderr)")
+            #expect(result.stderr.hasPrefix("relay-gateway: config error: \(path)"), "\(result.stderr)")
+            #expect(result.stderr.contains(expected), "\(result.stderr)")
+            #expect(!result.stderr.contains("Fatal error"))
+            #expect(!result.stdout.contains("listening"))
+        }
+    }
+
+    @Test func missingConfigFileIsAClearError() async throws {
+        let result = try await Program.run(Program.gateway, ["serve", "--config", "/nonexistent/relay.yaml"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("/nonexistent/relay.yaml: cannot read config file"))
+    }
+
+    @Test func tokenSecretsNeverAppearInCheckOutput() async throws {
+        let yaml = """
+            tokens: {publisher: "${SECRET_FOR_TEST}"}
+            filters: {publishers: {type: auth, tokens: [publisher]}}
+            listeners:
+              - port: 0
+                routes: [{path: /publish, handler: publish, filters: [publishers]}]
+            """
+        let path = try self.writeConfig(yaml)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try await Program.run(Program.gateway, ["check", "--config", path], environment: ["SECRET_FOR_TEST": "s3cr3t-value-42"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("publishers (auth)"))
+        #expect(!(result.stdout + result.stderr).contains("s3cr3t-value-42"))
+    }
+
+    @Test func serveStopsCleanlyOnSIGTERM() async throws {
+        let running = try Running(Program.gateway, ["serve", "--config", "config/relay.yaml"], environment: ["RELAY_PORT": "0"])
+        try await eventually("listening", within: .seconds(15)) { running.stdout.contains("listening") }
+        running.signal(SIGTERM)
+        let result = try await running.finish(within: .seconds(10))
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+}
