@@ -53,8 +53,8 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
                 },
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
-                        guard case .upgrade(let clientID, _) = decision.value else { throw UpgradeRefused() }
-                        try sessions.start(on: channel, clientID: clientID)
+                        guard case .upgrade(let upgrade, _) = decision.value else { throw UpgradeRefused() }
+                        try sessions.start(on: channel, upgrade: upgrade)
                         return UpgradeResult.websocket
                     }
                 }

@@ -32,18 +32,46 @@ public struct RelayRequestContext: RequestContext, RemoteAddressRequestContext {
     }
 }
 
-/// Where the `subscribe` handler leaves the client id it accepted for a WebSocket upgrade.
+/// Where the `subscribe` handler leaves the client id it accepted for a WebSocket upgrade, and
+/// where filters ask to hear when that WebSocket session ends (the `log` filter's close line).
 public final class UpgradeSlot: Sendable {
-    private let accepted = Mutex<ClientID?>(nil)
+    private struct State {
+        var clientID: ClientID?
+        var endObservers: [@Sendable (SessionSummary) -> Void] = []
+    }
+
+    private let state = Mutex(State())
 
     init() {}
 
     /// The client id the upgrade is for, once accepted.
     public var clientID: ClientID? {
-        self.accepted.withLock { $0 }
+        self.state.withLock { $0.clientID }
     }
 
     func accept(_ id: ClientID) {
-        self.accepted.withLock { $0 = id }
+        self.state.withLock { $0.clientID = id }
     }
+
+    /// Calls `observer` once when the WebSocket session that this upgrade starts has ended.
+    public func onSessionEnd(_ observer: @escaping @Sendable (SessionSummary) -> Void) {
+        self.state.withLock { $0.endObservers.append(observer) }
+    }
+
+    func sessionEnded(_ summary: SessionSummary) {
+        let observers = self.state.withLock { state in
+            defer { state.endObservers = [] }
+            return state.endObservers
+        }
+        for observer in observers {
+            observer(summary)
+        }
+    }
+}
+
+/// How a WebSocket session went, reported when it ends.
+public struct SessionSummary: Sendable {
+    public let duration: Duration
+    public let messagesSent: Int
+    public let messagesDropped: Int
 }

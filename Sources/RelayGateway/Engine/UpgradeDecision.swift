@@ -4,12 +4,11 @@ import HummingbirdCore
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
-import RelayCore
 
 /// The outcome of running a listener's routes and filters on a WebSocket upgrade request.
 enum UpgradeDecision: Sendable {
     /// Upgrade, adding these headers (from filters) to the `101` answer.
-    case upgrade(ClientID, HTTPHeaders)
+    case upgrade(UpgradeSlot, HTTPHeaders)
     /// Refuse with this complete HTTP answer (status, headers, JSON body).
     case refuse(HTTPResponse, ByteBuffer)
 
@@ -31,12 +30,12 @@ enum UpgradeDecision: Sendable {
         } catch {
             response = RelayHTTPError.from(error).response
         }
-        if response.status == .switchingProtocols, let clientID = slot.clientID {
+        if response.status == .switchingProtocols, slot.clientID != nil {
             var headers = HTTPHeaders(response.headers)
             for hopByHop in ["Connection", "Upgrade", "Content-Length", "Content-Type"] {
                 headers.remove(name: hopByHop)
             }
-            return .upgrade(clientID, headers)
+            return .upgrade(slot, headers)
         }
         var head = response.head
         head.headerFields[.connection] = "close"

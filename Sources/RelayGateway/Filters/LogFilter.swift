@@ -4,8 +4,9 @@ import Logging
 import RelayConfig
 
 /// `type: log`: one line per finished request: method, path (client ids masked, query dropped),
-/// status, duration and peer address. Never a header, a query string or a body, so no token or
-/// full client id reaches the log.
+/// status, duration and peer address; for an accepted WebSocket also one line when it closes, with
+/// its duration and the frames sent. Never a header, a query string or a body, so no token or full
+/// client id reaches the log.
 struct LogFilter: RouterMiddleware {
     enum Format: String {
         case text
@@ -37,9 +38,12 @@ struct LogFilter: RouterMiddleware {
     private struct Entry: Encodable {
         let method: String
         let path: String
-        let status: Int
+        let status: Int?
         let duration_ms: Double
         let peer: String
+        var event: String? = nil
+        var sent: Int? = nil
+        var dropped: Int? = nil
     }
 
     private static let encoder: JSONEncoder = {
@@ -57,6 +61,13 @@ struct LogFilter: RouterMiddleware {
         do {
             let response = try await next(request, context)
             self.log(request, status: response.status.code, since: start, peer: context.peerAddress)
+            if response.status == .switchingProtocols, let upgrade = context.upgrade {
+                let path = Self.maskedPath(request.uri.path)
+                let peer = context.peerAddress
+                upgrade.onSessionEnd { summary in
+                    self.logClose(path: path, peer: peer, summary: summary)
+                }
+            }
             return response
         } catch {
             self.log(request, status: RelayHTTPError.from(error).status.code, since: start, peer: context.peerAddress)
@@ -65,21 +76,44 @@ struct LogFilter: RouterMiddleware {
     }
 
     private func log(_ request: Request, status: Int, since start: ContinuousClock.Instant, peer: String) {
-        let elapsed = ContinuousClock.now - start
-        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         let path = Self.maskedPath(request.uri.path)
-        let line: String
+        let milliseconds = Self.milliseconds(ContinuousClock.now - start)
         switch self.format {
         case .text:
-            line = "\(request.method.rawValue) \(path) \(status) \(String(format: "%.2f", milliseconds))ms peer=\(peer)"
+            self.emit("\(request.method.rawValue) \(path) \(status) \(String(format: "%.2f", milliseconds))ms peer=\(peer)")
         case .json:
-            let entry = Entry(
-                method: request.method.rawValue, path: path, status: status,
-                duration_ms: (milliseconds * 100).rounded() / 100, peer: peer
-            )
-            line = (try? Self.encoder.encode(entry)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            self.emit(Entry(method: request.method.rawValue, path: path, status: status, duration_ms: milliseconds, peer: peer))
         }
+    }
+
+    private func logClose(path: String, peer: String, summary: SessionSummary) {
+        let milliseconds = Self.milliseconds(summary.duration)
+        switch self.format {
+        case .text:
+            self.emit(
+                "WS \(path) closed \(String(format: "%.2f", milliseconds))ms peer=\(peer) sent=\(summary.messagesSent) dropped=\(summary.messagesDropped)"
+            )
+        case .json:
+            self.emit(
+                Entry(
+                    method: "WS", path: path, status: nil, duration_ms: milliseconds, peer: peer, event: "close",
+                    sent: summary.messagesSent, dropped: summary.messagesDropped
+                )
+            )
+        }
+    }
+
+    private func emit(_ entry: Entry) {
+        self.emit((try? Self.encoder.encode(entry)).map { String(decoding: $0, as: UTF8.self) } ?? "")
+    }
+
+    private func emit(_ line: String) {
         self.logger.log(level: self.level, "\(line)")
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Double {
+        let value = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        return (value * 100).rounded() / 100
     }
 
     /// Client ids are capabilities: a path segment that looks like one keeps only its first 8 characters.

@@ -12,20 +12,37 @@ final class ClientFrameHandler: ChannelInboundHandler {
     private let subscriber: WebSocketSubscriber
     private let outbound: SubscriberOutbound
     private let maxMessageBytes: Int
+    private let upgrade: UpgradeSlot
+    private let started = ContinuousClock.now
     /// A text message arriving in several frames, until its final frame.
     private var fragments: ByteBuffer?
     private var fragmentsAreText = false
 
-    init(relay: Relay<WebSocketSubscriber>, clientID: ClientID, subscriber: WebSocketSubscriber, outbound: SubscriberOutbound, maxMessageBytes: Int) {
+    init(
+        relay: Relay<WebSocketSubscriber>,
+        clientID: ClientID,
+        subscriber: WebSocketSubscriber,
+        outbound: SubscriberOutbound,
+        maxMessageBytes: Int,
+        upgrade: UpgradeSlot
+    ) {
         self.relay = relay
         self.clientID = clientID
         self.subscriber = subscriber
         self.outbound = outbound
         self.maxMessageBytes = maxMessageBytes
+        self.upgrade = upgrade
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         self.relay.detach(self.subscriber, from: self.clientID)
+        self.upgrade.sessionEnded(
+            SessionSummary(
+                duration: ContinuousClock.now - self.started,
+                messagesSent: self.outbound.framesSent,
+                messagesDropped: self.outbound.framesDropped
+            )
+        )
         context.fireChannelInactive()
     }
 

@@ -12,7 +12,8 @@ struct SubscriberSessions: Sendable {
     /// The largest frame the decoder accepts (`relay.max_message_bytes`).
     var maxFrameSize: Int { min(self.settings.maxMessageBytes, Int(UInt32.max)) }
 
-    func start(on channel: any Channel, clientID: ClientID) throws {
+    func start(on channel: any Channel, upgrade: UpgradeSlot) throws {
+        guard let clientID = upgrade.clientID else { return }
         let pipeline = channel.pipeline.syncOperations
         let outbound = SubscriberOutbound(capacity: self.settings.sendQueue, policy: self.settings.slowConsumer)
         let logger = self.logger
@@ -27,7 +28,8 @@ struct SubscriberSessions: Sendable {
                 clientID: clientID,
                 subscriber: subscriber,
                 outbound: outbound,
-                maxMessageBytes: self.settings.maxMessageBytes
+                maxMessageBytes: self.settings.maxMessageBytes,
+                upgrade: upgrade
             )
         )
         try channel.syncOptions?.setOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 64 * 1024))

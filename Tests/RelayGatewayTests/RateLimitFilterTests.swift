@@ -1,0 +1,111 @@
+import Testing
+
+@testable import RelayGateway
+
+/// `rate_limit`: token buckets per key, 429 with the IETF headers, recovery, isolation, bounds.
+@Suite struct RateLimitFilterTests {
+    static let yaml = """
+        filters:
+          per_ip: {type: rate_limit, rate: 5/s, burst: 3, key: ip}
+          per_client: {type: rate_limit, rate: 1/m, burst: 2, key: "header:X-Client", max_keys: 16}
+        \(RunningGateway.seedYAML(routeFilters: ["register": "[per_ip]", "subscribe": "[per_ip]", "health": "[per_client]"]))
+        """
+
+    @Test func burstThen429WithHeadersThenRecovery() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            for remaining in [2, 1, 0] {
+                let answer = try await HTTP.post(gateway.url("/register"), #"{"user_id": 1}"#)
+                #expect(answer.status == 200)
+                #expect(answer.headers["RateLimit"].first == #""per_ip";r=\#(remaining);t=1"#)
+                #expect(answer.headers["RateLimit-Policy"].first == #""per_ip";q=3;w=1"#)
+            }
+            let limited = try await HTTP.post(gateway.url("/register"), #"{"user_id": 1}"#)
+            #expect(limited.status == 429)
+            #expect(limited.error?.hasPrefix("rate limit exceeded") == true)
+            #expect(limited.headers["Retry-After"].first == "1")
+            #expect(limited.headers["RateLimit"].first?.hasPrefix(#""per_ip";r=0"#) == true)
+            #expect(gateway.gateway.relay.counts.registrations == 3)
+
+            try await Task.sleep(for: .milliseconds(450))
+            #expect(try await HTTP.post(gateway.url("/register"), #"{"user_id": 1}"#).status == 200)
+        }
+    }
+
+    @Test func webSocketHandshakeGets429WithItsRealStatus() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let url = try await gateway.register(userID: 1)
+            let http = url.replacingOccurrences(of: "ws://", with: "http://")
+            var statuses: [Int] = []
+            for _ in 0..<3 {
+                statuses.append(try await HTTP.upgradeAttempt(http).status)
+            }
+            // One token went to register; the 101s cannot be read over plain HTTP, so count 429s.
+            #expect(statuses.filter { $0 == 429 }.count >= 1)
+            let refused = try await HTTP.upgradeAttempt(http)
+            #expect(refused.status == 429)
+            #expect(refused.headers["Retry-After"].first != nil)
+            #expect(refused.error != nil)
+        }
+    }
+
+    @Test func keysAreIsolated() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway async throws in
+            func status(client: String) async throws -> Int {
+                try await HTTP.get(gateway.url("/health"), headers: [("X-Client", client)]).status
+            }
+            #expect(try await status(client: "a") == 200)
+            #expect(try await status(client: "a") == 200)
+            #expect(try await status(client: "a") == 429)
+            #expect(try await status(client: "b") == 200)
+        }
+    }
+
+    @Test func keyTableStaysBoundedUnderManyKeys() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            for index in 0..<200 {
+                _ = try await HTTP.get(gateway.url("/health"), headers: [("X-Client", "client-\(index)")])
+            }
+            let route = try #require(gateway.gateway.routeTable.listeners[0].routes.first { $0.handler.name == "health" })
+            let limiter = try #require(route.filters.first?.middleware as? RateLimitFilter)
+            #expect(limiter.buckets.count <= 16)
+            #expect(limiter.buckets.count > 0)
+        }
+    }
+
+    @Test func bucketsRefillAtTheRateUpToTheBurst() {
+        let buckets = TokenBuckets(perSecond: 2, burst: 2, maxKeys: 10)
+        let start = ContinuousClock.now
+        #expect(buckets.take(key: "k", now: start).allowed)
+        #expect(buckets.take(key: "k", now: start).allowed)
+        let denied = buckets.take(key: "k", now: start)
+        #expect(!denied.allowed)
+        #expect(denied.retryAfterSeconds == 1)
+        #expect(buckets.take(key: "k", now: start + .milliseconds(500)).allowed)
+        #expect(!buckets.take(key: "k", now: start + .milliseconds(600)).allowed)
+        // A long pause refills only up to the burst.
+        let later = start + .seconds(60)
+        #expect(buckets.take(key: "k", now: later).remaining == 1)
+        #expect(buckets.take(key: "k", now: later).remaining == 0)
+        #expect(!buckets.take(key: "k", now: later).allowed)
+    }
+
+    @Test func fullTableEvictsIdleKeysFirst() {
+        let buckets = TokenBuckets(perSecond: 1, burst: 1, maxKeys: 4, shardCount: 1)
+        let start = ContinuousClock.now
+        for key in ["a", "b", "c", "d"] {
+            _ = buckets.take(key: key, now: start)
+        }
+        #expect(buckets.count == 4)
+        _ = buckets.take(key: "e", now: start + .seconds(5))
+        #expect(buckets.count == 1)
+        for key in ["f", "g", "h", "i", "j"] {
+            _ = buckets.take(key: key, now: start + .seconds(5))
+        }
+        #expect(buckets.count <= 4)
+    }
+
+    @Test(arguments: ["fast", "0/s", "5/d", "-1/s", "5"])
+    func badRatesAreConfigErrors(rate: String) throws {
+        #expect(RateLimitFilter.Rate(rate) == nil)
+    }
+}
