@@ -16,34 +16,27 @@ public struct FilterEnvironment: Sendable {
 /// A filter type the config can name in a filter's `type:`.
 ///
 /// Adding one is one file (its options, middleware and `plugin`) and one line in
-/// ``FilterRegistry/builtIn``. `make` reads and validates the declaration's options and throws a
+/// `FilterRegistry.builtIn`. `make` reads and validates the declaration's options and throws a
 /// ``ConfigError`` naming the filter, the key and the line.
-public struct FilterPlugin: Sendable {
-    public let type: String
+public struct FilterPlugin: NamedPlugin {
+    /// The name a filter's `type:` uses.
+    public let name: String
     public let make: @Sendable (FilterDeclaration, FilterEnvironment) throws(ConfigError) -> RelayFilter
 
     public init(type: String, make: @escaping @Sendable (FilterDeclaration, FilterEnvironment) throws(ConfigError) -> RelayFilter) {
-        self.type = type
+        self.name = type
         self.make = make
     }
 }
 
-/// Filter types by name.
-public struct FilterRegistry: Sendable {
-    private let plugins: [String: FilterPlugin]
+/// The filter types a filter's `type:` can name.
+public typealias FilterRegistry = PluginRegistry<FilterPlugin>
 
-    public init(_ plugins: [FilterPlugin]) {
-        self.plugins = Dictionary(plugins.map { ($0.type, $0) }, uniquingKeysWith: { _, last in last })
-    }
-
+extension PluginRegistry where Plugin == FilterPlugin {
     public static let builtIn = FilterRegistry([
         CORSFilter.plugin,
         LogFilter.plugin,
         RateLimitFilter.plugin,
         AuthFilter.plugin,
     ])
-
-    public subscript(type: String) -> FilterPlugin? { self.plugins[type] }
-
-    public var types: [String] { self.plugins.keys.sorted() }
 }

@@ -15,8 +15,8 @@ public struct HandlerEnvironment: Sendable {
 
 /// A handler type the config can name in a route's `handler:`.
 ///
-/// Adding one is one file (its `plugin`) and one line in ``HandlerRegistry/builtIn``.
-public struct HandlerPlugin: Sendable {
+/// Adding one is one file (its `plugin`) and one line in `HandlerRegistry.builtIn`.
+public struct HandlerPlugin: NamedPlugin {
     public let name: String
     /// The method a route gets when it names none.
     public let defaultMethod: HTTPRequest.Method
@@ -41,14 +41,10 @@ public struct HandlerPlugin: Sendable {
     }
 }
 
-/// Handler types by name.
-public struct HandlerRegistry: Sendable {
-    private let plugins: [String: HandlerPlugin]
+/// The handlers a route's `handler:` can name.
+public typealias HandlerRegistry = PluginRegistry<HandlerPlugin>
 
-    public init(_ plugins: [HandlerPlugin]) {
-        self.plugins = Dictionary(plugins.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
-    }
-
+extension PluginRegistry where Plugin == HandlerPlugin {
     public static let builtIn = HandlerRegistry([
         HealthHandler.plugin,
         RegisterHandler.plugin,
@@ -56,8 +52,4 @@ public struct HandlerRegistry: Sendable {
         PublishHandler.plugin,
         SubscribeHandler.plugin,
     ])
-
-    public subscript(name: String) -> HandlerPlugin? { self.plugins[name] }
-
-    public var names: [String] { self.plugins.keys.sorted() }
 }

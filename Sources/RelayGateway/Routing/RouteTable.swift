@@ -49,7 +49,7 @@ public struct RouteTable: Sendable {
         for declaration in config.filters {
             guard let plugin = registry[declaration.type] else {
                 throw declaration.typeLocation.error(
-                    "unknown filter type \"\(declaration.type)\" (known: \(registry.types.joined(separator: ", ")))"
+                    "unknown filter type \"\(declaration.type)\" (known: \(registry.names.joined(separator: ", ")))"
                 )
             }
             let middleware = try plugin.make(declaration, environment)
