@@ -133,8 +133,8 @@ public final class Relay<Connection: RelayConnection>: Sendable {
     @discardableResult
     public func publish(_ message: Connection.Message, topic: String, userID: Int?) -> Int {
         let recipients = self.index.recipients(topic: topic, userID: userID)
-        for connection in recipients {
-            connection.send(message)
+        if !recipients.isEmpty {
+            Connection.deliver(message, to: recipients)
         }
         return recipients.count
     }

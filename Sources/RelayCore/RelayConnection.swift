@@ -24,4 +24,16 @@ public protocol RelayConnection: AnyObject, Sendable {
 
     /// Closes the connection from the server side.
     func close(_ reason: CloseReason)
+
+    /// Hands one message to all recipients of a publish. The default sends to each in turn;
+    /// a networked connection type can group recipients (e.g. by event loop) to hop less.
+    static func deliver(_ message: Message, to recipients: [Self])
+}
+
+extension RelayConnection {
+    public static func deliver(_ message: Message, to recipients: [Self]) {
+        for connection in recipients {
+            connection.send(message)
+        }
+    }
 }

@@ -97,7 +97,9 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
         do {
             switch try await value.upgradeResult.get() {
             case .notUpgraded(let http):
-                await self.handleHTTP(asyncChannel: http, logger: logger)
+                await withTaskExecutorPreference(EventLoopTaskExecutor(value.channel.eventLoop)) {
+                    await self.handleHTTP(asyncChannel: http, logger: logger)
+                }
             case .refused(let http, let head, let body):
                 try await http.executeThenClose { _, outbound in
                     try await outbound.write(contentsOf: [.head(head), .body(body), .end(nil)])

@@ -47,8 +47,15 @@ final class ClientFrameHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent {
+        switch event {
+        case is ChannelShouldQuiesceEvent:
             self.outbound.close(code: .goingAway, reason: "server shutting down", afterQueued: true)
+        case ChannelEvent.inputClosed:
+            // The server allows half-closure for HTTP; a WebSocket client that closed its side
+            // without a close frame is gone, so end the connection instead of writing into it.
+            context.close(promise: nil)
+        default:
+            break
         }
         context.fireUserInboundEventTriggered(event)
     }

@@ -22,10 +22,17 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
     private var context: ChannelHandlerContext?
     private var waiting = CircularBuffer<ByteBuffer>()
     private var state = State.open
+    private var flushBatch: FlushBatch?
+    private var needsFlush = false
     private(set) var framesSent = 0
     private(set) var framesDropped = 0
     /// Called once, on the event loop, when the slow-consumer policy first acts on this connection.
     var onSlowConsumer: ((SlowConsumerPolicy) -> Void)?
+    /// Called once, on the event loop, when the server starts closing the connection: the relay
+    /// stops delivering to it at once, not when a client that may never read lets it finish.
+    var onClosing: (() -> Void)?
+    /// How long a closing handshake may take before the connection is dropped.
+    static let closeTimeout = TimeAmount.seconds(2)
 
     init(capacity: Int, policy: SlowConsumerPolicy) {
         self.capacity = max(1, capacity)
@@ -34,6 +41,7 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.flushBatch = FlushBatch.current(on: context.eventLoop)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -59,7 +67,11 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
         guard self.state == .open, let context else { return }
         if self.waiting.isEmpty && context.channel.isWritable {
             self.framesSent += 1
-            context.writeAndFlush(NIOAny(frame), promise: nil)
+            context.write(NIOAny(frame), promise: nil)
+            if !self.needsFlush {
+                self.needsFlush = true
+                self.flushBatch?.add(self)
+            }
             return
         }
         if self.waiting.count >= self.capacity {
@@ -80,11 +92,19 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
         self.waiting.append(frame)
     }
 
+    /// Writes out what was written since the last flush (called by the ``FlushBatch``).
+    func flush() {
+        guard self.needsFlush else { return }
+        self.needsFlush = false
+        self.context?.flush()
+    }
+
     /// Sends a close frame and closes the connection; with `afterQueued`, frames already waiting
     /// are written first.
     func close(code: WebSocketErrorCode, reason: String, afterQueued: Bool) {
         guard self.state == .open, let context else { return }
         self.state = .closing
+        self.onClosing?()
         if afterQueued {
             while let frame = self.waiting.popFirst() {
                 self.framesSent += 1
@@ -96,14 +116,17 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
         let channel = context.channel
         context.writeAndFlush(NIOAny(ServerFrame.close(code: code, reason: reason, allocator: channel.allocator)))
             .whenComplete { _ in channel.close(promise: nil) }
+        context.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
     }
 
     /// Answers a client's close frame and ends the connection.
     func acknowledgeClose(_ frame: ByteBuffer) {
         guard self.state == .open, let context else { return }
         self.state = .closing
+        self.onClosing?()
         let channel = context.channel
         context.writeAndFlush(NIOAny(frame)).whenComplete { _ in channel.close(promise: nil) }
+        context.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
     }
 
     private func drain(context: ChannelHandlerContext) {

@@ -22,6 +22,8 @@ struct SubscriberSessions: Sendable {
         }
         try pipeline.addHandler(outbound, position: .first)
         let subscriber = WebSocketSubscriber(outbound: outbound, eventLoop: channel.eventLoop)
+        let relay = self.relay
+        outbound.onClosing = { relay.detach(subscriber, from: clientID) }
         try pipeline.addHandler(
             ClientFrameHandler(
                 relay: self.relay,

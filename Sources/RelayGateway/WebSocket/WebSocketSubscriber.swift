@@ -23,6 +23,27 @@ public final class WebSocketSubscriber: RelayConnection {
         }
     }
 
+    /// One hop per event loop per publish: recipients on the same loop get the frame in one task.
+    public static func deliver(_ frame: ByteBuffer, to recipients: [WebSocketSubscriber]) {
+        var groups: [(eventLoop: any EventLoop, subscribers: [WebSocketSubscriber])] = []
+        for subscriber in recipients {
+            if let index = groups.firstIndex(where: { $0.eventLoop === subscriber.eventLoop }) {
+                groups[index].subscribers.append(subscriber)
+            } else {
+                groups.append((subscriber.eventLoop, [subscriber]))
+            }
+        }
+        for (eventLoop, subscribers) in groups {
+            if eventLoop.inEventLoop {
+                for subscriber in subscribers { subscriber.outbound.value.send(frame) }
+            } else {
+                eventLoop.execute {
+                    for subscriber in subscribers { subscriber.outbound.value.send(frame) }
+                }
+            }
+        }
+    }
+
     public func close(_ reason: CloseReason) {
         let (code, text, afterQueued): (WebSocketErrorCode, String, Bool) =
             switch reason {

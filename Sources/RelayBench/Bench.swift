@@ -1,0 +1,284 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// `relay-gateway bench`: loads a running gateway over loopback as users would and measures it.
+///
+/// Scenarios:
+/// - `fanout`: subscribers connected, publishes as fast as `inFlight` allows; deliveries/s,
+///   latency, server CPU per delivery.
+/// - `rate`: publishes at a fixed rate for a duration; latency at that load, loss.
+/// - `idle`: idle connections; server memory per connection.
+/// - `publish`: publishes to a topic nobody follows; server CPU per request.
+public struct Bench: Sendable {
+    public enum Scenario: String, CaseIterable, Sendable {
+        case fanout, rate, idle, publish
+    }
+
+    public struct Settings: Sendable {
+        public var baseURL = "http://127.0.0.1:8000"
+        public var registerPath = "/register"
+        /// Used between runs to wait until the previous run's connections are gone; nil skips it.
+        public var healthPath: String? = "/health"
+        public var publishPath = "/publish"
+        public var subscribers = 1000
+        public var topics = 1
+        public var publishes = 2000
+        public var inFlight = 4
+        public var messageSize = 64
+        public var rate = 100
+        public var duration: Duration = .seconds(10)
+        public var serverPID: Int32?
+        public var timeout: Duration = .seconds(300)
+
+        public init() {}
+    }
+
+    public let settings: Settings
+    private let progress: @Sendable (String) -> Void
+    private let group = MultiThreadedEventLoopGroup.singleton
+
+    public init(settings: Settings, progress: @escaping @Sendable (String) -> Void) {
+        self.settings = settings
+        self.progress = progress
+    }
+
+    public func run(_ scenario: Scenario) async throws -> BenchResult {
+        try await self.awaitIdleServer()
+        switch scenario {
+        case .fanout: return try await self.fanout()
+        case .rate: return try await self.fixedRate()
+        case .idle: return try await self.idle()
+        case .publish: return try await self.publishOnly()
+        }
+    }
+
+    // MARK: Scenarios
+
+    private func fanout() async throws -> BenchResult {
+        let counter = DeliveryCounter()
+        let subscribers = try await self.connectSubscribers(counter: counter)
+        let publishers = try await self.connections(self.settings.inFlight)
+        let measurement = Measurement(serverPID: self.settings.serverPID)
+        let expected = try await self.publish(count: self.settings.publishes, over: publishers, counter: counter)
+        let received = try await self.awaitDeliveries(expected, counter: counter)
+        let usage = measurement.finish()
+        for subscriber in subscribers { await subscriber.flushSamples() }
+        await Self.close(publishers)
+        await Self.close(subscribers)
+        return BenchResult(
+            scenario: "fanout", settings: self.settings, expected: expected, received: received,
+            usage: usage, latency: LatencySummary(sortedMicroseconds: counter.sortedLatencies())
+        )
+    }
+
+    private func fixedRate() async throws -> BenchResult {
+        let counter = DeliveryCounter()
+        let subscribers = try await self.connectSubscribers(counter: counter)
+        let publishers = try await self.connections(max(1, self.settings.inFlight))
+        let measurement = Measurement(serverPID: self.settings.serverPID)
+        let total = Int(Double(self.settings.rate) * self.settings.duration.seconds)
+        let interval = Duration.seconds(1.0 / Double(max(1, self.settings.rate)))
+        let start = ContinuousClock.now
+        let expected = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<total {
+                try await Task.sleep(until: start + interval * index, clock: .continuous)
+                let connection = publishers[index % publishers.count]
+                group.addTask { try await self.publishOne(index, on: connection) }
+                if index % max(1, self.settings.rate) == 0 {
+                    self.progress("rate: published \(index)/\(total), received \(counter.count)")
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        let received = try await self.awaitDeliveries(expected, counter: counter)
+        let usage = measurement.finish()
+        for subscriber in subscribers { await subscriber.flushSamples() }
+        await Self.close(publishers)
+        await Self.close(subscribers)
+        return BenchResult(
+            scenario: "rate", settings: self.settings, expected: expected, received: received,
+            usage: usage, latency: LatencySummary(sortedMicroseconds: counter.sortedLatencies())
+        )
+    }
+
+    private func idle() async throws -> BenchResult {
+        let before = self.settings.serverPID.flatMap(ProcessStats.read(pid:))
+        let counter = DeliveryCounter()
+        let subscribers = try await self.connectSubscribers(counter: counter)
+        try await Task.sleep(for: .seconds(1))
+        let after = self.settings.serverPID.flatMap(ProcessStats.read(pid:))
+        await Self.close(subscribers)
+        var result = BenchResult(scenario: "idle", settings: self.settings, expected: 0, received: 0, usage: nil, latency: nil)
+        if let before, let after {
+            result.serverBytesPerConnection = Double(after.residentBytes - before.residentBytes) / Double(subscribers.count)
+            result.serverRSSMiB = Double(after.residentBytes) / 1_048_576
+        }
+        return result
+    }
+
+    private func publishOnly() async throws -> BenchResult {
+        let publishers = try await self.connections(self.settings.inFlight)
+        let measurement = Measurement(serverPID: self.settings.serverPID)
+        let recipients = try await self.publish(count: self.settings.publishes, over: publishers, counter: nil, topic: "bench-nobody")
+        let usage = measurement.finish()
+        await Self.close(publishers)
+        return BenchResult(scenario: "publish", settings: self.settings, expected: recipients, received: 0, usage: usage, latency: nil)
+    }
+
+    // MARK: Steps
+
+    /// Waits until the server reports no live connections (the previous run's are closed), so
+    /// they neither receive nor cost anything in this run.
+    private func awaitIdleServer() async throws {
+        guard let path = self.settings.healthPath else {
+            return try await Task.sleep(for: .milliseconds(500))
+        }
+        let connection = try await self.connections(1)[0]
+        defer { Task { await connection.close() } }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let answer = try await connection.request(.GET, path)
+            guard answer.status == 200, let connections = Self.intField("connections", in: answer.body) else { return }
+            if connections == 0 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    private func connections(_ count: Int) async throws -> [HTTPConnection] {
+        let (host, port, _) = try BenchURL.split(self.settings.baseURL)
+        var connections: [HTTPConnection] = []
+        for _ in 0..<max(1, count) {
+            connections.append(try await HTTPConnection.connect(host: host, port: port, group: self.group))
+        }
+        return connections
+    }
+
+    /// Registers and connects the subscribers, subscriber `i` to topic `bench-(i % topics)`.
+    private func connectSubscribers(counter: DeliveryCounter) async throws -> [BenchConnection] {
+        let count = self.settings.subscribers
+        let registrars = try await self.connections(8)
+        let next = Dispenser()
+        let connected = try await withThrowingTaskGroup(of: [BenchConnection].self) { group in
+            for registrar in registrars {
+                group.addTask {
+                    var mine: [BenchConnection] = []
+                    while true {
+                        let index = next.take()
+                        guard index < count else { return mine }
+                        let answer = try await registrar.request(.POST, self.settings.registerPath, json: #"{"user_id": \#(index)}"#)
+                        guard answer.status == 200, let url = Self.stringField("url", in: answer.body) else {
+                            throw BenchError(message: "register answered \(answer.status): \(answer.body)")
+                        }
+                        mine.append(
+                            try await BenchConnection.open(
+                                url: url, topics: ["bench-\(index % max(1, self.settings.topics))"], counter: counter, group: self.group
+                            )
+                        )
+                        if index > 0 && index % 1000 == 0 {
+                            self.progress("connected \(index)/\(count) subscribers")
+                        }
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        await Self.close(registrars)
+        return connected
+    }
+
+    /// Publishes `count` messages, `inFlight` at a time; returns the recipients the server reported.
+    private func publish(count: Int, over publishers: [HTTPConnection], counter: DeliveryCounter?, topic: String? = nil) async throws -> Int {
+        let next = Dispenser()
+        let reporter = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(1))
+                self.progress("published \(min(count, next.taken))/\(count), received \(counter?.count ?? 0)")
+            }
+        }
+        defer { reporter.cancel() }
+        return try await withThrowingTaskGroup(of: Int.self) { group in
+            for connection in publishers {
+                group.addTask {
+                    var recipients = 0
+                    while true {
+                        let index = next.take()
+                        guard index < count else { return recipients }
+                        recipients += try await self.publishOne(index, on: connection, topic: topic)
+                    }
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+    }
+
+    private func publishOne(_ index: Int, on connection: HTTPConnection, topic: String? = nil) async throws -> Int {
+        let topic = topic ?? "bench-\(index % max(1, self.settings.topics))"
+        var message = "\(index) \(monotonicNanoseconds()) "
+        if message.utf8.count < self.settings.messageSize {
+            message += String(repeating: "x", count: self.settings.messageSize - message.utf8.count)
+        }
+        let answer = try await connection.request(.POST, self.settings.publishPath, json: #"{"topic":"\#(topic)","message":"\#(message)"}"#)
+        guard answer.status == 200, let recipients = Self.intField("recipients", in: answer.body) else {
+            throw BenchError(message: "publish answered \(answer.status): \(answer.body)")
+        }
+        return recipients
+    }
+
+    /// Waits until `expected` deliveries arrived, or until none arrived for 3 s (the rest is loss).
+    private func awaitDeliveries(_ expected: Int, counter: DeliveryCounter) async throws -> Int {
+        let deadline = ContinuousClock.now + self.settings.timeout
+        var last = counter.count
+        var lastProgress = ContinuousClock.now
+        while counter.count < expected && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(2))
+            let now = counter.count
+            if now != last {
+                last = now
+                lastProgress = .now
+            } else if ContinuousClock.now - lastProgress > .seconds(3) {
+                break
+            }
+        }
+        return counter.count
+    }
+
+    private static func close(_ connections: [HTTPConnection]) async {
+        for connection in connections { await connection.close() }
+    }
+
+    private static func close(_ subscribers: [BenchConnection]) async {
+        for subscriber in subscribers { try? await subscriber.channel.close() }
+    }
+
+    static func stringField(_ name: String, in json: String) -> String? {
+        guard let key = json.range(of: "\"\(name)\":\"") else { return nil }
+        let rest = json[key.upperBound...]
+        return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
+    }
+
+    static func intField(_ name: String, in json: String) -> Int? {
+        guard let key = json.range(of: "\"\(name)\":") else { return nil }
+        return Int(json[key.upperBound...].prefix { $0.isNumber })
+    }
+}
+
+/// Hands out 0, 1, 2, ... to concurrent workers.
+final class Dispenser: Sendable {
+    private let counter = Atomic<Int>(0)
+
+    func take() -> Int { self.counter.add(1, ordering: .relaxed).oldValue }
+
+    var taken: Int { self.counter.load(ordering: .relaxed) }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { self.message }
+}
+
+extension Duration {
+    var seconds: Double {
+        Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import RelayBench
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Load a running gateway over loopback and measure fan-out, latency, CPU and memory.",
+        discussion: """
+            Start the gateway first (release build), then e.g.:
+              relay-gateway bench --server-pid $(pgrep -f 'relay-gateway serve') --scenario fanout --subscribers 1000
+            """
+    )
+
+    @Option(help: "Scenarios to run, comma-separated: fanout, rate, idle, publish.")
+    var scenario = "fanout"
+    @Option(help: "The gateway's base URL (the listener serving register and publish).")
+    var url = "http://127.0.0.1:8000"
+    @Option(help: "Path of the register route.") var registerPath = "/register"
+    @Option(help: "Path of the publish route.") var publishPath = "/publish"
+    @Option(help: "Path of the health route, polled between runs until no connection is left; \"\" to skip.") var healthPath = "/health"
+    @Option(help: "Subscribers to connect.") var subscribers = 1000
+    @Option(help: "Distinct topics; subscriber i follows topic i mod topics, publish j goes to topic j mod topics.") var topics = 1
+    @Option(help: "Publishes (fanout, publish).") var publishes = 2000
+    @Option(help: "Publishes in flight, one keep-alive connection each.") var inFlight = 4
+    @Option(help: "Message size in bytes.") var size = 64
+    @Option(help: "Publishes per second (rate).") var rate = 100
+    @Option(help: "Seconds to publish (rate).") var duration = 10.0
+    @Option(help: "The gateway's pid, to report its CPU and memory from /proc.") var serverPID: Int32?
+    @Option(help: "Repeat each scenario this many times.") var runs = 1
+    @Flag(help: "Print one JSON line per run instead of a table.") var json = false
+
+    func run() async throws {
+        raiseOpenFileLimit()
+        var settings = Bench.Settings()
+        settings.baseURL = self.url
+        settings.registerPath = self.registerPath
+        settings.publishPath = self.publishPath
+        settings.healthPath = self.healthPath.isEmpty ? nil : self.healthPath
+        settings.subscribers = self.subscribers
+        settings.topics = self.topics
+        settings.publishes = self.publishes
+        settings.inFlight = self.inFlight
+        settings.messageSize = self.size
+        settings.rate = self.rate
+        settings.duration = .milliseconds(Int(self.duration * 1000))
+        settings.serverPID = self.serverPID
+        let scenarios = try self.scenario.split(separator: ",").map { name in
+            guard let scenario = Bench.Scenario(rawValue: String(name)) else {
+                throw ValidationError("unknown scenario \(name); use fanout, rate, idle or publish")
+            }
+            return scenario
+        }
+        let bench = Bench(settings: settings) { line in
+            FileHandle.standardError.write(Data("  … \(line)\n".utf8))
+        }
+        if !self.json { print(BenchResult.tableHeader) }
+        for scenario in scenarios {
+            for _ in 0..<max(1, self.runs) {
+                let result = try await bench.run(scenario)
+                print(self.json ? result.jsonLine : result.tableRow)
+            }
+        }
+    }
+}
