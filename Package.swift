@@ -70,6 +70,7 @@ let package = Package(
             name: "RelayGatewayTests",
             dependencies: [
                 "RelayGateway",
+                "RelayBench",
                 "RelayConfig",
                 "RelayCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -56,48 +56,49 @@ public struct Bench: Sendable {
     // MARK: Scenarios
 
     private func fanout() async throws -> BenchResult {
-        let counter = DeliveryCounter()
-        let subscribers = try await self.connectSubscribers(counter: counter)
-        let publishers = try await self.connections(self.settings.inFlight)
-        let measurement = Measurement(serverPID: self.settings.serverPID)
-        let expected = try await self.publish(count: self.settings.publishes, over: publishers, counter: counter)
-        let received = try await self.awaitDeliveries(expected, counter: counter)
-        let usage = measurement.finish()
-        for subscriber in subscribers { await subscriber.flushSamples() }
-        await Self.close(publishers)
-        await Self.close(subscribers)
-        return BenchResult(
-            scenario: "fanout", settings: self.settings, expected: expected, received: received,
-            usage: usage, latency: LatencySummary(sortedMicroseconds: counter.sortedLatencies())
-        )
+        try await self.deliveryRun("fanout", publishers: self.settings.inFlight) { publishers, counter in
+            try await self.publish(count: self.settings.publishes, over: publishers, counter: counter)
+        }
     }
 
     private func fixedRate() async throws -> BenchResult {
+        try await self.deliveryRun("rate", publishers: max(1, self.settings.inFlight)) { publishers, counter in
+            let total = Int(Double(self.settings.rate) * self.settings.duration.seconds)
+            let interval = Duration.seconds(1.0 / Double(max(1, self.settings.rate)))
+            let start = ContinuousClock.now
+            return try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<total {
+                    try await Task.sleep(until: start + interval * index, clock: .continuous)
+                    let connection = publishers[index % publishers.count]
+                    group.addTask { try await self.publishOne(index, on: connection) }
+                    if index % max(1, self.settings.rate) == 0 {
+                        self.progress("rate: published \(index)/\(total), received \(counter.count)")
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+        }
+    }
+
+    /// Connects the subscribers, measures `publishing` (which returns the recipients the server
+    /// reported) until every delivery arrived, and tears everything down.
+    private func deliveryRun(
+        _ scenario: String,
+        publishers count: Int,
+        publishing: (_ publishers: [HTTPConnection], _ counter: DeliveryCounter) async throws -> Int
+    ) async throws -> BenchResult {
         let counter = DeliveryCounter()
         let subscribers = try await self.connectSubscribers(counter: counter)
-        let publishers = try await self.connections(max(1, self.settings.inFlight))
+        let publishers = try await self.connections(count)
         let measurement = Measurement(serverPID: self.settings.serverPID)
-        let total = Int(Double(self.settings.rate) * self.settings.duration.seconds)
-        let interval = Duration.seconds(1.0 / Double(max(1, self.settings.rate)))
-        let start = ContinuousClock.now
-        let expected = try await withThrowingTaskGroup(of: Int.self) { group in
-            for index in 0..<total {
-                try await Task.sleep(until: start + interval * index, clock: .continuous)
-                let connection = publishers[index % publishers.count]
-                group.addTask { try await self.publishOne(index, on: connection) }
-                if index % max(1, self.settings.rate) == 0 {
-                    self.progress("rate: published \(index)/\(total), received \(counter.count)")
-                }
-            }
-            return try await group.reduce(0, +)
-        }
+        let expected = try await publishing(publishers, counter)
         let received = try await self.awaitDeliveries(expected, counter: counter)
         let usage = measurement.finish()
         for subscriber in subscribers { await subscriber.flushSamples() }
         await Self.close(publishers)
         await Self.close(subscribers)
         return BenchResult(
-            scenario: "rate", settings: self.settings, expected: expected, received: received,
+            scenario: scenario, settings: self.settings, expected: expected, received: received,
             usage: usage, latency: LatencySummary(sortedMicroseconds: counter.sortedLatencies())
         )
     }

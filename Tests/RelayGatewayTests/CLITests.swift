@@ -86,6 +86,23 @@ import Testing
         #expect(!(result.stdout + result.stderr).contains("s3cr3t-value-42"))
     }
 
+    @Test func sigtermClosesWebSocketsWith1001AndExitsZero() async throws {
+        let port = Int.random(in: 40_000..<50_000)
+        let running = try Running(Program.gateway, ["serve", "--config", "config/relay.yaml"], environment: ["RELAY_PORT": String(port)])
+        try await eventually("listening", within: .seconds(15)) { running.stdout.contains("listening") }
+        let answer = try await HTTP.post("http://127.0.0.1:\(port)/register", #"{"user_id": 1}"#)
+        let url = try #require(answer.json?["url"] as? String)
+        let subscriber = try await TestSubscriber.connect(url)
+        subscriber.send("ping")
+        #expect(try await subscriber.message(1) == "pong")
+
+        running.signal(SIGTERM)
+        let close = try await subscriber.closeFrame(within: .seconds(10))
+        #expect(close?.closeCode == .goingAway)
+        let result = try await running.finish(within: .seconds(15))
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
     @Test func serveStopsCleanlyOnSIGTERM() async throws {
         let running = try Running(Program.gateway, ["serve", "--config", "config/relay.yaml"], environment: ["RELAY_PORT": "0"])
         try await eventually("listening", within: .seconds(15)) { running.stdout.contains("listening") }

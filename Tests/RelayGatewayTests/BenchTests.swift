@@ -1,0 +1,39 @@
+import Foundation
+import RelayBench
+import Testing
+
+/// `relay-gateway bench` against a live gateway, with small numbers: it must count every delivery.
+@Suite struct BenchTests {
+    @Test func scenariosCountEveryDeliveryAndReportServerUsage() async throws {
+        try await RunningGateway.with(yaml: RunningGateway.seedYAML()) { gateway in
+            var settings = Bench.Settings()
+            settings.baseURL = gateway.url("")
+            settings.subscribers = 10
+            settings.topics = 2
+            settings.publishes = 20
+            settings.rate = 20
+            settings.duration = .milliseconds(500)
+            settings.serverPID = ProcessInfo.processInfo.processIdentifier
+            let bench = Bench(settings: settings) { _ in }
+
+            let fanout = try await bench.run(.fanout)
+            #expect(fanout.expected == 100)  // 20 publishes, each to the 5 subscribers of its topic
+            #expect(fanout.received == 100)
+            #expect(fanout.lost == 0)
+            #expect(fanout.latencyMs?.samples == 100)
+            #expect(fanout.serverCPUSeconds != nil)
+
+            let rate = try await bench.run(.rate)
+            #expect(rate.expected == 50)
+            #expect(rate.received == 50)
+
+            let publish = try await bench.run(.publish)
+            #expect(publish.expected == 0)
+            #expect(publish.serverCPUMicroseconds != nil)
+
+            let idle = try await bench.run(.idle)
+            #expect(idle.serverBytesPerConnection != nil)
+            #expect(gateway.gateway.relay.counts.registrations == 30)
+        }
+    }
+}
