@@ -14,6 +14,10 @@ public struct RelaySettings: Sendable, Equatable {
     public var maxTopicsPerClient: Int = 64
     /// Longest topic name, in bytes of UTF-8 (`max_topic_length`), at least 1.
     public var maxTopicLength: Int = 256
+    /// How often the server pings each WebSocket (`ping_interval`); `.zero` = never.
+    public var pingInterval: Duration = .seconds(30)
+    /// A WebSocket that sent nothing (not even a pong) for this long is closed (`ping_timeout`).
+    public var pingTimeout: Duration = .seconds(60)
 
     public init() {}
 }
@@ -29,7 +33,7 @@ public enum SlowConsumerPolicy: String, Sendable, CaseIterable {
 extension RelaySettings {
     static let allowedKeys = [
         "default_topics", "registration_ttl", "send_queue", "slow_consumer",
-        "max_message_bytes", "max_topics_per_client", "max_topic_length",
+        "max_message_bytes", "max_topics_per_client", "max_topic_length", "ping_interval", "ping_timeout",
     ]
 
     /// Reads the `relay:` mapping; absent keys keep their defaults.
@@ -43,6 +47,11 @@ extension RelaySettings {
         if let node = mapping.node("max_topics_per_client") { maxTopicsPerClient = try node.int(atLeast: 1) }
         if let node = mapping.node("max_topic_length") { maxTopicLength = try node.int(atLeast: 1) }
         if let node = mapping.node("default_topics") { defaultTopics = try readTopics(node) }
+        if let node = mapping.node("ping_interval") { pingInterval = try node.duration() }
+        if let node = mapping.node("ping_timeout") { pingTimeout = try node.duration() }
+        if pingInterval > .zero, pingTimeout <= pingInterval, let node = mapping.node("ping_timeout") ?? mapping.node("ping_interval") {
+            throw node.location.error("ping_timeout must be longer than ping_interval")
+        }
     }
 
     /// Default topics must themselves fit the per-client limits.

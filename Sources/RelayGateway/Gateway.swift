@@ -60,7 +60,7 @@ public struct Gateway: Sendable {
             logger[metadataKey: "listener"] = .string(listener.config.name)
             let application = Application(
                 responder: responder,
-                server: .relay(router: responder, sessions: sessions),
+                server: .relay(router: responder, sessions: sessions, connectionSlots: listener.config.maxConnections.map(ConnectionSlots.init)),
                 configuration: ApplicationConfiguration(address: .hostname(listener.config.host, port: listener.config.port)),
                 onServerRunning: { channel in
                     let port = channel.localAddress?.port ?? listener.config.port

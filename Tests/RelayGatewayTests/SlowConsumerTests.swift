@@ -13,7 +13,7 @@ import Testing
         let slowURL = try await gateway.register(userID: 1)
         let slowPath = String(slowURL.dropFirst("ws://127.0.0.1:\(gateway.port)".count))
         let slow = try RawSocket(port: gateway.port, receiveBuffer: 4096)
-        #expect(slow.handshake(path: slowPath).hasPrefix("HTTP/1.1 101"))
+        #expect(await slow.handshake(path: slowPath).hasPrefix("HTTP/1.1 101"))
         let fast = try await TestSubscriber.connect(try await gateway.register(userID: 2))
         try await eventually("both connected") { gateway.gateway.relay.counts.connections == 2 }
 
@@ -38,7 +38,7 @@ import Testing
 
             // The server holds at most its bound for it, then drops the connection (the close frame
             // 1008 "slow consumer" sits behind data the reader never took).
-            let drained = slow.receive(timeout: .seconds(10))
+            let drained = await slow.receive(timeout: .seconds(10))
             #expect(drained.count < count * 64 * 1024 / 2, "server buffered \(drained.count) bytes for the slow reader")
             try await fast.close()
         }
@@ -52,7 +52,7 @@ import Testing
             #expect(gateway.gateway.relay.counts.connections == 2)
 
             // The slow reader gets what fit in the buffers plus the newest messages, not all of them.
-            let drained = slow.receive(timeout: .seconds(3))
+            let drained = await slow.receive(timeout: .seconds(3))
             #expect(drained.count > 0)
             #expect(drained.count < count * 64 * 1024 / 2)
             let text = String(decoding: drained, as: UTF8.self)

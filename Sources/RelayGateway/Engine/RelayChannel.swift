@@ -31,6 +31,7 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
     let responder: HTTPChannelHandler.Responder
     let router: RouterResponder<RelayRequestContext>
     let sessions: SubscriberSessions
+    let connectionSlots: ConnectionSlots?
     let configuration: HTTP1Channel.Configuration
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -38,16 +39,24 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
             let decision = NIOLoopBoundBox<UpgradeDecision?>(nil, eventLoop: channel.eventLoop)
             let router = self.router
             let sessions = self.sessions
+            let connectionSlots = self.connectionSlots
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: sessions.maxFrameSize,
                 shouldUpgrade: { channel, head in
                     let promise = channel.eventLoop.makePromise(of: UpgradeDecision.self)
-                    promise.completeWithTask {
-                        await UpgradeDecision.decide(head: head, channel: channel, logger: logger, responder: router)
+                    Task(executorPreference: EventLoopTaskExecutor(channel.eventLoop)) {
+                        promise.succeed(
+                            await UpgradeDecision.decide(
+                                head: head, channel: channel, logger: logger, responder: router, connectionSlots: connectionSlots
+                            )
+                        )
                     }
                     return promise.futureResult.map { result in
                         decision.value = result
-                        guard case .upgrade(_, let headers) = result else { return nil }
+                        guard case .upgrade(let upgrade, let headers) = result else { return nil }
+                        if upgrade.holdsConnectionSlot, let connectionSlots {
+                            channel.closeFuture.whenComplete { _ in connectionSlots.release() }
+                        }
                         return headers
                     }
                 },
@@ -119,10 +128,13 @@ extension HTTPServerBuilder {
     static func relay(
         router: RouterResponder<RelayRequestContext>,
         sessions: SubscriberSessions,
+        connectionSlots: ConnectionSlots?,
         configuration: HTTP1Channel.Configuration = .init()
     ) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            RelayChannel(responder: responder, router: router, sessions: sessions, configuration: configuration)
+            RelayChannel(
+                responder: responder, router: router, sessions: sessions, connectionSlots: connectionSlots, configuration: configuration
+            )
         }
     }
 }

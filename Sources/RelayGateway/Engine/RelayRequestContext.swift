@@ -37,12 +37,30 @@ public struct RelayRequestContext: RequestContext, RemoteAddressRequestContext {
 public final class UpgradeSlot: Sendable {
     private struct State {
         var clientID: ClientID?
+        var holdsConnectionSlot = false
         var endObservers: [@Sendable (SessionSummary) -> Void] = []
     }
 
     private let state = Mutex(State())
+    /// The listener's `max_connections`, if it has one.
+    let connectionSlots: ConnectionSlots?
 
-    init() {}
+    init(connectionSlots: ConnectionSlots? = nil) {
+        self.connectionSlots = connectionSlots
+    }
+
+    /// Takes one of the listener's connection slots for this upgrade; false at capacity.
+    func reserveConnectionSlot() -> Bool {
+        guard let slots = self.connectionSlots else { return true }
+        guard slots.tryAcquire() else { return false }
+        self.state.withLock { $0.holdsConnectionSlot = true }
+        return true
+    }
+
+    /// Whether this upgrade took a connection slot that must be given back.
+    var holdsConnectionSlot: Bool {
+        self.state.withLock { $0.holdsConnectionSlot }
+    }
 
     /// The client id the upgrade is for, once accepted.
     public var clientID: ClientID? {

@@ -19,9 +19,10 @@ enum UpgradeDecision: Sendable {
         head: HTTPRequestHead,
         channel: any Channel,
         logger: Logger,
-        responder: some HTTPResponder<RelayRequestContext>
+        responder: some HTTPResponder<RelayRequestContext>,
+        connectionSlots: ConnectionSlots?
     ) async -> UpgradeDecision {
-        let slot = UpgradeSlot()
+        let slot = UpgradeSlot(connectionSlots: connectionSlots)
         let response: Response
         do {
             let request = Request(head: try HTTPRequest(head, secure: false, splitCookie: false), body: RequestBody(buffer: ByteBuffer()))
@@ -36,6 +37,9 @@ enum UpgradeDecision: Sendable {
                 headers.remove(name: hopByHop)
             }
             return .upgrade(slot, headers)
+        }
+        if slot.holdsConnectionSlot {
+            connectionSlots?.release()
         }
         var head = response.head
         head.headerFields[.connection] = "close"

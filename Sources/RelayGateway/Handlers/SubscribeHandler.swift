@@ -22,6 +22,9 @@ enum SubscribeHandler {
                 }
                 throw RelayHTTPError(.upgradeRequired, "this route needs a WebSocket upgrade", headers: [.upgrade: "websocket"])
             }
+            guard slot.reserveConnectionSlot() else {
+                throw RelayHTTPError(.serviceUnavailable, "at capacity: \(slot.connectionSlots?.limit ?? 0) connections; retry later", headers: [.retryAfter: "1"])
+            }
             slot.accept(id)
             return Response(status: .switchingProtocols)
         }

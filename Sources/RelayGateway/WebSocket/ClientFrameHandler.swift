@@ -13,7 +13,10 @@ final class ClientFrameHandler: ChannelInboundHandler {
     private let outbound: SubscriberOutbound
     private let maxMessageBytes: Int
     private let upgrade: UpgradeSlot
+    private let keepalive: Keepalive
     private let started = ContinuousClock.now
+    private var lastHeard = NIODeadline.now()
+    private var pinger: RepeatedTask?
     /// A text message arriving in several frames, until its final frame.
     private var fragments: ByteBuffer?
     private var fragmentsAreText = false
@@ -24,7 +27,8 @@ final class ClientFrameHandler: ChannelInboundHandler {
         subscriber: WebSocketSubscriber,
         outbound: SubscriberOutbound,
         maxMessageBytes: Int,
-        upgrade: UpgradeSlot
+        upgrade: UpgradeSlot,
+        keepalive: Keepalive
     ) {
         self.relay = relay
         self.clientID = clientID
@@ -32,9 +36,40 @@ final class ClientFrameHandler: ChannelInboundHandler {
         self.outbound = outbound
         self.maxMessageBytes = maxMessageBytes
         self.upgrade = upgrade
+        self.keepalive = keepalive
+    }
+
+    /// Server pings: every `interval`, and a connection silent for `timeout` is closed.
+    struct Keepalive {
+        let interval: TimeAmount?
+        let timeout: TimeAmount
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        guard let interval = self.keepalive.interval else { return }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let allocator = context.channel.allocator
+        self.pinger = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            handler.value.ping(allocator: allocator)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.pinger?.cancel()
+        self.pinger = nil
+    }
+
+    private func ping(allocator: ByteBufferAllocator) {
+        if NIODeadline.now() - self.lastHeard > self.keepalive.timeout {
+            self.pinger?.cancel()
+            self.outbound.close(code: .goingAway, reason: "ping timeout", afterQueued: false)
+        } else {
+            self.outbound.send(ServerFrame.encode(opcode: .ping, payload: [], allocator: allocator))
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        self.pinger?.cancel()
         self.relay.detach(self.subscriber, from: self.clientID)
         self.upgrade.sessionEnded(
             SessionSummary(
@@ -62,6 +97,13 @@ final class ClientFrameHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = self.unwrapInboundIn(data)
+        self.lastHeard = .now()
+        guard frame.maskKey != nil else {
+            return self.fail(code: .protocolError, "client frames must be masked")
+        }
+        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
+            return self.fail(code: .protocolError, "reserved bits set without an extension")
+        }
         switch frame.opcode {
         case .text, .binary:
             guard self.fragments == nil else {

@@ -31,7 +31,11 @@ struct SubscriberSessions: Sendable {
                 subscriber: subscriber,
                 outbound: outbound,
                 maxMessageBytes: self.settings.maxMessageBytes,
-                upgrade: upgrade
+                upgrade: upgrade,
+                keepalive: .init(
+                    interval: self.settings.pingInterval > .zero ? TimeAmount(self.settings.pingInterval) : nil,
+                    timeout: TimeAmount(self.settings.pingTimeout)
+                )
             )
         )
         try channel.syncOptions?.setOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 64 * 1024))

@@ -41,13 +41,18 @@ final class RawSocket {
     }
 
     /// Reads what arrives within `timeout` (stopping early once `until` is seen); empty at EOF.
-    func receive(timeout: Duration = .seconds(5), until marker: String? = nil) -> [UInt8] {
+    /// It polls without blocking and sleeps in between, so it never holds a thread of Swift's
+    /// small cooperative pool (which the other tests, and the servers' tasks, need).
+    func receive(timeout: Duration = .seconds(5), until marker: String? = nil) async -> [UInt8] {
         var received: [UInt8] = []
         let deadline = ContinuousClock.now + timeout
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while ContinuousClock.now < deadline {
             var poller = pollfd(fd: self.descriptor, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 50) > 0 else { continue }
+            guard poll(&poller, 1, 0) > 0 else {
+                try? await Task.sleep(for: .milliseconds(5))
+                continue
+            }
             let count = buffer.withUnsafeMutableBytes { recv(self.descriptor, $0.baseAddress, $0.count, 0) }
             if count <= 0 { break }
             received += buffer[0..<count]
@@ -57,11 +62,11 @@ final class RawSocket {
     }
 
     /// A WebSocket handshake for `path`; returns the HTTP answer head.
-    func handshake(path: String) -> String {
+    func handshake(path: String) async -> String {
         self.send(
             "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         )
-        return String(decoding: self.receive(until: "\r\n\r\n"), as: UTF8.self)
+        return String(decoding: await self.receive(until: "\r\n\r\n"), as: UTF8.self)
     }
 }

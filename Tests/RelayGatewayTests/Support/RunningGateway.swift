@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import RelayConfig
 import RelayGateway
@@ -43,6 +44,7 @@ struct RunningGateway: Sendable {
         logHandler: (@Sendable (String) -> any LogHandler)? = nil,
         _ body: @escaping @Sendable (RunningGateway) async throws -> T
     ) async throws -> T {
+        raiseOpenFileLimit()
         let config = try ConfigLoader.parse(yaml: yaml, file: "test.yaml", environment: environment)
         let logger = logHandler.map { Logger(label: "relay-test", factory: $0) } ?? Logger(label: "relay-test", factory: { _ in SwiftLogNoOpLogHandler() })
         let gateway = try Gateway(config: config, logger: logger)
@@ -66,4 +68,13 @@ struct RunningGateway: Sendable {
             }
         }
     }
+}
+
+/// The tests run many servers and clients in one process; the usual soft limit of 1024 open files
+/// would make `accept` fail under the crowd tests, so lift it to the hard limit like `serve` does.
+private func raiseOpenFileLimit() {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }

@@ -1,0 +1,163 @@
+import Foundation
+import HTTPTypes
+import Testing
+
+/// Clients that break the protocol, hog resources or send garbage: each gets the documented
+/// answer, and the server keeps serving everyone else.
+@Suite struct HostileClientTests {
+    static let yaml = RunningGateway.seedYAML(relay: "relay: {max_message_bytes: 1KiB}")
+
+    /// A client frame with a mask (unless `masked` is false).
+    static func frame(opcode: UInt8, fin: Bool = true, rsv: UInt8 = 0, masked: Bool = true, payload: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = [(fin ? 0x80 : 0) | rsv | opcode]
+        let maskBit: UInt8 = masked ? 0x80 : 0
+        if payload.count < 126 {
+            bytes.append(maskBit | UInt8(payload.count))
+        } else {
+            bytes.append(maskBit | 126)
+            bytes += [UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        }
+        guard masked else { return bytes + payload }
+        let key: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        return bytes + key + payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
+    }
+
+    /// The status code of the first close frame in what the server sent, if any.
+    static func closeCode(in bytes: [UInt8]) -> Int? {
+        var index = 0
+        while index + 1 < bytes.count {
+            let opcode = bytes[index] & 0x0F
+            var length = Int(bytes[index + 1] & 0x7F)
+            var header = 2
+            if length == 126, index + 3 < bytes.count {
+                length = Int(bytes[index + 2]) << 8 | Int(bytes[index + 3])
+                header = 4
+            }
+            if opcode == 0x8, index + header + 1 < bytes.count {
+                return Int(bytes[index + header]) << 8 | Int(bytes[index + header + 1])
+            }
+            index += header + length
+        }
+        return nil
+    }
+
+    /// Handshakes a raw socket for a fresh registration; what follows the 101 head is returned.
+    private func connectRaw(_ gateway: RunningGateway) async throws -> RawSocket {
+        let url = try await gateway.register(userID: 1)
+        let socket = try RawSocket(port: gateway.port)
+        let head = await socket.handshake(path: String(url.dropFirst("ws://127.0.0.1:\(gateway.port)".count)))
+        #expect(head.hasPrefix("HTTP/1.1 101"), "\(head)")
+        return socket
+    }
+
+    /// Frames no client may send, by name, with the close code each must get.
+    static let violations: [String: (bytes: [UInt8], code: Int)] = [
+        "unmasked frame": (frame(opcode: 0x1, masked: false, payload: Array("ping".utf8)), 1002),
+        "reserved bit": (frame(opcode: 0x1, rsv: 0x40, payload: Array("ping".utf8)), 1002),
+        "unknown opcode": (frame(opcode: 0x3, payload: [1]), 1002),
+        "fragmented ping": (frame(opcode: 0x9, fin: false, payload: [1]), 1002),
+        "stray continuation": (frame(opcode: 0x0, payload: [1]), 1002),
+        "invalid UTF-8": (frame(opcode: 0x1, payload: [0xFF, 0xFE, 0xFD]), 1007),
+        "oversized frame": (frame(opcode: 0x1, payload: [UInt8](repeating: 0x61, count: 2000)), 1009),
+        "oversized fragments": (
+            frame(opcode: 0x1, fin: false, payload: [UInt8](repeating: 0x61, count: 800))
+                + frame(opcode: 0x0, payload: [UInt8](repeating: 0x61, count: 800)),
+            1009
+        ),
+    ]
+
+    @Test(arguments: violations.keys.sorted())
+    func protocolViolationsCloseWithTheRightCode(name: String) async throws {
+        let (bytes, code) = Self.violations[name]!
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let healthy = try await TestSubscriber.connect(try await gateway.register(userID: 2))
+            let socket = try await self.connectRaw(gateway)
+            socket.send(bytes)
+            let answer = await socket.receive(timeout: .seconds(5))
+            #expect(Self.closeCode(in: answer) == code, "\(name): got \(answer.count) bytes starting \(answer.prefix(8))")
+            try await eventually("\(name): detached") { gateway.gateway.relay.counts.connections == 1 }
+            #expect(try await gateway.publish(topic: "cats", message: "still here") == 1)
+            #expect(try await healthy.message(1) == "still here")
+            try await healthy.close()
+        }
+    }
+
+    @Test func maxConnectionsAnswers503AndFreesSlotsOnClose() async throws {
+        let yaml = RunningGateway.seedYAML().replacingOccurrences(of: "    port: 0\n", with: "    port: 0\n    max_connections: 2\n")
+        try await RunningGateway.with(yaml: yaml) { gateway in
+            let first = try await TestSubscriber.connect(try await gateway.register(userID: 1))
+            let second = try await TestSubscriber.connect(try await gateway.register(userID: 2))
+            let third = try await gateway.register(userID: 3)
+            let refused = try await HTTP.upgradeAttempt(third.replacingOccurrences(of: "ws://", with: "http://"))
+            #expect(refused.status == 503)
+            #expect(refused.error?.hasPrefix("at capacity") == true)
+            #expect(try await gateway.publish(topic: "cats", message: "hi") == 2)
+
+            try await first.close()
+            try await eventually("slot freed") {
+                (try? await HTTP.upgradeAttempt(third.replacingOccurrences(of: "ws://", with: "http://")).status) != 503
+            }
+            try await second.close()
+        }
+    }
+
+    @Test func silentClientsAreClosedAfterThePingTimeout() async throws {
+        let yaml = RunningGateway.seedYAML(relay: "relay: {ping_interval: 100ms, ping_timeout: 400ms}")
+        try await RunningGateway.with(yaml: yaml) { gateway in
+            // swift-websocket's client answers pings; the raw socket never does.
+            let answering = try await TestSubscriber.connect(try await gateway.register(userID: 1))
+            let silent = try await self.connectRaw(gateway)
+            let received = await silent.receive(timeout: .seconds(3), until: "ping timeout")
+            #expect(received.contains(0x89), "the server pinged")
+            #expect(Self.closeCode(in: received) == 1001)
+            try await eventually("silent one detached") { gateway.gateway.relay.counts.connections == 1 }
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try await gateway.publish(topic: "cats", message: "alive") == 1)
+            #expect(try await answering.message(1) == "alive")
+            try await answering.close()
+        }
+    }
+
+    @Test func garbageOnThePlainPortLeavesTheServerServing() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            // A TLS ClientHello on the plain-text port.
+            let tls = try RawSocket(port: gateway.port)
+            tls.send([0x16, 0x03, 0x01, 0x00, 0xA5, 0x01, 0x00, 0x00, 0xA1, 0x03, 0x03] + [UInt8](repeating: 0x42, count: 64))
+            let tlsAnswer = String(decoding: await tls.receive(timeout: .seconds(2)), as: UTF8.self)
+            #expect(tlsAnswer.isEmpty || tlsAnswer.hasPrefix("HTTP/1.1 400"), "\(tlsAnswer)")
+
+            // Endless headers: the connection is refused or cut, not buffered forever.
+            let headers = try RawSocket(port: gateway.port)
+            headers.send("GET /health HTTP/1.1\r\nHost: x\r\n")
+            for _ in 0..<200 {
+                headers.send("X-Filler: " + String(repeating: "a", count: 1000) + "\r\n")
+            }
+            let headersAnswer = String(decoding: await headers.receive(timeout: .seconds(3)), as: UTF8.self)
+            #expect(!headersAnswer.hasPrefix("HTTP/1.1 200"), "\(headersAnswer.prefix(40))")
+
+            // A huge Content-Length and then nothing.
+            let body = try RawSocket(port: gateway.port)
+            body.send("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 999999999999\r\n\r\n{")
+            let bodyAnswer = String(decoding: await body.receive(timeout: .seconds(2)), as: UTF8.self)
+            #expect(bodyAnswer.isEmpty || bodyAnswer.hasPrefix("HTTP/1.1 413"), "\(bodyAnswer.prefix(60))")
+
+            // Handshakes left half-finished, and a crowd of connections opened and dropped.
+            let halfOpen = try (0..<20).map { _ in try RawSocket(port: gateway.port) }
+            for socket in halfOpen {
+                socket.send("GET /ws/00000000000000000000000000000000 HTTP/1.1\r\nUpgrade: websocket\r\n")
+            }
+            var dropped: [RawSocket] = []
+            for _ in 0..<300 {
+                dropped.append(try RawSocket(port: gateway.port))
+            }
+            dropped.removeAll()
+
+            #expect(try await HTTP.get(gateway.url("/health")).status == 200)
+            let subscriber = try await TestSubscriber.connect(try await gateway.register(userID: 1))
+            #expect(try await gateway.publish(topic: "cats", message: "fine") == 1)
+            #expect(try await subscriber.message(1) == "fine")
+            try await subscriber.close()
+            _ = halfOpen
+        }
+    }
+}
