@@ -18,6 +18,10 @@ public struct RelaySettings: Sendable, Equatable {
     public var pingInterval: Duration = .seconds(30)
     /// A WebSocket that sent nothing (not even a pong) for this long is closed (`ping_timeout`).
     public var pingTimeout: Duration = .seconds(60)
+    /// A connection must complete its first request head within this (`handshake_timeout`).
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// A keep-alive HTTP connection idle this long is closed (`idle_timeout`); `.zero` = never.
+    public var idleTimeout: Duration = .seconds(60)
 
     public init() {}
 }
@@ -34,6 +38,7 @@ extension RelaySettings {
     static let allowedKeys = [
         "default_topics", "registration_ttl", "send_queue", "slow_consumer",
         "max_message_bytes", "max_topics_per_client", "max_topic_length", "ping_interval", "ping_timeout",
+        "handshake_timeout", "idle_timeout",
     ]
 
     /// Reads the `relay:` mapping; absent keys keep their defaults.
@@ -49,6 +54,11 @@ extension RelaySettings {
         if let node = mapping.node("default_topics") { defaultTopics = try readTopics(node) }
         if let node = mapping.node("ping_interval") { pingInterval = try node.duration() }
         if let node = mapping.node("ping_timeout") { pingTimeout = try node.duration() }
+        if let node = mapping.node("handshake_timeout") {
+            handshakeTimeout = try node.duration()
+            guard handshakeTimeout > .zero else { throw node.location.error("must be longer than 0") }
+        }
+        if let node = mapping.node("idle_timeout") { idleTimeout = try node.duration() }
         if pingInterval > .zero, pingTimeout <= pingInterval, let node = mapping.node("ping_timeout") ?? mapping.node("ping_interval") {
             throw node.location.error("ping_timeout must be longer than ping_interval")
         }

@@ -60,7 +60,12 @@ public struct Gateway: Sendable {
             logger[metadataKey: "listener"] = .string(listener.config.name)
             let application = Application(
                 responder: responder,
-                server: .relay(router: responder, sessions: sessions, connectionSlots: listener.config.maxConnections.map(ConnectionSlots.init)),
+                server: .relay(
+                    router: responder,
+                    sessions: sessions,
+                    connectionSlots: listener.config.maxConnections.map(ConnectionSlots.init),
+                    settings: self.config.relay
+                ),
                 configuration: ApplicationConfiguration(address: .hostname(listener.config.host, port: listener.config.port)),
                 onServerRunning: { channel in
                     let port = channel.localAddress?.port ?? listener.config.port

@@ -6,6 +6,7 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
+import RelayConfig
 
 /// A listener's connection handling: HTTP/1.1 through Hummingbird, and a WebSocket upgrade path
 /// the gateway owns.
@@ -33,16 +34,23 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
     let sessions: SubscriberSessions
     let connectionSlots: ConnectionSlots?
     let configuration: HTTP1Channel.Configuration
+    /// The first request head must arrive within this, or the connection is closed (slowloris).
+    let handshakeTimeout: TimeAmount
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let decision = NIOLoopBoundBox<UpgradeDecision?>(nil, eventLoop: channel.eventLoop)
+            let headReceived = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            channel.eventLoop.scheduleTask(in: self.handshakeTimeout) {
+                if !headReceived.value { channel.close(promise: nil) }
+            }
             let router = self.router
             let sessions = self.sessions
             let connectionSlots = self.connectionSlots
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: sessions.maxFrameSize,
                 shouldUpgrade: { channel, head in
+                    headReceived.value = true
                     let promise = channel.eventLoop.makePromise(of: UpgradeDecision.self)
                     Task(executorPreference: EventLoopTaskExecutor(channel.eventLoop)) {
                         promise.succeed(
@@ -72,7 +80,8 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
             let upgradeConfiguration = NIOTypedHTTPServerUpgradeConfiguration<UpgradeResult>(
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
-                    channel.eventLoop.makeCompletedFuture {
+                    headReceived.value = true
+                    return channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
                         try sync.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                         try sync.addHandlers(configuration.additionalChannelHandlers())
@@ -92,7 +101,7 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
             )
             var pipeline = NIOUpgradableHTTPServerPipelineConfiguration(upgradeConfiguration: upgradeConfiguration)
             pipeline.enablePipelining = false
-            pipeline.enableErrorHandling = false
+            pipeline.enableErrorHandling = true  // a malformed first request gets 400 and a close, not a hang
             pipeline.enableResponseHeaderValidation = false
             pipeline.decoderConfiguration.maxHeaderFieldSize = configuration.httpDecoder.maxHeaderFieldSize
             pipeline.decoderConfiguration.maxHeaderListSize = configuration.httpDecoder.maxHeaderListSize
@@ -129,11 +138,15 @@ extension HTTPServerBuilder {
         router: RouterResponder<RelayRequestContext>,
         sessions: SubscriberSessions,
         connectionSlots: ConnectionSlots?,
-        configuration: HTTP1Channel.Configuration = .init()
+        settings: RelaySettings
     ) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in
+        let configuration = HTTP1Channel.Configuration(
+            idleTimeout: settings.idleTimeout > .zero ? TimeAmount(settings.idleTimeout) : nil
+        )
+        return HTTPServerBuilder { responder in
             RelayChannel(
-                responder: responder, router: router, sessions: sessions, connectionSlots: connectionSlots, configuration: configuration
+                responder: responder, router: router, sessions: sessions, connectionSlots: connectionSlots,
+                configuration: configuration, handshakeTimeout: TimeAmount(settings.handshakeTimeout)
             )
         }
     }

@@ -4,6 +4,9 @@ import Hummingbird
 /// Reads a bounded JSON request body into a `Decodable`, with errors a client can act on.
 enum JSONBody {
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
+            throw RelayHTTPError(.contentTooLarge, "request body too large: \(declared) bytes (at most \(limit))")
+        }
         let buffer = try await request.body.collect(upTo: limit)
         guard buffer.readableBytes > 0 else {
             throw RelayHTTPError(.badRequest, "request body must be a JSON object")
