@@ -18,6 +18,8 @@ public struct Gateway: Sendable {
     public let config: GatewayConfig
     public let relay: Relay<WebSocketSubscriber>
     public let routeTable: RouteTable
+    /// The counters the `metrics` handler exposes.
+    public let metrics = RelayMetrics()
     private let subscribeURL: SubscribeURL?
     private let logger: Logger
 
@@ -25,7 +27,7 @@ public struct Gateway: Sendable {
     public init(config: GatewayConfig, logger: Logger) throws(ConfigError) {
         self.config = config
         self.logger = logger
-        self.routeTable = try RouteTable(config: config, logger: logger)
+        self.routeTable = try RouteTable(config: config, logger: logger, metrics: self.metrics)
         let settings = config.relay
         self.relay = Relay(
             settings: .init(
@@ -48,9 +50,10 @@ public struct Gateway: Sendable {
         let environment = HandlerEnvironment(
             relay: self.relay,
             settings: self.config.relay,
-            subscribeURL: self.subscribeURL ?? SubscribeURL(pathTemplate: "/", publicURL: nil, host: "", port: 0)
+            subscribeURL: self.subscribeURL ?? SubscribeURL(pathTemplate: "/", publicURL: nil, host: "", port: 0),
+            metrics: self.metrics
         )
-        let sessions = SubscriberSessions(relay: self.relay, settings: self.config.relay, logger: self.logger)
+        let sessions = SubscriberSessions(relay: self.relay, settings: self.config.relay, logger: self.logger, metrics: self.metrics)
         var services: [any Service] = [RegistrationSweeper(relay: self.relay)]
         for listener in self.routeTable.listeners {
             let responder = listener.makeRouter(environment: environment).buildResponder()

@@ -92,4 +92,5 @@ public struct SessionSummary: Sendable {
     public let duration: Duration
     public let messagesSent: Int
     public let messagesDropped: Int
+    let closeCause: RelayMetrics.CloseCause
 }

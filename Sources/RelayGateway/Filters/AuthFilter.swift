@@ -21,13 +21,15 @@ struct AuthFilter: RouterMiddleware {
             }
             secrets.append(Array(token.secret.utf8))
         }
-        return AuthFilter(secrets: secrets)
+        return AuthFilter(secrets: secrets, metrics: environment.metrics)
     }
 
     let secrets: [[UInt8]]
+    let metrics: RelayMetrics
 
     func handle(_ request: Request, context: RelayRequestContext, next: (Request, RelayRequestContext) async throws -> Response) async throws -> Response {
         guard let presented = Self.credential(of: request, isUpgrade: context.upgrade != nil) else {
+            self.metrics.authFailures.increment()
             throw RelayHTTPError(.unauthorized, "missing bearer token", headers: [.wwwAuthenticate: "Bearer"])
         }
         let bytes = Array(presented.utf8)
@@ -36,6 +38,7 @@ struct AuthFilter: RouterMiddleware {
             matched = Self.constantTimeEquals(bytes, secret) || matched
         }
         guard matched else {
+            self.metrics.authFailures.increment()
             throw RelayHTTPError(.unauthorized, "invalid token", headers: [.wwwAuthenticate: #"Bearer error="invalid_token""#])
         }
         return try await next(request, context)

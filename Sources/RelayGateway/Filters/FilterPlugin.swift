@@ -11,6 +11,8 @@ public struct FilterEnvironment: Sendable {
     /// The top-level `tokens` (names and secrets).
     public let tokens: [TokenDeclaration]
     public let logger: Logger
+    /// Where filters count what they refuse.
+    public let metrics: RelayMetrics
 }
 
 /// A filter type the config can name in a filter's `type:`.

@@ -12,7 +12,7 @@ struct RateLimitFilter: RouterMiddleware {
         case header(HTTPField.Name)
     }
 
-    static let plugin = FilterPlugin(type: "rate_limit") { declaration, _ throws(ConfigError) in
+    static let plugin = FilterPlugin(type: "rate_limit") { declaration, environment throws(ConfigError) in
         let options = declaration.options
         try options.rejectUnknownKeys(allowed: ["type", "rate", "burst", "key", "max_keys"])
         let rateNode = try options.required("rate")
@@ -45,13 +45,15 @@ struct RateLimitFilter: RouterMiddleware {
         return RateLimitFilter(
             name: declaration.name,
             key: key,
-            buckets: TokenBuckets(perSecond: rate.perSecond, burst: burst, maxKeys: maxKeys)
+            buckets: TokenBuckets(perSecond: rate.perSecond, burst: burst, maxKeys: maxKeys),
+            metrics: environment.metrics
         )
     }
 
     let name: String
     let key: Key
     let buckets: TokenBuckets
+    let metrics: RelayMetrics
 
     func handle(_ request: Request, context: RelayRequestContext, next: (Request, RelayRequestContext) async throws -> Response) async throws -> Response {
         let decision = self.buckets.take(key: self.key(of: request, context: context))
@@ -60,6 +62,7 @@ struct RateLimitFilter: RouterMiddleware {
             HTTPField.Name("RateLimit")!: "\"\(self.name)\";r=\(decision.remaining);t=\(decision.resetSeconds)",
         ]
         guard decision.allowed else {
+            self.metrics.rateLimited.increment()
             headers[.retryAfter] = String(decision.retryAfterSeconds)
             throw RelayHTTPError(.tooManyRequests, "rate limit exceeded; retry in \(decision.retryAfterSeconds) s", headers: headers)
         }

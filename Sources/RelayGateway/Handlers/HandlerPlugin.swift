@@ -11,6 +11,7 @@ public struct HandlerEnvironment: Sendable {
     public let settings: RelaySettings
     /// Builds the `ws://` URL a registration is answered with.
     public let subscribeURL: SubscribeURL
+    public let metrics: RelayMetrics
 }
 
 /// A handler type the config can name in a route's `handler:`.
@@ -51,5 +52,6 @@ extension PluginRegistry where Plugin == HandlerPlugin {
         UnregisterHandler.plugin,
         PublishHandler.plugin,
         SubscribeHandler.plugin,
+        MetricsHandler.plugin,
     ])
 }

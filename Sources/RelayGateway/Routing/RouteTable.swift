@@ -42,10 +42,11 @@ public struct RouteTable: Sendable {
         config: GatewayConfig,
         handlers: HandlerRegistry = .builtIn,
         filters registry: FilterRegistry = .builtIn,
-        logger: Logger
+        logger: Logger,
+        metrics: RelayMetrics = RelayMetrics()
     ) throws(ConfigError) {
         var built: [String: Filter] = [:]
-        let environment = FilterEnvironment(tokens: config.tokens, logger: logger)
+        let environment = FilterEnvironment(tokens: config.tokens, logger: logger, metrics: metrics)
         for declaration in config.filters {
             guard let plugin = registry[declaration.type] else {
                 throw declaration.typeLocation.error(

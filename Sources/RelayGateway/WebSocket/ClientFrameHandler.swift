@@ -62,7 +62,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
     private func ping(allocator: ByteBufferAllocator) {
         if NIODeadline.now() - self.lastHeard > self.keepalive.timeout {
             self.pinger?.cancel()
-            self.outbound.close(code: .goingAway, reason: "ping timeout", afterQueued: false)
+            self.outbound.close(code: .goingAway, reason: "ping timeout", cause: .pingTimeout, afterQueued: false)
         } else {
             self.outbound.send(ServerFrame.encode(opcode: .ping, payload: [], allocator: allocator))
         }
@@ -75,7 +75,8 @@ final class ClientFrameHandler: ChannelInboundHandler {
             SessionSummary(
                 duration: ContinuousClock.now - self.started,
                 messagesSent: self.outbound.framesSent,
-                messagesDropped: self.outbound.framesDropped
+                messagesDropped: self.outbound.framesDropped,
+                closeCause: self.outbound.closeCause
             )
         )
         context.fireChannelInactive()
@@ -84,7 +85,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case is ChannelShouldQuiesceEvent:
-            self.outbound.close(code: .goingAway, reason: "server shutting down", afterQueued: true)
+            self.outbound.close(code: .goingAway, reason: "server shutting down", cause: .shutdown, afterQueued: true)
         case ChannelEvent.inputClosed:
             // The server allows half-closure for HTTP; a WebSocket client that closed its side
             // without a close frame is gone, so end the connection instead of writing into it.
@@ -170,6 +171,6 @@ final class ClientFrameHandler: ChannelInboundHandler {
     }
 
     private func fail(code: WebSocketErrorCode, _ reason: String) {
-        self.outbound.close(code: code, reason: reason, afterQueued: false)
+        self.outbound.close(code: code, reason: reason, cause: .protocolError, afterQueued: false)
     }
 }

@@ -26,6 +26,8 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
     private var needsFlush = false
     private(set) var framesSent = 0
     private(set) var framesDropped = 0
+    /// Why the connection ended: the server's reason once it closes, else the client's doing.
+    private(set) var closeCause = RelayMetrics.CloseCause.client
     /// Called once, on the event loop, when the slow-consumer policy first acts on this connection.
     var onSlowConsumer: ((SlowConsumerPolicy) -> Void)?
     /// Called once, on the event loop, when the server starts closing the connection: the relay
@@ -81,7 +83,7 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
                 self.framesDropped += 1 + self.waiting.count
                 self.waiting.removeAll()
                 if firstTime { self.onSlowConsumer?(.close) }
-                self.close(code: .policyViolation, reason: "slow consumer", afterQueued: false)
+                self.close(code: .policyViolation, reason: "slow consumer", cause: .slowConsumer, afterQueued: false)
                 return
             case .dropOldest:
                 self.waiting.removeFirst()
@@ -101,9 +103,10 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Sends a close frame and closes the connection; with `afterQueued`, frames already waiting
     /// are written first.
-    func close(code: WebSocketErrorCode, reason: String, afterQueued: Bool) {
+    func close(code: WebSocketErrorCode, reason: String, cause: RelayMetrics.CloseCause, afterQueued: Bool) {
         guard self.state == .open, let context else { return }
         self.state = .closing
+        self.closeCause = cause
         self.onClosing?()
         if afterQueued {
             while let frame = self.waiting.popFirst() {

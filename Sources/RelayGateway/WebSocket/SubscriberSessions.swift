@@ -8,12 +8,18 @@ struct SubscriberSessions: Sendable {
     let relay: Relay<WebSocketSubscriber>
     let settings: RelaySettings
     let logger: Logger
+    let metrics: RelayMetrics
 
     /// The largest frame the decoder accepts (`relay.max_message_bytes`).
     var maxFrameSize: Int { min(self.settings.maxMessageBytes, Int(UInt32.max)) }
 
     func start(on channel: any Channel, upgrade: UpgradeSlot) throws {
         guard let clientID = upgrade.clientID else { return }
+        let metrics = self.metrics
+        metrics.connectionsOpened.increment()
+        upgrade.onSessionEnd { summary in
+            metrics.connectionClosed(summary.closeCause, dropped: summary.messagesDropped)
+        }
         let pipeline = channel.pipeline.syncOperations
         let outbound = SubscriberOutbound(capacity: self.settings.sendQueue, policy: self.settings.slowConsumer)
         let logger = self.logger
@@ -40,7 +46,7 @@ struct SubscriberSessions: Sendable {
         )
         try channel.syncOptions?.setOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 64 * 1024))
         if self.relay.attach(subscriber, to: clientID) == nil {
-            outbound.close(code: .policyViolation, reason: "unknown client id", afterQueued: false)
+            outbound.close(code: .policyViolation, reason: "unknown client id", cause: .unregistered, afterQueued: false)
         }
     }
 }

@@ -45,15 +45,15 @@ public final class WebSocketSubscriber: RelayConnection {
     }
 
     public func close(_ reason: CloseReason) {
-        let (code, text, afterQueued): (WebSocketErrorCode, String, Bool) =
+        let (code, text, cause, afterQueued): (WebSocketErrorCode, String, RelayMetrics.CloseCause, Bool) =
             switch reason {
-            case .unregistered: (.normalClosure, "unregistered", true)
-            case .replaced: (.normalClosure, "replaced by a new connection", false)
-            case .slowConsumer: (.policyViolation, "slow consumer", false)
-            case .goingAway: (.goingAway, "server shutting down", true)
+            case .unregistered: (.normalClosure, "unregistered", .unregistered, true)
+            case .replaced: (.normalClosure, "replaced by a new connection", .replaced, false)
+            case .slowConsumer: (.policyViolation, "slow consumer", .slowConsumer, false)
+            case .goingAway: (.goingAway, "server shutting down", .shutdown, true)
             }
         self.eventLoop.execute {
-            self.outbound.value.close(code: code, reason: text, afterQueued: afterQueued)
+            self.outbound.value.close(code: code, reason: text, cause: cause, afterQueued: afterQueued)
         }
     }
 }
