@@ -172,7 +172,7 @@ import Testing
                 socket.send("GET /ws/00000000000000000000000000000000 HTTP/1.1\r\nUpgrade: websocket\r\n")
             }
             var dropped: [RawSocket] = []
-            for _ in 0..<300 {
+            for _ in 0..<1000 {
                 dropped.append(try RawSocket(port: gateway.port))
             }
             dropped.removeAll()

@@ -16,7 +16,8 @@ final class ClientFrameHandler: ChannelInboundHandler {
     private let keepalive: Keepalive
     private let started = ContinuousClock.now
     private var lastHeard = NIODeadline.now()
-    private var pinger: RepeatedTask?
+    private var sweep: KeepaliveSweep?
+    private var allocator = ByteBufferAllocator()
     /// A text message arriving in several frames, until its final frame.
     private var fragments: ByteBuffer?
     private var fragmentsAreText = false
@@ -47,29 +48,32 @@ final class ClientFrameHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         guard let interval = self.keepalive.interval else { return }
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let allocator = context.channel.allocator
-        self.pinger = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            handler.value.ping(allocator: allocator)
-        }
+        self.allocator = context.channel.allocator
+        self.sweep = KeepaliveSweep.current(on: context.eventLoop, interval: interval)
+        self.sweep?.add(self)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        self.pinger?.cancel()
-        self.pinger = nil
+        self.leaveSweep()
     }
 
-    private func ping(allocator: ByteBufferAllocator) {
+    /// Called by the event loop's ``KeepaliveSweep`` every `ping_interval`.
+    func keepaliveTick() {
         if NIODeadline.now() - self.lastHeard > self.keepalive.timeout {
-            self.pinger?.cancel()
+            self.leaveSweep()
             self.outbound.close(code: .goingAway, reason: "ping timeout", cause: .pingTimeout, afterQueued: false)
         } else {
-            self.outbound.send(ServerFrame.encode(opcode: .ping, payload: [], allocator: allocator))
+            self.outbound.send(ServerFrame.encode(opcode: .ping, payload: [], allocator: self.allocator))
         }
     }
 
+    private func leaveSweep() {
+        self.sweep?.remove(self)
+        self.sweep = nil
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        self.pinger?.cancel()
+        self.leaveSweep()
         self.relay.detach(self.subscriber, from: self.clientID)
         self.upgrade.sessionEnded(
             SessionSummary(
