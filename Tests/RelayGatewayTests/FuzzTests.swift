@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import RelayConfig
 import Testing
@@ -20,33 +21,10 @@ import Testing
         }
     }
 
-    static let seedConfig = """
-        relay:
-          default_topics: [cats]
-          registration_ttl: 10m
-          send_queue: 1024
-          slow_consumer: close
-          max_message_bytes: 1048576
-        tokens:
-          publisher: ${RELAY_PUBLISH_TOKEN}
-        filters:
-          cors:       {type: cors, allow_origins: ["*"]}
-          access_log: {type: log}
-          per_ip:     {type: rate_limit, rate: 20/s, burst: 40, key: ip}
-          publishers: {type: auth, tokens: [publisher]}
-        listeners:
-          - name: public
-            host: 127.0.0.1
-            port: 8000
-            public_url: ws://127.0.0.1:8000
-            filters: [access_log, cors]
-            routes:
-              - {path: /health,                method: GET,    handler: health}
-              - {path: /register,              method: POST,   handler: register, filters: [per_ip]}
-              - {path: "/register/{client_id}", method: DELETE, handler: unregister}
-              - {path: /publish,               method: POST,   handler: publish, filters: [publishers]}
-              - {path: "/ws/{client_id}",       handler: subscribe}
-        """
+    /// The production example: every filter type, tokens, two listeners.
+    static let seedConfig = (try? String(
+        contentsOf: Program.packageRoot.appendingPathComponent("examples/production.yaml"), encoding: .utf8
+    )) ?? ""
 
     static let yamlPieces = [
         ":", "-", " ", "\n", "{", "}", "[", "]", ",", "\"", "'", "#", "&a", "*a", "!!int", "${", "}", "${X:-1}", "$$",
@@ -54,6 +32,7 @@ import Testing
     ]
 
     @Test func configLoaderSurvivesMutatedConfigs() {
+        #expect(Self.seedConfig.contains("listeners:"))
         var random = SeededGenerator(state: 0xC0FFEE)
         let logger = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
         let deadline = ContinuousClock.now + .seconds(8)
@@ -75,7 +54,9 @@ import Testing
             }
             let yaml = lines.joined(separator: "\n")
             do {
-                let config = try ConfigLoader.parse(yaml: yaml, file: "fuzz.yaml", environment: ["RELAY_PUBLISH_TOKEN": "t"])
+                let config = try ConfigLoader.parse(
+                    yaml: yaml, file: "fuzz.yaml", environment: ["RELAY_PUBLISH_TOKEN": "p", "RELAY_SUBSCRIBE_TOKEN": "s"]
+                )
                 _ = try RouteTable(config: config, logger: logger)
                 accepted += 1
             } catch {
