@@ -30,7 +30,7 @@ enum PublishHandler {
             let frame = ServerFrame.text(body.message)
             let start = ContinuousClock.now
             let recipients = environment.relay.publish(frame, topic: body.topic, userID: body.user_id)
-            environment.metrics.publishEnqueue.record(duration: ContinuousClock.now - start)
+            environment.metrics.recordPublishEnqueue(ContinuousClock.now - start)
             environment.metrics.publishes.increment()
             environment.metrics.deliveries.increment(by: recipients)
             return JSONResponse.make(.ok, Answer(recipients: recipients))

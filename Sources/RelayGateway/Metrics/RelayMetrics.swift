@@ -1,10 +1,14 @@
 import CoreMetrics
 import NIOCore
+import NIOPosix
 import Prometheus
+import Synchronization
 
 /// What the gateway counts, in its own Prometheus registry (one per gateway), exposed by the
 /// `metrics` handler. Counters are atomic increments, so counting on the publish path takes no
-/// lock; the gauges are read from the relay when scraped.
+/// lock; the latency histogram has one series per thread (`thread` label), so its lock is never
+/// shared between publishes on different event loops; the gauges are read from the relay when
+/// scraped.
 public final class RelayMetrics: Sendable {
     /// Why a WebSocket ended, as the `reason` label of `relay_connections_closed_total`.
     enum CloseCause: String, CaseIterable, Sendable {
@@ -22,8 +26,18 @@ public final class RelayMetrics: Sendable {
     let drops: CoreMetrics.Counter
     let rateLimited: CoreMetrics.Counter
     let authFailures: CoreMetrics.Counter
-    /// Time to look up the recipients and hand them the frame, per publish.
-    let publishEnqueue: CoreMetrics.Timer
+    private let factory: PrometheusMetricsFactory
+    /// One latency series per thread that publishes, created on first use.
+    nonisolated(unsafe) private static let timersOfThread = ThreadSpecificVariable<TimerBox>()
+    private let threadCount = Atomic<Int>(0)
+    private final class TimerBox {
+        /// Keyed by the metrics object; the weak owner guards against a reused address.
+        var timers: [ObjectIdentifier: (owner: WeakMetrics, timer: CoreMetrics.Timer)] = [:]
+    }
+
+    private struct WeakMetrics {
+        weak var value: RelayMetrics?
+    }
     private let connections: Prometheus.Gauge
     private let registrations: Prometheus.Gauge
 
@@ -44,9 +58,24 @@ public final class RelayMetrics: Sendable {
         self.drops = Counter(label: "relay_dropped_messages_total", factory: factory)
         self.rateLimited = Counter(label: "relay_rate_limited_total", factory: factory)
         self.authFailures = Counter(label: "relay_auth_failures_total", factory: factory)
-        self.publishEnqueue = Timer(label: "relay_publish_enqueue_seconds", factory: factory)
+        self.factory = factory
         self.connections = self.registry.makeGauge(name: "relay_connections", help: "Live WebSocket connections")
         self.registrations = self.registry.makeGauge(name: "relay_registrations", help: "Registered clients")
+    }
+
+    /// Records the time a publish took to look up its recipients and hand them the frame, in the
+    /// calling thread's own series.
+    func recordPublishEnqueue(_ duration: Duration) {
+        let box = Self.timersOfThread.currentValue ?? TimerBox()
+        Self.timersOfThread.currentValue = box
+        let key = ObjectIdentifier(self)
+        if let entry = box.timers[key], entry.owner.value === self {
+            return entry.timer.record(duration: duration)
+        }
+        let index = self.threadCount.add(1, ordering: .relaxed).oldValue
+        let timer = Timer(label: "relay_publish_enqueue_seconds", dimensions: [("thread", String(index))], factory: self.factory)
+        box.timers[key] = (WeakMetrics(value: self), timer)
+        timer.record(duration: duration)
     }
 
     func connectionClosed(_ cause: CloseCause, dropped: Int) {
