@@ -20,6 +20,8 @@ public struct Gateway: Sendable {
     public let routeTable: RouteTable
     /// The counters the `metrics` handler exposes.
     public let metrics = RelayMetrics()
+    /// Set when graceful shutdown begins; requests are then answered 503.
+    public let drain = DrainState()
     private let subscribeURL: SubscribeURL?
     private let logger: Logger
 
@@ -51,7 +53,8 @@ public struct Gateway: Sendable {
             relay: self.relay,
             settings: self.config.relay,
             subscribeURL: self.subscribeURL ?? SubscribeURL(pathTemplate: "/", publicURL: nil, host: "", port: 0),
-            metrics: self.metrics
+            metrics: self.metrics,
+            drain: self.drain
         )
         let sessions = SubscriberSessions(relay: self.relay, settings: self.config.relay, logger: self.logger, metrics: self.metrics)
         var services: [any Service] = [RegistrationSweeper(relay: self.relay)]
@@ -81,6 +84,7 @@ public struct Gateway: Sendable {
             )
             services.append(application)
         }
+        services.append(DrainWatcher(state: self.drain))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: gracefulShutdownSignals, logger: self.logger)
         )

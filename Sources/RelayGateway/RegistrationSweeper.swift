@@ -10,7 +10,11 @@ struct RegistrationSweeper: Service {
     }
 
     func run() async throws {
-        guard self.relay.settings.registrationTTL > .zero else { return }
+        guard self.relay.settings.registrationTTL > .zero else {
+            // Nothing to sweep, but a service that returns early would stop the whole group.
+            try? await gracefulShutdown()
+            return
+        }
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try await Task.sleep(for: self.interval)

@@ -103,6 +103,32 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
     }
 
+    @Test func requestsArrivingDuringShutdownGet503() async throws {
+        let port = Int.random(in: 50_000..<60_000)
+        let running = try Running(Program.gateway, ["serve", "--config", "config/relay.yaml"], environment: ["RELAY_PORT": String(port)])
+        try await eventually("listening", within: .seconds(15)) { running.stdout.contains("listening") }
+        // A client in the middle of sending its request when the signal comes.
+        let client = try RawSocket(port: port)
+        client.send("GET /health HTTP/1.1\r\nHost: x\r\n")
+        try await Task.sleep(for: .milliseconds(200))
+        running.signal(SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        client.send("\r\n")
+        let answer = String(decoding: await client.receive(timeout: .seconds(5), until: "}"), as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer)")
+        #expect(answer.contains(#"{"error":"server shutting down"}"#))
+        let result = try await running.finish(within: .seconds(15))
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    @Test func registrationsThatNeverExpireStillServe() async throws {
+        let yaml = "relay: {registration_ttl: 0}\n" + RunningGateway.seedYAML()
+        try await RunningGateway.with(yaml: yaml) { gateway in
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await HTTP.get(gateway.url("/health")).status == 200)
+        }
+    }
+
     @Test func serveStopsCleanlyOnSIGTERM() async throws {
         let running = try Running(Program.gateway, ["serve", "--config", "config/relay.yaml"], environment: ["RELAY_PORT": "0"])
         try await eventually("listening", within: .seconds(15)) { running.stdout.contains("listening") }

@@ -4,8 +4,16 @@ import Testing
 /// Bounded soak: connect/disconnect churn while publishing. Afterwards registrations and
 /// connections are back to baseline and the steady subscriber missed nothing.
 @Suite struct SoakTests {
+    /// VmRSS of this process, in bytes.
+    static func residentBytes() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+
     @Test func churnWhilePublishingLeavesNoLeakAndLosesNothing() async throws {
         try await RunningGateway.with(yaml: RunningGateway.seedYAML()) { gateway in
+            let residentBefore = Self.residentBytes()
             let steady = try await TestSubscriber.connect(try await gateway.register(userID: 0))
             let deadline = ContinuousClock.now + .seconds(6)
             let published = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -46,6 +54,9 @@ import Testing
                 return counts.connections == 1 && counts.registrations == 1
             }
             #expect(gateway.gateway.relay.topicSubscriberCounts() == ["cats": 1])
+            // Server and clients share this process: a leak of the churned connections would show.
+            let growth = Self.residentBytes() - residentBefore
+            #expect(growth < 64 * 1024 * 1024, "resident memory grew by \(growth / 1024) KiB")
             try await steady.close()
         }
     }

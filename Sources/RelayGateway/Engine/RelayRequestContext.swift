@@ -11,18 +11,22 @@ import Synchronization
 public struct RelayRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The connection the request came on.
+    public let channel: any Channel
     /// Present only while deciding a WebSocket upgrade.
     public let upgrade: UpgradeSlot?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.channel = source.channel
         self.upgrade = nil
     }
 
     init(channel: any Channel, logger: Logger, upgrade: UpgradeSlot) {
         self.coreContext = .init(source: ApplicationRequestContextSource(channel: channel, logger: logger))
         self.remoteAddress = channel.remoteAddress
+        self.channel = channel
         self.upgrade = upgrade
     }
 

@@ -12,6 +12,8 @@ public struct HandlerEnvironment: Sendable {
     /// Builds the `ws://` URL a registration is answered with.
     public let subscribeURL: SubscribeURL
     public let metrics: RelayMetrics
+    /// Set once the gateway is shutting down.
+    public let drain: DrainState
 }
 
 /// A handler type the config can name in a route's `handler:`.

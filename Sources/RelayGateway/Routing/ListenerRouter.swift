@@ -13,6 +13,7 @@ extension RouteTable.Listener {
         for filter in self.filters {
             router.add(middleware: filter.middleware)
         }
+        router.add(middleware: DrainingGuard(state: environment.drain))
         var methodsByPath: [(path: String, methods: [HTTPRequest.Method])] = []
         for route in self.routes {
             let group = router.group()
