@@ -22,6 +22,8 @@ public struct RelaySettings: Sendable, Equatable {
     public var handshakeTimeout: Duration = .seconds(10)
     /// A keep-alive HTTP connection idle this long is closed (`idle_timeout`); `.zero` = never.
     public var idleTimeout: Duration = .seconds(60)
+    /// How long a graceful shutdown may take before the rest is cancelled (`shutdown_timeout`).
+    public var shutdownTimeout: Duration = .seconds(10)
 
     public init() {}
 }
@@ -38,7 +40,7 @@ extension RelaySettings {
     static let allowedKeys = [
         "default_topics", "registration_ttl", "send_queue", "slow_consumer",
         "max_message_bytes", "max_topics_per_client", "max_topic_length", "ping_interval", "ping_timeout",
-        "handshake_timeout", "idle_timeout",
+        "handshake_timeout", "idle_timeout", "shutdown_timeout",
     ]
 
     /// Reads the `relay:` mapping; absent keys keep their defaults.
@@ -59,6 +61,10 @@ extension RelaySettings {
             guard handshakeTimeout > .zero else { throw node.location.error("must be longer than 0") }
         }
         if let node = mapping.node("idle_timeout") { idleTimeout = try node.duration() }
+        if let node = mapping.node("shutdown_timeout") {
+            shutdownTimeout = try node.duration()
+            guard shutdownTimeout > .zero else { throw node.location.error("must be longer than 0") }
+        }
         if pingInterval > .zero, pingTimeout <= pingInterval, let node = mapping.node("ping_timeout") ?? mapping.node("ping_interval") {
             throw node.location.error("ping_timeout must be longer than ping_interval")
         }

@@ -85,9 +85,12 @@ public struct Gateway: Sendable {
             services.append(application)
         }
         services.append(DrainWatcher(state: self.drain))
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: gracefulShutdownSignals, logger: self.logger)
+        var configuration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: gracefulShutdownSignals, logger: self.logger
         )
+        configuration.maximumGracefulShutdownDuration = self.config.relay.shutdownTimeout
+        configuration.maximumCancellationDuration = .seconds(2)
+        let group = ServiceGroup(configuration: configuration)
         try await group.run()
     }
 }

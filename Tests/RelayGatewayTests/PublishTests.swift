@@ -1,3 +1,5 @@
+import AsyncHTTPClient
+import NIOCore
 import Testing
 
 /// The `publish` route: addressing, ordering and every kind of bad body.
@@ -68,6 +70,21 @@ import Testing
                 #expect(answer.error == message)
             }
             #expect(try await HTTP.get(gateway.url("/health")).status == 200)
+        }
+    }
+
+    @Test func invalidUTF8AndOtherContentTypesAreJudgedByTheBodyAlone() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            var request = HTTPClientRequest(url: gateway.url("/publish"))
+            request.method = .POST
+            request.body = .bytes(ByteBuffer(bytes: Array(#"{"topic": "cats", "message": "\#u{FF}"#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(response.status.code == 400)
+            let text = try await HTTP.post(gateway.url("/publish"), #"{"topic": "cats", "message": "ok"}"#, headers: [("Content-Type", "text/plain")])
+            #expect(text.status == 200, "a JSON body is read whatever its content type")
+            let form = try await HTTP.post(gateway.url("/publish"), "topic=cats&message=x", headers: [("Content-Type", "application/x-www-form-urlencoded")])
+            #expect(form.status == 400)
+            #expect(form.error == "malformed JSON")
         }
     }
 

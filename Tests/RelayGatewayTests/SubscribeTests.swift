@@ -84,6 +84,21 @@ import WSClient
         }
     }
 
+    @Test func topicFloodsAreAbsorbedAndTheLastListWins() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let subscriber = try await TestSubscriber.connect(try await gateway.register(userID: 1))
+            for index in 0..<2000 {
+                subscriber.send(#"{"topics": ["t\#(index % 50)", "u\#(index % 7)"]}"#)
+            }
+            subscriber.send(#"{"topics": ["final"]}"#)
+            subscriber.send("ping")
+            #expect(try await subscriber.message(1, within: .seconds(20)) == "pong")
+            #expect(gateway.gateway.relay.topicSubscriberCounts() == ["final": 1])
+            #expect(try await gateway.publish(topic: "final", message: "x") == 1)
+            try await subscriber.close()
+        }
+    }
+
     @Test func closingClientDetaches() async throws {
         try await RunningGateway.with(yaml: Self.yaml) { gateway in
             let subscriber = try await TestSubscriber.connect(try await gateway.register(userID: 1))
