@@ -89,7 +89,6 @@ public struct Gateway: Sendable {
             services: services, gracefulShutdownSignals: gracefulShutdownSignals, logger: self.logger
         )
         configuration.maximumGracefulShutdownDuration = self.config.relay.shutdownTimeout
-        configuration.maximumCancellationDuration = .seconds(2)
         let group = ServiceGroup(configuration: configuration)
         try await group.run()
     }
