@@ -102,12 +102,12 @@ import Testing
     }
 
     @Test func silentClientsAreClosedAfterThePingTimeout() async throws {
-        let yaml = RunningGateway.seedYAML(relay: "relay: {ping_interval: 100ms, ping_timeout: 400ms}")
+        let yaml = RunningGateway.seedYAML(relay: "relay: {ping_interval: 200ms, ping_timeout: 1s}")
         try await RunningGateway.with(yaml: yaml) { gateway in
             // swift-websocket's client answers pings; the raw socket never does.
             let answering = try await TestSubscriber.connect(try await gateway.register(userID: 1))
             let silent = try await self.connectRaw(gateway)
-            let received = await silent.receive(timeout: .seconds(3), until: "ping timeout")
+            let received = await silent.receive(timeout: .seconds(6), until: "ping timeout")
             #expect(received.contains(0x89), "the server pinged")
             #expect(Self.closeCode(in: received) == 1001)
             try await eventually("silent one detached") { gateway.gateway.relay.counts.connections == 1 }
@@ -119,7 +119,7 @@ import Testing
     }
 
     @Test func slowHeadersAndIdleKeepAliveConnectionsAreClosed() async throws {
-        let yaml = RunningGateway.seedYAML(relay: "relay: {handshake_timeout: 300ms, idle_timeout: 300ms}")
+        let yaml = RunningGateway.seedYAML(relay: "relay: {handshake_timeout: 500ms, idle_timeout: 500ms}")
         try await RunningGateway.with(yaml: yaml) { gateway in
             // Slowloris: a request head that never completes.
             let slow = try RawSocket(port: gateway.port)

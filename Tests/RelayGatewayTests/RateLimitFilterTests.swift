@@ -11,21 +11,39 @@ import Testing
         \(RunningGateway.seedYAML(routeFilters: ["register": "[per_ip]", "subscribe": "[per_ip]", "health": "[per_client]"]))
         """
 
-    @Test func burstThen429WithHeadersThenRecovery() async throws {
-        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+    @Test func burstThen429WithHeaders() async throws {
+        let yaml = """
+            filters:
+              per_ip: {type: rate_limit, rate: 1/m, burst: 3, key: ip}
+            \(RunningGateway.seedYAML(routeFilters: ["register": "[per_ip]"]))
+            """
+        try await RunningGateway.with(yaml: yaml) { gateway in
             for remaining in [2, 1, 0] {
                 let answer = try await HTTP.post(gateway.url("/register"), #"{"user_id": 1}"#)
                 #expect(answer.status == 200)
-                #expect(answer.headers["RateLimit"].first == #""per_ip";r=\#(remaining);t=\#(3 - remaining)"#)
-                #expect(answer.headers["RateLimit-Policy"].first == #""per_ip";q=3;w=3"#)
+                #expect(answer.headers["RateLimit"].first == #""per_ip";r=\#(remaining);t=\#((3 - remaining) * 60)"#)
+                #expect(answer.headers["RateLimit-Policy"].first == #""per_ip";q=3;w=180"#)
             }
             let limited = try await HTTP.post(gateway.url("/register"), #"{"user_id": 1}"#)
             #expect(limited.status == 429)
             #expect(limited.error?.hasPrefix("rate limit exceeded") == true)
-            #expect(limited.headers["Retry-After"].first == "1")
+            #expect(limited.headers["Retry-After"].first == "60")
             #expect(limited.headers["RateLimit"].first?.hasPrefix(#""per_ip";r=0"#) == true)
             #expect(gateway.gateway.relay.counts.registrations == 3)
+        }
+    }
 
+    @Test func recoveryAfterTheWindow() async throws {
+        let yaml = """
+            filters:
+              per_ip: {type: rate_limit, rate: 1/s, burst: 1, key: ip}
+            \(RunningGateway.seedYAML(routeFilters: ["register": "[per_ip]"]))
+            """
+        try await RunningGateway.with(yaml: yaml) { gateway in
+            #expect(try await HTTP.post(gateway.url("/register"), #"{"user_id": 1}"#).status == 200)
+            let limited = try await HTTP.post(gateway.url("/register"), #"{"user_id": 1}"#)
+            #expect(limited.status == 429)
+            #expect(limited.headers["Retry-After"].first == "1")
             try await Task.sleep(for: .milliseconds(1100))
             #expect(try await HTTP.post(gateway.url("/register"), #"{"user_id": 1}"#).status == 200)
         }

@@ -111,7 +111,7 @@ import WSClient
     }
 
     @Test func unconnectedRegistrationsExpireAfterTheTTL() async throws {
-        let yaml = RunningGateway.seedYAML(relay: "relay: {registration_ttl: 1s}")
+        let yaml = RunningGateway.seedYAML(relay: "relay: {registration_ttl: 2s}")
         try await RunningGateway.with(yaml: yaml) { gateway in
             let url = try await gateway.register(userID: 1)
             let kept = try await TestSubscriber.connect(try await gateway.register(userID: 2))
