@@ -87,9 +87,8 @@ import Testing
     }
 
     @Test func sigtermClosesWebSocketsWith1001AndExitsZero() async throws {
-        let port = Int.random(in: 40_000..<50_000)
-        let running = try Running(Program.gateway, ["serve", "--config", "config/relay.yaml"], environment: ["RELAY_PORT": String(port)])
-        try await eventually("listening", within: .seconds(15)) { running.stdout.contains("listening") }
+        let running = try Running(Program.gateway, ["serve", "--config", "config/relay.yaml"], environment: ["RELAY_PORT": "0"])
+        let port = try await running.awaitListening()
         let answer = try await HTTP.post("http://127.0.0.1:\(port)/register", #"{"user_id": 1}"#)
         let url = try #require(answer.json?["url"] as? String)
         let subscriber = try await TestSubscriber.connect(url)
@@ -104,9 +103,8 @@ import Testing
     }
 
     @Test func requestsArrivingDuringShutdownGet503() async throws {
-        let port = Int.random(in: 50_000..<60_000)
-        let running = try Running(Program.gateway, ["serve", "--config", "config/relay.yaml"], environment: ["RELAY_PORT": String(port)])
-        try await eventually("listening", within: .seconds(15)) { running.stdout.contains("listening") }
+        let running = try Running(Program.gateway, ["serve", "--config", "config/relay.yaml"], environment: ["RELAY_PORT": "0"])
+        let port = try await running.awaitListening()
         // A client in the middle of sending its request when the signal comes.
         let client = try RawSocket(port: port)
         client.send("GET /health HTTP/1.1\r\nHost: x\r\n")
@@ -131,7 +129,7 @@ import Testing
 
     @Test func serveStopsCleanlyOnSIGTERM() async throws {
         let running = try Running(Program.gateway, ["serve", "--config", "config/relay.yaml"], environment: ["RELAY_PORT": "0"])
-        try await eventually("listening", within: .seconds(15)) { running.stdout.contains("listening") }
+        _ = try await running.awaitListening()
         running.signal(SIGTERM)
         let result = try await running.finish(within: .seconds(10))
         #expect(result.status == 0, "\(result.stderr)")

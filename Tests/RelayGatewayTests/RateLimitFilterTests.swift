@@ -61,7 +61,7 @@ import Testing
             try await TestSubscriber.connect(url).close()
             let refused = try await HTTP.upgradeAttempt(url.replacingOccurrences(of: "ws://", with: "http://"))
             #expect(refused.status == 429)
-            #expect(refused.headers["Retry-After"].first == "60")
+            #expect((55...60).contains(Int(refused.headers["Retry-After"].first ?? "") ?? 0))
             #expect(refused.headers["RateLimit-Policy"].first == #""handshakes";q=2;w=120"#)
             #expect(refused.error?.hasPrefix("rate limit exceeded") == true)
         }

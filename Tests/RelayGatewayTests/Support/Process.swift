@@ -87,6 +87,22 @@ final class Running: @unchecked Sendable {
     var stdout: String { (try? String(contentsOf: self.stdoutFile, encoding: .utf8)) ?? "" }
     var stderr: String { (try? String(contentsOf: self.stderrFile, encoding: .utf8)) ?? "" }
 
+    /// Waits for the gateway's "listening" log line and returns the port it bound (start it with
+    /// `RELAY_PORT=0`, so parallel tests never collide); fails at once if the process exits.
+    func awaitListening(within limit: Duration = .seconds(60)) async throws -> Int {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let match = self.stdout.firstMatch(of: /address=127\.0\.0\.1:(\d+)/), let port = Int(match.1) {
+                return port
+            }
+            guard self.process.isRunning else {
+                throw TimedOut(what: "gateway exited with \(self.process.terminationStatus): \(self.stderr)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TimedOut(what: "gateway listening; stderr: \(self.stderr)")
+    }
+
     func signal(_ signal: Int32) {
         kill(self.process.processIdentifier, signal)
     }
