@@ -165,14 +165,4 @@ public final class Relay<Connection: RelayConnection>: Sendable {
     public func topicSubscriberCounts() -> [String: Int] {
         self.index.subscriberCounts()
     }
-
-    /// Closes every live connection (used at shutdown); registrations stay.
-    public func closeAllConnections(_ reason: CloseReason) {
-        let connections = self.state.withLock { state in
-            state.registrations.values.compactMap(\.connection)
-        }
-        for connection in connections {
-            connection.close(reason)
-        }
-    }
 }

@@ -4,10 +4,6 @@ public enum CloseReason: Sendable, Equatable {
     case unregistered
     /// A newer connection with the same client id took over.
     case replaced
-    /// The connection could not keep up with its messages (`slow_consumer: close`).
-    case slowConsumer
-    /// The gateway is shutting down.
-    case goingAway
 }
 
 /// One live connection of a registered client, as the relay core sees it.

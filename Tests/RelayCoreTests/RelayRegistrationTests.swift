@@ -274,38 +274,4 @@ struct RelayRegistrationTests {
             #expect(connection.closeReasons.isEmpty)
         }
     }
-
-    // MARK: closeAllConnections
-
-    @Test(arguments: [CloseReason.goingAway, .slowConsumer, .replaced, .unregistered])
-    func closeAllConnectionsClosesEveryLiveConnection(_ reason: CloseReason) {
-        let relay = TestRelay.make()
-        let live = (0..<10).map { relay.connectedClient(userID: $0 % 3).connection }
-        let unconnected = relay.register(userID: 9).id
-        // A detached connection is not live any more and must not be closed again.
-        let (detachedID, detached) = relay.connectedClient(userID: 4)
-        relay.detach(detached, from: detachedID)
-        // A replaced connection was closed once already (with .replaced).
-        let (replacedID, replaced) = relay.connectedClient(userID: 5)
-        let replacement = RecordingConnection()
-        relay.attach(replacement, to: replacedID)
-
-        relay.closeAllConnections(reason)
-
-        for connection in live + [replacement] {
-            #expect(connection.closeReasons == [reason])
-        }
-        #expect(detached.closeReasons.isEmpty)
-        #expect(replaced.closeReasons == [.replaced])
-        // Registrations stay.
-        #expect(relay.counts.registrations == 13)
-        #expect(relay.registration(unconnected) != nil)
-    }
-
-    @Test func closeAllConnectionsOnEmptyRelayDoesNothing() {
-        let relay = TestRelay.make()
-        _ = relay.register(userID: 1)
-        relay.closeAllConnections(.goingAway)
-        #expect(relay.counts == .init(registrations: 1, connections: 0))
-    }
 }

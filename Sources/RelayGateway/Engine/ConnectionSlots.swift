@@ -10,9 +10,6 @@ public final class ConnectionSlots: Sendable {
         self.limit = limit
     }
 
-    /// Live connections holding a slot.
-    public var count: Int { self.taken.load(ordering: .relaxed) }
-
     func tryAcquire() -> Bool {
         var current = self.taken.load(ordering: .relaxed)
         while current < self.limit {

@@ -49,8 +49,6 @@ public final class WebSocketSubscriber: RelayConnection {
             switch reason {
             case .unregistered: (.normalClosure, "unregistered", .unregistered, true)
             case .replaced: (.normalClosure, "replaced by a new connection", .replaced, false)
-            case .slowConsumer: (.policyViolation, "slow consumer", .slowConsumer, false)
-            case .goingAway: (.goingAway, "server shutting down", .shutdown, true)
             }
         self.eventLoop.execute {
             self.outbound.value.close(code: code, reason: text, cause: cause, afterQueued: afterQueued)
