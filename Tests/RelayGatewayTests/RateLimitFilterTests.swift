@@ -4,19 +4,19 @@ import Testing
 
 /// `rate_limit`: token buckets per key, 429 with the IETF headers, recovery, isolation, bounds.
 @Suite struct RateLimitFilterTests {
-    static let yaml = """
-        filters:
-          per_ip: {type: rate_limit, rate: 1/s, burst: 3, key: ip}
-          per_client: {type: rate_limit, rate: 1/m, burst: 2, key: "header:X-Client", max_keys: 16}
-        \(RunningGateway.seedYAML(routeFilters: ["register": "[per_ip]", "subscribe": "[per_ip]", "health": "[per_client]"]))
+    /// The seed routes with one rate_limit filter `name` (with `options`) on the given handlers.
+    static func yaml(_ name: String, _ options: String, on handlers: [String]) -> String {
         """
+        filters:
+          \(name): {type: rate_limit, \(options)}
+        \(RunningGateway.seedYAML(routeFilters: Dictionary(uniqueKeysWithValues: handlers.map { ($0, "[\(name)]") })))
+        """
+    }
+
+    static let perClient = yaml("per_client", #"rate: 1/m, burst: 2, key: "header:X-Client", max_keys: 16"#, on: ["health"])
 
     @Test func burstThen429WithHeaders() async throws {
-        let yaml = """
-            filters:
-              per_ip: {type: rate_limit, rate: 1/m, burst: 3, key: ip}
-            \(RunningGateway.seedYAML(routeFilters: ["register": "[per_ip]"]))
-            """
+        let yaml = Self.yaml("per_ip", "rate: 1/m, burst: 3, key: ip", on: ["register"])
         try await RunningGateway.with(yaml: yaml) { gateway in
             for remaining in [2, 1, 0] {
                 let answer = try await HTTP.post(gateway.url("/register"), #"{"user_id": 1}"#)
@@ -34,11 +34,7 @@ import Testing
     }
 
     @Test func recoveryAfterTheWindow() async throws {
-        let yaml = """
-            filters:
-              per_ip: {type: rate_limit, rate: 1/s, burst: 1, key: ip}
-            \(RunningGateway.seedYAML(routeFilters: ["register": "[per_ip]"]))
-            """
+        let yaml = Self.yaml("per_ip", "rate: 1/s, burst: 1, key: ip", on: ["register"])
         try await RunningGateway.with(yaml: yaml) { gateway in
             #expect(try await HTTP.post(gateway.url("/register"), #"{"user_id": 1}"#).status == 200)
             let limited = try await HTTP.post(gateway.url("/register"), #"{"user_id": 1}"#)
@@ -50,11 +46,7 @@ import Testing
     }
 
     @Test func webSocketHandshakeGets429WithItsRealStatus() async throws {
-        let yaml = """
-            filters:
-              handshakes: {type: rate_limit, rate: 1/m, burst: 2, key: ip}
-            \(RunningGateway.seedYAML(routeFilters: ["subscribe": "[handshakes]"]))
-            """
+        let yaml = Self.yaml("handshakes", "rate: 1/m, burst: 2, key: ip", on: ["subscribe"])
         try await RunningGateway.with(yaml: yaml) { gateway in
             let url = try await gateway.register(userID: 1)
             try await TestSubscriber.connect(url).close()
@@ -68,7 +60,7 @@ import Testing
     }
 
     @Test func keysAreIsolated() async throws {
-        try await RunningGateway.with(yaml: Self.yaml) { gateway async throws in
+        try await RunningGateway.with(yaml: Self.perClient) { gateway async throws in
             func status(client: String) async throws -> Int {
                 try await HTTP.get(gateway.url("/health"), headers: [("X-Client", client)]).status
             }
@@ -80,7 +72,7 @@ import Testing
     }
 
     @Test func keyTableStaysBoundedUnderManyKeys() async throws {
-        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+        try await RunningGateway.with(yaml: Self.perClient) { gateway in
             for index in 0..<200 {
                 _ = try await HTTP.get(gateway.url("/health"), headers: [("X-Client", "client-\(index)")])
             }
