@@ -49,12 +49,14 @@ public struct Gateway: Sendable {
         gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
         onListening: @escaping @Sendable (ListenerConfig, Int) async -> Void = { _, _ in }
     ) async throws {
+        let directory = RouteDirectory(routeTable: self.routeTable)
         let environment = HandlerEnvironment(
             relay: self.relay,
             settings: self.config.relay,
             subscribeURL: self.subscribeURL ?? SubscribeURL(pathTemplate: "/", publicURL: nil, host: "", port: 0),
             metrics: self.metrics,
-            drain: self.drain
+            drain: self.drain,
+            routes: directory
         )
         let sessions = SubscriberSessions(relay: self.relay, settings: self.config.relay, logger: self.logger, metrics: self.metrics)
         var services: [any Service] = [RegistrationSweeper(relay: self.relay)]
@@ -75,6 +77,7 @@ public struct Gateway: Sendable {
                 configuration: ApplicationConfiguration(address: .hostname(listener.config.host, port: listener.config.port)),
                 onServerRunning: { channel in
                     let port = channel.localAddress?.port ?? listener.config.port
+                    directory.listenerBound(listener.config.name, port: port)
                     if isSubscribeListener {
                         subscribeURL?.listenerBound(port: port)
                     }

@@ -14,6 +14,10 @@ public struct HandlerEnvironment: Sendable {
     public let metrics: RelayMetrics
     /// Set once the gateway is shutting down.
     public let drain: DrainState
+    /// Where every handler is served, for pages that link to other routes.
+    public let routes: RouteDirectory
+    /// The listener whose router the handler is built for.
+    public internal(set) var listenerName = ""
 }
 
 /// A handler type the config can name in a route's `handler:`.
@@ -55,5 +59,7 @@ extension PluginRegistry where Plugin == HandlerPlugin {
         PublishHandler.plugin,
         SubscribeHandler.plugin,
         MetricsHandler.plugin,
+        StatsHandler.plugin,
+        ConsoleHandler.plugin,
     ])
 }

@@ -31,8 +31,7 @@ enum PublishHandler {
             let start = ContinuousClock.now
             let recipients = environment.relay.publish(frame, topic: body.topic, userID: body.user_id)
             environment.metrics.recordPublishEnqueue(ContinuousClock.now - start)
-            environment.metrics.publishes.increment()
-            environment.metrics.deliveries.increment(by: recipients)
+            environment.metrics.published(recipients: recipients)
             return JSONResponse.make(.ok, Answer(recipients: recipients))
         }
     }

@@ -21,8 +21,8 @@ public final class RelayMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
     let connectionsOpened: CoreMetrics.Counter
     private let connectionsClosed: [CloseCause: CoreMetrics.Counter]
-    let publishes: CoreMetrics.Counter
-    let deliveries: CoreMetrics.Counter
+    private let publishes: CoreMetrics.Counter
+    private let deliveries: CoreMetrics.Counter
     let drops: CoreMetrics.Counter
     let rateLimited: CoreMetrics.Counter
     let authFailures: CoreMetrics.Counter
@@ -40,6 +40,11 @@ public final class RelayMetrics: Sendable {
     }
     private let connections: Prometheus.Gauge
     private let registrations: Prometheus.Gauge
+    /// Running totals the `stats` handler reads back (Prometheus counters cannot be read).
+    private let publishTotal = Atomic<Int>(0)
+    private let deliveryTotal = Atomic<Int>(0)
+    /// When this gateway started, for `uptime_seconds`.
+    let startedAt = ContinuousClock.now
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: self.registry)
@@ -76,6 +81,19 @@ public final class RelayMetrics: Sendable {
         let timer = Timer(label: "relay_publish_enqueue_seconds", dimensions: [("thread", String(index))], factory: self.factory)
         box.timers[key] = (WeakMetrics(value: self), timer)
         timer.record(duration: duration)
+    }
+
+    /// Counts one publish and the recipients it reached.
+    func published(recipients: Int) {
+        self.publishes.increment()
+        self.deliveries.increment(by: recipients)
+        self.publishTotal.add(1, ordering: .relaxed)
+        self.deliveryTotal.add(recipients, ordering: .relaxed)
+    }
+
+    /// Publishes and deliveries since start.
+    var totals: (publishes: Int, deliveries: Int) {
+        (self.publishTotal.load(ordering: .relaxed), self.deliveryTotal.load(ordering: .relaxed))
     }
 
     func connectionClosed(_ cause: CloseCause, dropped: Int) {

@@ -7,7 +7,9 @@ extension RouteTable.Listener {
     /// The Hummingbird router of this listener: JSON errors outermost, then the listener's
     /// filters, then per route its own filters and handler. A path that exists but not for the
     /// request's method answers `405` with `Allow`.
-    func makeRouter(environment: HandlerEnvironment) -> Router<RelayRequestContext> {
+    func makeRouter(environment shared: HandlerEnvironment) -> Router<RelayRequestContext> {
+        var environment = shared
+        environment.listenerName = self.config.name
         let router = Router(context: RelayRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: JSONErrorMiddleware())
         for filter in self.filters {
