@@ -20,11 +20,21 @@ public final class Relay<Connection: RelayConnection>: Sendable {
         public var registrationTTL: Duration
         /// Limits on the topic lists clients ask for.
         public var topicRules: TopicRules
+        /// Messages addressed to a user kept per registration while it has no live connection;
+        /// 0 keeps none.
+        public var parkedMessages: Int
+        /// The most bytes kept for disconnected registrations, over all of them.
+        public var parkedBytes: Int
 
-        public init(defaultTopics: Set<String> = ["cats"], registrationTTL: Duration = .seconds(600), topicRules: TopicRules = TopicRules()) {
+        public init(
+            defaultTopics: Set<String> = ["cats"], registrationTTL: Duration = .seconds(600), topicRules: TopicRules = TopicRules(),
+            parkedMessages: Int = 0, parkedBytes: Int = 64 << 20
+        ) {
             self.defaultTopics = defaultTopics
             self.registrationTTL = registrationTTL
             self.topicRules = topicRules
+            self.parkedMessages = parkedMessages
+            self.parkedBytes = parkedBytes
         }
     }
 
@@ -42,9 +52,11 @@ public final class Relay<Connection: RelayConnection>: Sendable {
     public let settings: Settings
     private let state = Mutex(State())
     private let index = TopicIndex<Connection>()
+    private let parked: ParkedInboxes<Connection.Message>
 
     public init(settings: Settings) {
         self.settings = settings
+        self.parked = ParkedInboxes(capacity: settings.parkedMessages, maxBytes: settings.parkedBytes)
     }
 
     /// Creates a registration for `userID` with the default topics.
@@ -72,6 +84,8 @@ public final class Relay<Connection: RelayConnection>: Sendable {
             if registration.isConnected {
                 state.connections -= 1
                 self.index.remove(id: id, userID: registration.userID, from: registration.topics)
+            } else {
+                self.parked.withUser(registration.userID) { _ = self.parked.unpark(id, in: &$0) }
             }
             return registration
         }
@@ -81,21 +95,34 @@ public final class Relay<Connection: RelayConnection>: Sendable {
 
     /// Makes `connection` the live connection of `id`; a previous live connection is closed.
     /// Returns `nil` for an unknown id.
+    ///
+    /// - Parameter deliverParked: called before this returns with the messages addressed to the
+    ///   user that were kept while the client was away, and how many were not kept (bounds); the
+    ///   caller sends them ahead of anything live.
     @discardableResult
-    public func attach(_ connection: Connection, to id: ClientID) -> Registration<Connection>? {
-        let (registration, replaced): (Registration<Connection>?, Connection?) = self.state.withLock { state in
-            guard var registration = state.registrations[id] else { return (nil, nil) }
-            let previous = registration.connection
-            if previous == nil {
-                state.connections += 1
+    public func attach(
+        _ connection: Connection, to id: ClientID, deliverParked: (_ messages: [Connection.Message], _ dropped: Int) -> Void = { _, _ in }
+    ) -> Registration<Connection>? {
+        let (registration, replaced, unparked):
+            (Registration<Connection>?, Connection?, ParkedInboxes<Connection.Message>.Unparked?) = self.state.withLock { state in
+                guard var registration = state.registrations[id] else { return (nil, nil, nil) }
+                let previous = registration.connection
+                if previous == nil {
+                    state.connections += 1
+                }
+                registration.connection = connection
+                registration.idleSince = nil
+                state.registrations[id] = registration
+                let unparked = self.parked.withUser(registration.userID) { inboxes in
+                    self.index.add(connection, id: id, userID: registration.userID, to: registration.topics)
+                    return self.parked.unpark(id, in: &inboxes)
+                }
+                return (registration, previous === connection ? nil : previous, unparked)
             }
-            registration.connection = connection
-            registration.idleSince = nil
-            state.registrations[id] = registration
-            self.index.add(connection, id: id, userID: registration.userID, to: registration.topics)
-            return (registration, previous === connection ? nil : previous)
-        }
         replaced?.close(.replaced)
+        if let unparked, !unparked.messages.isEmpty || unparked.dropped > 0 {
+            deliverParked(unparked.messages, unparked.dropped)
+        }
         return registration
     }
 
@@ -108,7 +135,10 @@ public final class Relay<Connection: RelayConnection>: Sendable {
             registration.idleSince = now
             state.registrations[id] = registration
             state.connections -= 1
-            self.index.remove(id: id, userID: registration.userID, from: registration.topics)
+            self.parked.withUser(registration.userID) { inboxes in
+                self.index.remove(id: id, userID: registration.userID, from: registration.topics)
+                self.parked.park(id, userID: registration.userID, topics: registration.topics, in: &inboxes)
+            }
         }
     }
 
@@ -121,6 +151,8 @@ public final class Relay<Connection: RelayConnection>: Sendable {
             if let connection = registration.connection {
                 self.index.remove(id: id, userID: registration.userID, from: registration.topics.subtracting(topics))
                 self.index.add(connection, id: id, userID: registration.userID, to: topics.subtracting(registration.topics))
+            } else {
+                self.parked.setTopics(topics, for: id, userID: registration.userID)
             }
             registration.topics = topics
             state.registrations[id] = registration
@@ -129,10 +161,20 @@ public final class Relay<Connection: RelayConnection>: Sendable {
     }
 
     /// Hands `message` to every connected client subscribed to `topic` (only those of `userID`
-    /// when it is given) and returns how many there were.
+    /// when it is given) and returns how many there were. With `parkedMessages` on, a message for
+    /// a user is also kept for that user's disconnected registrations on the topic.
+    /// - Parameter bytes: the message's size, counted against `parkedBytes`.
     @discardableResult
-    public func publish(_ message: Connection.Message, topic: String, userID: Int?) -> Int {
-        let recipients = self.index.recipients(topic: topic, userID: userID)
+    public func publish(_ message: Connection.Message, topic: String, userID: Int?, bytes: Int = 0) -> Int {
+        let recipients: [Connection]
+        if let userID, self.parked.isEnabled {
+            recipients = self.parked.withUser(userID) { inboxes in
+                self.parked.keep(message, bytes: bytes, topic: topic, in: &inboxes)
+                return self.index.recipients(topic: topic, userID: userID)
+            }
+        } else {
+            recipients = self.index.recipients(topic: topic, userID: userID)
+        }
         if !recipients.isEmpty {
             Connection.deliver(message, to: recipients)
         }
@@ -152,10 +194,14 @@ public final class Relay<Connection: RelayConnection>: Sendable {
             }
             for registration in expired {
                 state.registrations[registration.id] = nil
+                self.parked.withUser(registration.userID) { _ = self.parked.unpark(registration.id, in: &$0) }
             }
             return expired.count
         }
     }
+
+    /// Bytes kept for disconnected registrations.
+    public var parkedBytes: Int { self.parked.byteCount }
 
     public var counts: Counts {
         self.state.withLock { Counts(registrations: $0.registrations.count, connections: $0.connections) }
