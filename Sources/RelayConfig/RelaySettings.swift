@@ -24,8 +24,33 @@ public struct RelaySettings: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(60)
     /// How long a graceful shutdown may take before the rest is cancelled (`shutdown_timeout`).
     public var shutdownTimeout: Duration = .seconds(10)
+    /// Per-topic history for reconnect-and-resume (`history`); off by default.
+    public var history = HistoryConfig()
 
     public init() {}
+}
+
+/// The `relay.history` mapping: messages kept per topic so a client that reconnects can resume.
+public struct HistoryConfig: Sendable, Equatable {
+    /// Messages kept per topic (`size`); 0 turns history off.
+    public var size: Int = 0
+    /// Entries older than this are dropped (`ttl`); `.zero` = no age limit.
+    public var ttl: Duration = .seconds(120)
+    /// All history, and all messages kept for disconnected registrations, in bytes (`max_bytes`).
+    public var maxBytes: Int = 64 << 20
+
+    public var isEnabled: Bool { self.size > 0 }
+
+    public init() {}
+
+    static let allowedKeys = ["size", "ttl", "max_bytes"]
+
+    init(reading mapping: ConfigMapping) throws(ConfigError) {
+        try mapping.rejectUnknownKeys(allowed: Self.allowedKeys)
+        if let node = mapping.node("size") { size = try node.int(in: 0...1_000_000) }
+        if let node = mapping.node("ttl") { ttl = try node.duration() }
+        if let node = mapping.node("max_bytes") { maxBytes = try node.byteCount(atLeast: 1) }
+    }
 }
 
 /// What happens when a connection's send queue is full.
@@ -40,7 +65,7 @@ extension RelaySettings {
     static let allowedKeys = [
         "default_topics", "registration_ttl", "send_queue", "slow_consumer",
         "max_message_bytes", "max_topics_per_client", "max_topic_length", "ping_interval", "ping_timeout",
-        "handshake_timeout", "idle_timeout", "shutdown_timeout",
+        "handshake_timeout", "idle_timeout", "shutdown_timeout", "history",
     ]
 
     /// Reads the `relay:` mapping; absent keys keep their defaults.
@@ -65,6 +90,7 @@ extension RelaySettings {
             shutdownTimeout = try node.duration()
             guard shutdownTimeout > .zero else { throw node.location.error("must be longer than 0") }
         }
+        if let node = mapping.node("history") { history = try HistoryConfig(reading: node.mapping()) }
         if pingInterval > .zero, pingTimeout <= pingInterval, let node = mapping.node("ping_timeout") ?? mapping.node("ping_interval") {
             throw node.location.error("ping_timeout must be longer than ping_interval")
         }

@@ -17,6 +17,9 @@ import UnixSignals
 public struct Gateway: Sendable {
     public let config: GatewayConfig
     public let relay: Relay<WebSocketSubscriber>
+    /// Per-topic history for resume; nil when `relay.history` is off.
+    public let history: TopicHistory<PublishedMessage>?
+    private let envelopes = EnvelopeDemand()
     public let routeTable: RouteTable
     /// The counters the `metrics` handler exposes.
     public let metrics = RelayMetrics()
@@ -35,9 +38,15 @@ public struct Gateway: Sendable {
             settings: .init(
                 defaultTopics: Set(settings.defaultTopics),
                 registrationTTL: settings.registrationTTL,
-                topicRules: TopicRules(maxTopicsPerClient: settings.maxTopicsPerClient, maxTopicLength: settings.maxTopicLength)
+                topicRules: TopicRules(maxTopicsPerClient: settings.maxTopicsPerClient, maxTopicLength: settings.maxTopicLength),
+                // With history on, a disconnected registration also keeps its addressed messages.
+                parkedMessages: settings.history.isEnabled ? settings.sendQueue : 0,
+                parkedBytes: settings.history.maxBytes
             )
         )
+        self.history = settings.history.isEnabled
+            ? TopicHistory(settings: HistorySettings(size: settings.history.size, ttl: settings.history.ttl, maxBytes: settings.history.maxBytes))
+            : nil
         self.subscribeURL = self.routeTable.subscribeRoute.map { listener, route in
             SubscribeURL(pathTemplate: route.path, publicURL: listener.publicURL, host: listener.host, port: listener.port)
         }
@@ -56,10 +65,17 @@ public struct Gateway: Sendable {
             subscribeURL: self.subscribeURL ?? SubscribeURL(pathTemplate: "/", publicURL: nil, host: "", port: 0),
             metrics: self.metrics,
             drain: self.drain,
-            routes: directory
+            routes: directory,
+            publisher: Publisher(relay: self.relay, history: self.history, envelopes: self.envelopes)
         )
-        let sessions = SubscriberSessions(relay: self.relay, settings: self.config.relay, logger: self.logger, metrics: self.metrics)
+        let sessions = SubscriberSessions(
+            relay: self.relay, history: self.history, envelopes: self.envelopes,
+            settings: self.config.relay, logger: self.logger, metrics: self.metrics
+        )
         var services: [any Service] = [RegistrationSweeper(relay: self.relay)]
+        if let history = self.history {
+            services.append(HistoryTrimmer(history: history))
+        }
         for listener in self.routeTable.listeners {
             let responder = listener.makeRouter(environment: environment).buildResponder()
             let isSubscribeListener = self.routeTable.subscribeRoute?.listener.name == listener.config.name

@@ -71,14 +71,15 @@ import Testing
 
     @Test func commandParserSurvivesRandomText() {
         var random = SeededGenerator(state: 0xBEEF)
-        let pieces = ["{", "}", "[", "]", "\"topics\"", ":", ",", "\"a\"", "ping", " ", "\n", "1", "null", "\\u0000", "\\", "é", "\"", "true"]
+        let pieces = ["{", "}", "[", "]", "\"topics\"", "\"resume\"", "\"envelope\"", "\"epoch\"", "\"offset\"", ":", ",", "\"a\"", "ping", " ", "\n", "1", "null", "\\u0000", "\\", "é", "\"", "true"]
         var commands = 0
         for _ in 0..<20_000 {
             let text = (0..<Int.random(in: 0...12, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
             if let command = try? ClientCommand.parse(text) {
                 commands += 1
-                if case .setTopics(let topics) = command {
-                    #expect(text.contains("topics"), "\(text) -> \(topics)")
+                if case .update(let update) = command {
+                    #expect(update.topics == nil || text.contains("topics"), "\(text) -> \(update)")
+                    #expect(update.resume.isEmpty || text.contains("resume"), "\(text) -> \(update)")
                 }
             }
         }

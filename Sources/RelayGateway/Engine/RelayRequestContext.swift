@@ -41,6 +41,7 @@ public struct RelayRequestContext: RequestContext, RemoteAddressRequestContext {
 public final class UpgradeSlot: Sendable {
     private struct State {
         var clientID: ClientID?
+        var options = SubscribeOptions()
         var holdsConnectionSlot = false
         var endObservers: [@Sendable (SessionSummary) -> Void] = []
     }
@@ -71,8 +72,16 @@ public final class UpgradeSlot: Sendable {
         self.state.withLock { $0.clientID }
     }
 
-    func accept(_ id: ClientID) {
-        self.state.withLock { $0.clientID = id }
+    /// What the client asked for in its URL (envelope mode, resume positions).
+    var options: SubscribeOptions {
+        self.state.withLock { $0.options }
+    }
+
+    func accept(_ id: ClientID, options: SubscribeOptions = SubscribeOptions()) {
+        self.state.withLock { state in
+            state.clientID = id
+            state.options = options
+        }
     }
 
     /// Calls `observer` once when the WebSocket session that this upgrade starts has ended.

@@ -16,6 +16,8 @@ public struct HandlerEnvironment: Sendable {
     public let drain: DrainState
     /// Where every handler is served, for pages that link to other routes.
     public let routes: RouteDirectory
+    /// The publish path (history, envelopes, fan-out).
+    public let publisher: Publisher
     /// The listener whose router the handler is built for.
     public internal(set) var listenerName = ""
 }

@@ -3,7 +3,8 @@ import RelayCore
 
 /// `POST /publish` with `{"topic": "cats", "user_id": 1 (optional), "message": "..."}`: sends
 /// `message` as one text frame to every connected subscriber of the topic (of that user, if
-/// given) and answers `{"recipients": N}`.
+/// given) and answers `{"recipients": N}`, with `"offset": n` (its place in the topic's history)
+/// when history is on.
 enum PublishHandler {
     struct Body: Decodable {
         let topic: String
@@ -11,8 +12,10 @@ enum PublishHandler {
         let message: String
     }
 
+    /// `offset` only with history on.
     struct Answer: Encodable {
         let recipients: Int
+        let offset: UInt64?
     }
 
     static let plugin = HandlerPlugin(name: "publish", defaultMethod: .post) { environment in
@@ -27,12 +30,11 @@ enum PublishHandler {
             } catch {
                 throw RelayHTTPError(.badRequest, error.description)
             }
-            let frame = ServerFrame.text(body.message)
             let start = ContinuousClock.now
-            let recipients = environment.relay.publish(frame, topic: body.topic, userID: body.user_id)
+            let (recipients, position) = environment.publisher.publish(topic: body.topic, userID: body.user_id, message: body.message)
             environment.metrics.recordPublishEnqueue(ContinuousClock.now - start)
             environment.metrics.published(recipients: recipients)
-            return JSONResponse.make(.ok, Answer(recipients: recipients))
+            return JSONResponse.make(.ok, Answer(recipients: recipients, offset: position?.offset))
         }
     }
 }

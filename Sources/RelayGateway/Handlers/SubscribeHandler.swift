@@ -2,7 +2,7 @@ import Hummingbird
 import RelayCore
 
 /// `GET /ws/{client_id}` with a WebSocket upgrade: a known id is accepted (`101`), an unknown one
-/// gets `404`. Filters ahead of it run first, so their refusals (401, 403, 429) answer the
+/// gets `404`. `?envelope=1` and `?since=topic:epoch:offset,...` are read here (400 if malformed). Filters ahead of it run first, so their refusals (401, 403, 429) answer the
 /// handshake with their real status.
 enum SubscribeHandler {
     static let plugin = HandlerPlugin(name: "subscribe", defaultMethod: .get, requiredParameters: ["client_id"], servesWebSocket: true) {
@@ -22,10 +22,21 @@ enum SubscribeHandler {
                 }
                 throw RelayHTTPError(.upgradeRequired, "this route needs a WebSocket upgrade", headers: [.upgrade: "websocket"])
             }
+            let query = request.uri.queryParameters
+            let options: SubscribeOptions
+            do throws(SubscribeOptions.Invalid) {
+                options = try SubscribeOptions.parse(
+                    envelope: query["envelope"].map(String.init),
+                    since: query["since"].map(String.init),
+                    maxTopics: environment.settings.maxTopicsPerClient
+                )
+            } catch {
+                throw RelayHTTPError(.badRequest, error.message)
+            }
             guard slot.reserveConnectionSlot() else {
                 throw RelayHTTPError(.serviceUnavailable, "at capacity: \(slot.connectionSlots?.limit ?? 0) connections; retry later", headers: [.retryAfter: "1"])
             }
-            slot.accept(id)
+            slot.accept(id, options: options)
             return Response(status: .switchingProtocols)
         }
     }

@@ -96,6 +96,11 @@ public final class RelayMetrics: Sendable {
         (self.publishTotal.load(ordering: .relaxed), self.deliveryTotal.load(ordering: .relaxed))
     }
 
+    /// Messages addressed to a disconnected client that its bounds did not keep.
+    func droppedWhileAway(_ count: Int) {
+        self.drops.increment(by: count)
+    }
+
     func connectionClosed(_ cause: CloseCause, dropped: Int) {
         self.connectionsClosed[cause]?.increment()
         if dropped > 0 {

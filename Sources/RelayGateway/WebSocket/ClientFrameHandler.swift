@@ -8,9 +8,11 @@ final class ClientFrameHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
 
     private let relay: Relay<WebSocketSubscriber>
+    private let history: TopicHistory<PublishedMessage>?
     private let clientID: ClientID
     private let subscriber: WebSocketSubscriber
-    private let outbound: SubscriberOutbound
+    private let feed: SubscriberFeed
+    private var outbound: SubscriberOutbound { self.feed.outbound }
     private let maxMessageBytes: Int
     private let upgrade: UpgradeSlot
     private let keepalive: Keepalive
@@ -24,17 +26,19 @@ final class ClientFrameHandler: ChannelInboundHandler {
 
     init(
         relay: Relay<WebSocketSubscriber>,
+        history: TopicHistory<PublishedMessage>?,
         clientID: ClientID,
         subscriber: WebSocketSubscriber,
-        outbound: SubscriberOutbound,
+        feed: SubscriberFeed,
         maxMessageBytes: Int,
         upgrade: UpgradeSlot,
         keepalive: Keepalive
     ) {
         self.relay = relay
+        self.history = history
         self.clientID = clientID
         self.subscriber = subscriber
-        self.outbound = outbound
+        self.feed = feed
         self.maxMessageBytes = maxMessageBytes
         self.upgrade = upgrade
         self.keepalive = keepalive
@@ -75,6 +79,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         self.leaveSweep()
         self.relay.detach(self.subscriber, from: self.clientID)
+        self.feed.ended()
         self.upgrade.sessionEnded(
             SessionSummary(
                 duration: ContinuousClock.now - self.started,
@@ -160,14 +165,34 @@ final class ClientFrameHandler: ChannelInboundHandler {
             switch try ClientCommand.parse(text) {
             case .ping:
                 self.outbound.send(ServerFrame.text("pong", allocator: context.channel.allocator))
-            case .setTopics(let topics):
-                try self.relay.setTopics(topics, for: self.clientID)
+            case .update(let update):
+                try self.apply(update)
             }
         } catch let error as ClientCommand.Invalid {
             self.reply(error: error.message, context: context)
         } catch {
             self.reply(error: "\(error)", context: context)
         }
+    }
+
+    /// Envelope mode first, then the new topics, then the replays, so a resumed topic can be one
+    /// the same command subscribes to.
+    private func apply(_ update: ClientCommand.Update) throws {
+        if update.envelope == true {
+            self.feed.enableEnvelopes()
+        } else if update.envelope == false && self.feed.envelopeMode {
+            throw ClientCommand.Invalid(message: "envelope mode cannot be turned off on a connection")
+        }
+        if let topics = update.topics {
+            try self.relay.setTopics(topics, for: self.clientID)
+        }
+        guard let registration = self.relay.registration(self.clientID) else { return }
+        if update.topics != nil {
+            self.feed.keepCursors(for: registration.topics)
+        }
+        self.feed.resume(
+            update.resume.map { ($0.topic, $0.position) }, topics: registration.topics, userID: registration.userID, history: self.history
+        )
     }
 
     private func reply(error message: String, context: ChannelHandlerContext) {

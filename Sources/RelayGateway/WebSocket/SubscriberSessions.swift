@@ -6,6 +6,8 @@ import RelayCore
 /// Turns an upgraded channel into a live subscriber: builds its pipeline and attaches it to the relay.
 struct SubscriberSessions: Sendable {
     let relay: Relay<WebSocketSubscriber>
+    let history: TopicHistory<PublishedMessage>?
+    let envelopes: EnvelopeDemand
     let settings: RelaySettings
     let logger: Logger
     let metrics: RelayMetrics
@@ -27,15 +29,21 @@ struct SubscriberSessions: Sendable {
             logger.warning("slow consumer", metadata: ["client": "\(clientID.masked)", "policy": "\(policy.rawValue)"])
         }
         try pipeline.addHandler(outbound, position: .first)
-        let subscriber = WebSocketSubscriber(outbound: outbound, eventLoop: channel.eventLoop)
+        let feed = SubscriberFeed(outbound: outbound, envelopes: self.envelopes)
+        let options = upgrade.options
+        if options.envelope {
+            feed.enableEnvelopes()
+        }
+        let subscriber = WebSocketSubscriber(feed: feed, eventLoop: channel.eventLoop)
         let relay = self.relay
         outbound.onClosing = { relay.detach(subscriber, from: clientID) }
         try pipeline.addHandler(
             ClientFrameHandler(
                 relay: self.relay,
+                history: self.history,
                 clientID: clientID,
                 subscriber: subscriber,
-                outbound: outbound,
+                feed: feed,
                 maxMessageBytes: self.settings.maxMessageBytes,
                 upgrade: upgrade,
                 keepalive: .init(
@@ -45,8 +53,23 @@ struct SubscriberSessions: Sendable {
             )
         )
         try channel.syncOptions?.setOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 64 * 1024))
-        if self.relay.attach(subscriber, to: clientID) == nil {
-            outbound.close(code: .policyViolation, reason: "unknown client id", cause: .unregistered, afterQueued: false)
+        // On the event loop from here to the end: live messages for this client queue up behind
+        // the replay and the messages kept while it was away, which therefore go first.
+        var parked: [PublishedMessage] = []
+        guard
+            let registration = self.relay.attach(subscriber, to: clientID, deliverParked: { messages, dropped in
+                parked = messages
+                if dropped > 0 {
+                    metrics.droppedWhileAway(dropped)
+                    logger.warning("messages dropped while away", metadata: ["client": "\(clientID.masked)", "dropped": "\(dropped)"])
+                }
+            })
+        else {
+            return outbound.close(code: .policyViolation, reason: "unknown client id", cause: .unregistered, afterQueued: false)
+        }
+        feed.resume(options.since, topics: registration.topics, userID: registration.userID, history: self.history)
+        for message in parked {
+            feed.receive(message)
         }
     }
 }

@@ -3,28 +3,28 @@ import NIOWebSocket
 import RelayCore
 
 /// The relay core's handle on one live WebSocket: messages and closes hop to the connection's
-/// event loop and go through its ``SubscriberOutbound``.
+/// event loop and go through its ``SubscriberFeed`` and ``SubscriberOutbound``.
 public final class WebSocketSubscriber: RelayConnection {
-    public typealias Message = ByteBuffer
+    public typealias Message = PublishedMessage
 
     let eventLoop: any EventLoop
-    private let outbound: NIOLoopBound<SubscriberOutbound>
+    private let feed: NIOLoopBound<SubscriberFeed>
 
-    init(outbound: SubscriberOutbound, eventLoop: any EventLoop) {
+    init(feed: SubscriberFeed, eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
-        self.outbound = NIOLoopBound(outbound, eventLoop: eventLoop)
+        self.feed = NIOLoopBound(feed, eventLoop: eventLoop)
     }
 
-    public func send(_ message: ByteBuffer) {
+    public func send(_ message: PublishedMessage) {
         if self.eventLoop.inEventLoop {
-            self.outbound.value.send(message)
+            self.feed.value.receive(message)
         } else {
-            self.eventLoop.execute { self.outbound.value.send(message) }
+            self.eventLoop.execute { self.feed.value.receive(message) }
         }
     }
 
-    /// One hop per event loop per publish: recipients on the same loop get the frame in one task.
-    public static func deliver(_ frame: ByteBuffer, to recipients: [WebSocketSubscriber]) {
+    /// One hop per event loop per publish: recipients on the same loop get the message in one task.
+    public static func deliver(_ frame: PublishedMessage, to recipients: [WebSocketSubscriber]) {
         var groups: [(eventLoop: any EventLoop, subscribers: [WebSocketSubscriber])] = []
         for subscriber in recipients {
             if let index = groups.firstIndex(where: { $0.eventLoop === subscriber.eventLoop }) {
@@ -35,10 +35,10 @@ public final class WebSocketSubscriber: RelayConnection {
         }
         for (eventLoop, subscribers) in groups {
             if eventLoop.inEventLoop {
-                for subscriber in subscribers { subscriber.outbound.value.send(frame) }
+                for subscriber in subscribers { subscriber.feed.value.receive(frame) }
             } else {
                 eventLoop.execute {
-                    for subscriber in subscribers { subscriber.outbound.value.send(frame) }
+                    for subscriber in subscribers { subscriber.feed.value.receive(frame) }
                 }
             }
         }
@@ -51,7 +51,7 @@ public final class WebSocketSubscriber: RelayConnection {
             case .replaced: (.normalClosure, "replaced by a new connection", .replaced, false)
             }
         self.eventLoop.execute {
-            self.outbound.value.close(code: code, reason: text, cause: cause, afterQueued: afterQueued)
+            self.feed.value.outbound.close(code: code, reason: text, cause: cause, afterQueued: afterQueued)
         }
     }
 }

@@ -1,0 +1,48 @@
+import NIOCore
+import RelayCore
+
+/// One publish as every recipient gets it: the text frame encoded once and shared, and, for
+/// clients in envelope mode, the envelope frame, also encoded once.
+///
+/// A class, so handing it to a thousand recipients costs a thousand retains of one object.
+public final class PublishedMessage: Sendable {
+    let topic: String
+    let userID: Int?
+    let message: String
+    /// Its place in the topic's history; nil when history is off.
+    let position: StreamPosition?
+    /// The seed-compatible frame: the message itself.
+    let frame: ByteBuffer
+    /// `{"topic","offset","epoch","user_id"?,"message"}`; nil when no client wanted envelopes at
+    /// publish time (a client that turns envelopes on meanwhile encodes its own).
+    let envelope: ByteBuffer?
+
+    init(topic: String, userID: Int?, message: String, position: StreamPosition?, withEnvelope: Bool) {
+        self.topic = topic
+        self.userID = userID
+        self.message = message
+        self.position = position
+        self.frame = ServerFrame.text(message)
+        self.envelope = withEnvelope ? EnvelopeFrame.encode(topic: topic, position: position, userID: userID, message: message) : nil
+    }
+
+    /// The same message at `position`, sharing its encoded text frame.
+    init(_ stored: PublishedMessage, at position: StreamPosition, withEnvelope: Bool) {
+        self.topic = stored.topic
+        self.userID = stored.userID
+        self.message = stored.message
+        self.position = position
+        self.frame = stored.frame
+        self.envelope = withEnvelope ? EnvelopeFrame.encode(topic: topic, position: position, userID: userID, message: message) : nil
+    }
+
+    /// The envelope frame, encoding it now if it was not at publish time.
+    var envelopeFrame: ByteBuffer {
+        self.envelope ?? EnvelopeFrame.encode(topic: self.topic, position: self.position, userID: self.userID, message: self.message)
+    }
+
+    /// What it costs to keep in history.
+    var byteCount: Int {
+        self.frame.readableBytes + (self.envelope?.readableBytes ?? 0) + self.topic.utf8.count
+    }
+}

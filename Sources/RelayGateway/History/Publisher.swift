@@ -1,0 +1,40 @@
+import RelayCore
+import Synchronization
+
+/// How many connected clients are in envelope mode: while none is, publishes skip encoding the
+/// envelope frame.
+public final class EnvelopeDemand: Sendable {
+    private let clients = Atomic<Int>(0)
+
+    var isWanted: Bool { self.clients.load(ordering: .relaxed) > 0 }
+
+    func clientStarted() { self.clients.add(1, ordering: .relaxed) }
+    func clientEnded() { self.clients.subtract(1, ordering: .relaxed) }
+}
+
+/// The publish path: encodes the message once, numbers it in its topic's history when history is
+/// on, and hands it to the relay's recipients in offset order.
+public struct Publisher: Sendable {
+    let relay: Relay<WebSocketSubscriber>
+    /// Nil when `relay.history` is off.
+    let history: TopicHistory<PublishedMessage>?
+    let envelopes: EnvelopeDemand
+
+    /// Returns how many connected clients it reached and, with history on, its position.
+    func publish(topic: String, userID: Int?, message: String) -> (recipients: Int, position: StreamPosition?) {
+        guard let history else {
+            let published = PublishedMessage(
+                topic: topic, userID: userID, message: message, position: nil, withEnvelope: self.envelopes.isWanted
+            )
+            return (self.relay.publish(published, topic: topic, userID: userID), nil)
+        }
+        // History keeps the message without its position (the entry's offset is stored beside
+        // it); recipients get it with the position, sharing the same encoded frame.
+        let stored = PublishedMessage(topic: topic, userID: userID, message: message, position: nil, withEnvelope: false)
+        let bytes = stored.byteCount
+        return history.append(topic: topic, userID: userID, payload: stored, bytes: bytes) { position in
+            let live = PublishedMessage(stored, at: position, withEnvelope: self.envelopes.isWanted)
+            return (self.relay.publish(live, topic: topic, userID: userID, bytes: bytes), position)
+        }
+    }
+}
