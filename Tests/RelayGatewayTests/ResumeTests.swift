@@ -30,6 +30,13 @@ import Testing
         return try #require(answer.json?["offset"] as? UInt64 ?? (answer.json?["offset"] as? Int).map(UInt64.init))
     }
 
+    /// Waits for `count` frames of `type` (nil: envelopes) and returns those.
+    static func frames(_ subscriber: TestSubscriber, _ count: Int, type: String? = nil) async throws -> [Frame] {
+        let matching = { @Sendable () throws -> [Frame] in try subscriber.received.map(Frame.init).filter { $0.type == type } }
+        try await eventually("\(count) frames of type \(type ?? "envelope"); have \(subscriber.received)") { try matching().count >= count }
+        return try matching()
+    }
+
     static func waitForNoConnections(_ gateway: RunningGateway) async throws {
         try await eventually("the connection is gone") { gateway.gateway.relay.counts.connections == 0 }
     }
@@ -38,11 +45,15 @@ import Testing
         try await RunningGateway.with(yaml: Self.yaml()) { gateway in
             let url = try await gateway.register(userID: 1)
             let first = try await TestSubscriber.connect(url + "?envelope=1")
+            _ = try await Self.frames(first, 1, type: "subscribed")
             for index in 1...2 {
                 #expect(try await Self.publish(gateway, "before-\(index)") == UInt64(index))
             }
-            let seen = try await first.messages(2).map(Frame.init)
+            let subscribed = try await Self.frames(first, 1, type: "subscribed")
+            #expect(subscribed.first?.topic == "cats" && subscribed.first?.offset == 0)
+            let seen = try await Self.frames(first, 2)
             #expect(seen.map(\.message) == ["before-1", "before-2"])
+            #expect(seen.first?.epoch == subscribed.first?.epoch)
             #expect(seen.map(\.offset) == [1, 2])
             #expect(seen.allSatisfy { $0.topic == "cats" && $0.epoch?.count == 8 && $0.user_id == nil })
             let epoch = try #require(seen.last?.epoch)
@@ -70,6 +81,7 @@ import Testing
             let url = try await gateway.register(userID: 1)
             let total = 300
             var subscriber = try await TestSubscriber.connect(url + "?envelope=1")
+            _ = try await Self.frames(subscriber, 1, type: "subscribed")
             let publisher = Task {
                 for index in 1...total {
                     _ = try await Self.publish(gateway, "m\(index)")
@@ -99,14 +111,37 @@ import Testing
         }
     }
 
+    /// The `subscribed` notice gives a client that never received anything a position to resume from.
+    @Test func aClientThatSawNothingResumesFromItsSubscribedNotice() async throws {
+        try await RunningGateway.with(yaml: Self.yaml()) { gateway in
+            let url = try await gateway.register(userID: 1)
+            let first = try await TestSubscriber.connect(url + "?envelope=1")
+            first.send(#"{"topics": ["cats", "quiet"]}"#)
+            let notices = try await Self.frames(first, 2, type: "subscribed")
+            #expect(notices.map(\.topic) == ["cats", "quiet"])
+            let quiet = try #require(notices.last)
+            try await first.close()
+            try await Self.waitForNoConnections(gateway)
+            _ = try await Self.publish(gateway, "q1", topic: "quiet")
+            let second = try await TestSubscriber.connect(url + "?since=quiet:\(quiet.epoch!):0")
+            let replayed = try await Self.frames(second, 1)
+            #expect(replayed.map(\.message) == ["q1"])
+            let recovered = try await Self.frames(second, 1, type: "recovered")
+            #expect(recovered.first?.recovered == true && recovered.first?.missed == 1)
+            // The topic it did not resume is announced instead.
+            #expect(try await Self.frames(second, 1, type: "subscribed").first?.topic == "cats")
+        }
+    }
+
     @Test func anOffsetOutOfHistoryIsNotRecovered() async throws {
         try await RunningGateway.with(yaml: Self.yaml(size: 3)) { gateway in
             let url = try await gateway.register(userID: 1)
             var epoch = ""
             do {
                 let first = try await TestSubscriber.connect(url + "?envelope=1")
+                _ = try await Self.frames(first, 1, type: "subscribed")
                 _ = try await Self.publish(gateway, "seen")
-                epoch = try #require(try Frame(try await first.message(1)).epoch)
+                epoch = try #require(try await Self.frames(first, 1).first?.epoch)
                 try await first.close()
             }
             try await Self.waitForNoConnections(gateway)

@@ -33,13 +33,26 @@ struct HistoryRing<Element> {
         return element
     }
 
-    /// Keeps only the elements for which `keep` is true, in order.
+    /// Keeps only the elements for which `keep` is true, in order, without reallocating.
     mutating func retain(where keep: (Element) -> Bool) {
-        var kept = HistoryRing()
-        for index in 0..<self.count where keep(self[index]) {
-            kept.append(self[index])
+        var kept = 0
+        for index in 0..<self.count {
+            let slot = (self.head + index) & (self.slots.count - 1)
+            let element = self.slots[slot]!
+            self.slots[slot] = nil
+            if keep(element) {
+                self.slots[(self.head + kept) & (self.slots.count - 1)] = element
+                kept += 1
+            }
         }
-        self = kept
+        self.count = kept
+        var capacity = self.slots.count
+        while capacity > 16 && self.count * 4 < capacity {
+            capacity /= 2
+        }
+        if capacity < self.slots.count {
+            self.resize(to: capacity)
+        }
     }
 
     /// Capacity stays a power of two so positions wrap with a mask.
@@ -65,21 +78,31 @@ struct StoredEntry<Payload: Sendable> {
 
 /// One topic's stream: its epoch, latest offset, and the retained tail of its messages, whose
 /// offsets are contiguous and end at `lastOffset` (entries only ever leave from the front).
-struct HistoryStream<Payload: Sendable> {
-    /// Empty only for a stream being created, before `TopicHistory` assigns its epoch.
-    var epoch: String
+///
+/// A class so the publish-order items can point at it; only touched under its shard's lock.
+final class HistoryStream<Payload: Sendable> {
+    let topic: String
+    let epoch: String
     var lastOffset: UInt64 = 0
     /// Sequence number of the latest append (or of the creation): while the stream holds no
     /// entries, this is its age for global eviction.
-    var lastSeq: UInt64 = 0
+    var lastSeq: UInt64
     var lastPublish: ContinuousClock.Instant
     var entries = HistoryRing<StoredEntry<Payload>>()
+    /// Set when the stream leaves its shard's table; its publish-order items are then stale.
+    var isRemoved = false
 
-    /// The sequence number by which this stream is ordered against others for global eviction.
-    var oldestSeq: UInt64 { self.entries.first?.seq ?? self.lastSeq }
+    init(topic: String, epoch: String, seq: UInt64, now: ContinuousClock.Instant) {
+        self.topic = topic
+        self.epoch = epoch
+        self.lastSeq = seq
+        self.lastPublish = now
+    }
+
+    var position: StreamPosition { StreamPosition(epoch: self.epoch, offset: self.lastOffset) }
 
     /// Drops entries published at or before `deadline`; returns how many and their cost.
-    mutating func dropEntries(publishedBy deadline: ContinuousClock.Instant) -> (count: Int, cost: Int) {
+    func dropEntries(publishedBy deadline: ContinuousClock.Instant) -> (count: Int, cost: Int) {
         var dropped = (count: 0, cost: 0)
         while let first = self.entries.first, first.time <= deadline {
             self.entries.removeFirst()
@@ -90,10 +113,20 @@ struct HistoryStream<Payload: Sendable> {
     }
 }
 
-/// A marker in a shard's publish order: "topic published (or was created) with this sequence number".
-struct OrderItem {
+/// A mark in a shard's publish order: "this stream got an entry (or was created) with this sequence number".
+struct OrderItem<Payload: Sendable> {
     let seq: UInt64
-    let topic: String
+    let stream: HistoryStream<Payload>
+
+    /// Whether the item still stands for something held: an entry of its stream, or (for a
+    /// stream with no entries) the stream itself.
+    var isHeld: Bool {
+        guard !self.stream.isRemoved else { return false }
+        if let first = self.stream.entries.first {
+            return self.seq >= first.seq
+        }
+        return self.seq == self.stream.lastSeq
+    }
 }
 
 /// What one lock of `TopicHistory` guards: some topics' streams, and the order in which their
@@ -104,27 +137,13 @@ struct OrderItem {
 /// items are skipped lazily at the front and swept out when they outnumber the live ones.
 struct HistoryShardState<Payload: Sendable> {
     var streams: [String: HistoryStream<Payload>] = [:]
-    var order = HistoryRing<OrderItem>()
+    var order = HistoryRing<OrderItem<Payload>>()
     var entryCount = 0
 
-    /// Whether `item` still stands for something held: an entry of its stream, or (for a stream
-    /// with no entries) the stream itself.
-    func isHeld(_ item: OrderItem) -> Bool {
-        Self.isHeld(item, in: self.streams)
-    }
-
-    private static func isHeld(_ item: OrderItem, in streams: [String: HistoryStream<Payload>]) -> Bool {
-        guard let stream = streams[item.topic] else { return false }
-        if let first = stream.entries.first {
-            return item.seq >= first.seq
-        }
-        return item.seq == stream.lastSeq
-    }
-
     /// The item of the oldest thing held in this shard, dropping stale items on the way.
-    mutating func oldest() -> OrderItem? {
+    mutating func oldest() -> OrderItem<Payload>? {
         while let item = self.order.first {
-            if self.isHeld(item) {
+            if item.isHeld {
                 return item
             }
             self.order.removeFirst()
@@ -136,24 +155,29 @@ struct HistoryShardState<Payload: Sendable> {
     /// oldest entry, or a stream that holds none. Returns the bytes freed, or nil if nothing was.
     mutating func evictOldest(notAfter limit: UInt64) -> Int? {
         guard let item = self.oldest(), item.seq <= limit else { return nil }
-        if self.streams[item.topic]!.entries.isEmpty {
-            self.streams[item.topic] = nil
+        let stream = item.stream
+        if stream.entries.isEmpty {
+            self.remove(stream)
             self.order.removeFirst()
             return HistorySettings.streamOverhead
         }
-        let removed = self.streams[item.topic]!.entries.removeFirst()
+        let removed = stream.entries.removeFirst()
         self.entryCount -= 1
-        if !self.streams[item.topic]!.entries.isEmpty {
+        if !stream.entries.isEmpty {
             self.order.removeFirst()
         }
         // Otherwise the item stays: it now stands for the emptied stream (its `lastSeq`).
         return removed.cost
     }
 
+    mutating func remove(_ stream: HistoryStream<Payload>) {
+        stream.isRemoved = true
+        self.streams[stream.topic] = nil
+    }
+
     /// Sweeps stale items out of `order` once they outnumber the live ones (amortized O(1)).
     mutating func compactOrderIfNeeded() {
         guard self.order.count > 2 * (self.entryCount + self.streams.count) + 64 else { return }
-        let streams = self.streams
-        self.order.retain { Self.isHeld($0, in: streams) }
+        self.order.retain { $0.isHeld }
     }
 }

@@ -25,6 +25,11 @@ import Synchronization
 public final class TopicHistory<Payload: Sendable>: Sendable {
     private final class Shard: Sendable {
         let state = Mutex(HistoryShardState<Payload>())
+        /// A lower bound of the sequence number of the oldest thing held here (`.max` when
+        /// nothing is), so eviction can pick a shard without locking all of them. Written only
+        /// under `state`'s lock; the oldest item's seq only grows, except when an empty shard
+        /// gets a new item, which lowers the hint.
+        let oldestHint = Atomic<UInt64>(.max)
     }
 
     public let settings: HistorySettings
@@ -72,21 +77,36 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
         _ body: (StreamPosition) throws -> R
     ) rethrows -> R {
         defer { self.enforceByteCap() }
-        return try self.shard(for: topic).state.withLock { state in
+        let shard = self.shard(for: topic)
+        return try shard.state.withLock { state in
             let seq = self.nextSeq.wrappingAdd(1, ordering: .relaxed).newValue
-            let (position, added, addedEntries) = self.record(
-                in: &state.streams[topic, default: HistoryStream(epoch: "", lastPublish: now)],
-                userID: userID,
-                payload: payload,
-                cost: max(0, bytes) + HistorySettings.entryOverhead,
-                seq: seq,
-                now: now
-            )
-            state.entryCount += addedEntries
-            state.order.append(OrderItem(seq: seq, topic: topic))
-            state.compactOrderIfNeeded()
+            var added = 0
+            let stream: HistoryStream<Payload>
+            if let existing = state.streams[topic] {
+                stream = existing
+            } else {
+                stream = HistoryStream(topic: topic, epoch: self.makeEpoch(), seq: seq, now: now)
+                state.streams[topic] = stream
+                added += HistorySettings.streamOverhead
+            }
+            stream.lastOffset += 1
+            stream.lastSeq = seq
+            stream.lastPublish = now
+            if self.settings.size > 0 {
+                let cost = max(0, bytes) + HistorySettings.entryOverhead
+                let entry = HistoryEntry(offset: stream.lastOffset, userID: userID, payload: payload)
+                stream.entries.append(StoredEntry(entry: entry, seq: seq, time: now, cost: cost))
+                added += cost
+                state.entryCount += 1
+                while stream.entries.count > self.settings.size {
+                    added -= stream.entries.removeFirst().cost
+                    state.entryCount -= 1
+                }
+            }
+            // With entries this marks the new one; without (history off) it marks the stream.
+            Self.push(OrderItem(seq: seq, stream: stream), to: &state, of: shard)
             self.totalBytes.wrappingAdd(added, ordering: .relaxed)
-            return try body(position)
+            return try body(stream.position)
         }
     }
 
@@ -111,7 +131,7 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
             guard let stream = state.streams[topic] else {
                 return Replay(recovered: false, entries: [], position: StreamPosition(epoch: "", offset: 0))
             }
-            let position = StreamPosition(epoch: stream.epoch, offset: stream.lastOffset)
+            let position = stream.position
             guard since.epoch == stream.epoch, since.offset <= stream.lastOffset else {
                 return Replay(recovered: false, entries: [], position: position)
             }
@@ -145,7 +165,7 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
     /// The position of `topic`'s stream, or nil if it has none.
     public func position(of topic: String) -> StreamPosition? {
         self.shard(for: topic).state.withLock { state in
-            state.streams[topic].map { StreamPosition(epoch: $0.epoch, offset: $0.lastOffset) }
+            state.streams[topic]?.position
         }
     }
 
@@ -156,17 +176,17 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
     @discardableResult
     public func openStream(_ topic: String, now: ContinuousClock.Instant = .now) -> StreamPosition {
         defer { self.enforceByteCap() }
-        return self.shard(for: topic).state.withLock { state in
+        let shard = self.shard(for: topic)
+        return shard.state.withLock { state in
             if let stream = state.streams[topic] {
-                return StreamPosition(epoch: stream.epoch, offset: stream.lastOffset)
+                return stream.position
             }
             let seq = self.nextSeq.wrappingAdd(1, ordering: .relaxed).newValue
-            let stream = HistoryStream<Payload>(epoch: self.makeEpoch(), lastSeq: seq, lastPublish: now)
+            let stream = HistoryStream<Payload>(topic: topic, epoch: self.makeEpoch(), seq: seq, now: now)
             state.streams[topic] = stream
-            state.order.append(OrderItem(seq: seq, topic: topic))
-            state.compactOrderIfNeeded()
+            Self.push(OrderItem(seq: seq, stream: stream), to: &state, of: shard)
             self.totalBytes.wrappingAdd(HistorySettings.streamOverhead, ordering: .relaxed)
-            return StreamPosition(epoch: stream.epoch, offset: 0)
+            return stream.position
         }
     }
 
@@ -179,20 +199,21 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
         for shard in self.shards {
             shard.state.withLock { state in
                 var freed = 0
-                var idle: [String] = []
-                for index in state.streams.indices {
-                    let dropped = state.streams.values[index].dropEntries(publishedBy: deadline)
+                var idle: [HistoryStream<Payload>] = []
+                for stream in state.streams.values {
+                    let dropped = stream.dropEntries(publishedBy: deadline)
                     state.entryCount -= dropped.count
                     freed += dropped.cost
-                    if state.streams.values[index].entries.isEmpty, state.streams.values[index].lastPublish <= deadline {
-                        idle.append(state.streams.keys[index])
+                    if stream.entries.isEmpty, stream.lastPublish <= deadline {
+                        idle.append(stream)
                     }
                 }
-                for topic in idle {
-                    state.streams[topic] = nil
+                for stream in idle {
+                    state.remove(stream)
                     freed += HistorySettings.streamOverhead
                 }
                 state.compactOrderIfNeeded()
+                shard.oldestHint.store(state.oldest()?.seq ?? .max, ordering: .relaxed)
                 if freed > 0 {
                     self.totalBytes.wrappingSubtract(freed, ordering: .relaxed)
                 }
@@ -217,61 +238,52 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
         self.shards.reduce(0) { total, shard in total + shard.state.withLock { $0.order.count } }
     }
 
-    /// Advances `stream` by one message. Returns the new position, and the change in bytes and entries.
-    private func record(
-        in stream: inout HistoryStream<Payload>,
-        userID: Int?,
-        payload: Payload,
-        cost: Int,
-        seq: UInt64,
-        now: ContinuousClock.Instant
-    ) -> (StreamPosition, bytes: Int, entries: Int) {
-        var bytes = 0
-        var entries = 0
-        if stream.lastSeq == 0 {   // just created by the subscript's default
-            stream.epoch = self.makeEpoch()
-            bytes += HistorySettings.streamOverhead
+    /// Adds `item` to the shard's publish order (lowering the shard's hint if it held nothing).
+    private static func push(_ item: OrderItem<Payload>, to state: inout HistoryShardState<Payload>, of shard: Shard) {
+        if state.order.isEmpty {
+            shard.oldestHint.store(item.seq, ordering: .relaxed)
         }
-        stream.lastOffset += 1
-        stream.lastSeq = seq
-        stream.lastPublish = now
-        if self.settings.size > 0 {
-            let entry = HistoryEntry(offset: stream.lastOffset, userID: userID, payload: payload)
-            stream.entries.append(StoredEntry(entry: entry, seq: seq, time: now, cost: cost))
-            bytes += cost
-            entries += 1
-            while stream.entries.count > self.settings.size {
-                bytes -= stream.entries.removeFirst().cost
-                entries -= 1
-            }
-        }
-        return (StreamPosition(epoch: stream.epoch, offset: stream.lastOffset), bytes, entries)
+        state.order.append(item)
+        state.compactOrderIfNeeded()
     }
 
     /// Evicts the globally oldest messages (and then empty streams) until the byte count is back
-    /// under `maxBytes`. Locks one shard at a time: a scan of every shard's oldest item finds the
-    /// shard to evict from, and that shard is drained until it is no longer the oldest.
+    /// under `maxBytes`. Never holds two shard locks: the shards' hints pick the shard whose
+    /// oldest item may be the oldest of all; that shard is locked and drained until its oldest is
+    /// no longer older than the next shard's hint, and its hint is made exact.
     private func enforceByteCap() {
         let cap = self.settings.maxBytes
+        guard self.totalBytes.load(ordering: .relaxed) > cap else { return }
+        var hints = self.shards.map { $0.oldestHint.load(ordering: .relaxed) }
+        var reloaded = false
         while self.totalBytes.load(ordering: .relaxed) > cap {
-            var oldest: (shard: Int, seq: UInt64)?
+            var best = -1
+            var bestSeq = UInt64.max
             var runnerUp = UInt64.max
-            for index in self.shards.indices {
-                guard let seq = self.shards[index].state.withLock({ $0.oldest()?.seq }) else { continue }
-                if let current = oldest, current.seq < seq {
-                    runnerUp = min(runnerUp, seq)
-                } else {
-                    if let current = oldest {
-                        runnerUp = min(runnerUp, current.seq)
-                    }
-                    oldest = (index, seq)
+            for (index, hint) in hints.enumerated() {
+                if hint < bestSeq {
+                    runnerUp = bestSeq
+                    bestSeq = hint
+                    best = index
+                } else if hint < runnerUp {
+                    runnerUp = hint
                 }
             }
-            guard let oldest else { return }   // nothing left to evict
-            self.shards[oldest.shard].state.withLock { state in
+            guard best >= 0 else {
+                // Shards that got their first item since the hints were read are not in `hints`.
+                guard !reloaded else { return }   // nothing left to evict
+                reloaded = true
+                hints = self.shards.map { $0.oldestHint.load(ordering: .relaxed) }
+                continue
+            }
+            let shard = self.shards[best]
+            hints[best] = shard.state.withLock { state in
                 while self.totalBytes.load(ordering: .relaxed) > cap, let freed = state.evictOldest(notAfter: runnerUp) {
                     self.totalBytes.wrappingSubtract(freed, ordering: .relaxed)
                 }
+                let oldest = state.oldest()?.seq ?? .max
+                shard.oldestHint.store(oldest, ordering: .relaxed)
+                return oldest
             }
         }
     }

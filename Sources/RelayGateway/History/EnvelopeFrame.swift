@@ -34,6 +34,15 @@ enum EnvelopeFrame {
         let offset: UInt64?
     }
 
+    /// Where a topic's stream stands when an envelope client subscribes to it: the position to
+    /// resume from if nothing arrives before the client drops.
+    struct Subscribed: Encodable {
+        let type = "subscribed"
+        let topic: String
+        let epoch: String
+        let offset: UInt64
+    }
+
     static func notice(_ value: some Encodable) -> ByteBuffer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

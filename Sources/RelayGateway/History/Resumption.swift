@@ -27,4 +27,15 @@ extension SubscriberFeed {
             self.resume(topic: topic, replay: replay)
         }
     }
+
+    /// Tells an envelope client where each of `topics` stands (a `subscribed` notice), so it can
+    /// resume even a topic it never received anything on. Does nothing with history off or
+    /// outside envelope mode.
+    func announce(_ topics: some Sequence<String>, history: TopicHistory<PublishedMessage>?) {
+        guard self.envelopeMode, let history else { return }
+        for topic in topics.sorted() {
+            let position = history.openStream(topic)
+            self.outbound.send(EnvelopeFrame.notice(EnvelopeFrame.Subscribed(topic: topic, epoch: position.epoch, offset: position.offset)))
+        }
+    }
 }

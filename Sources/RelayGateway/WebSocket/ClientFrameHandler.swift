@@ -178,9 +178,11 @@ final class ClientFrameHandler: ChannelInboundHandler {
     /// Envelope mode first, then the new topics, then the replays, so a resumed topic can be one
     /// the same command subscribes to.
     private func apply(_ update: ClientCommand.Update) throws {
+        guard let before = self.relay.registration(self.clientID) else { return }
+        let wasEnvelope = self.feed.envelopeMode
         if update.envelope == true {
             self.feed.enableEnvelopes()
-        } else if update.envelope == false && self.feed.envelopeMode {
+        } else if update.envelope == false && wasEnvelope {
             throw ClientCommand.Invalid(message: "envelope mode cannot be turned off on a connection")
         }
         if let topics = update.topics {
@@ -193,6 +195,9 @@ final class ClientFrameHandler: ChannelInboundHandler {
         self.feed.resume(
             update.resume.map { ($0.topic, $0.position) }, topics: registration.topics, userID: registration.userID, history: self.history
         )
+        // New topics (all of them for a client that just turned envelopes on) get their position.
+        let unannounced = wasEnvelope ? registration.topics.subtracting(before.topics) : registration.topics
+        self.feed.announce(unannounced.subtracting(update.resume.map(\.topic)), history: self.history)
     }
 
     private func reply(error message: String, context: ChannelHandlerContext) {

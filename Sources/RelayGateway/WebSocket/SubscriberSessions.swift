@@ -68,6 +68,7 @@ struct SubscriberSessions: Sendable {
             return outbound.close(code: .policyViolation, reason: "unknown client id", cause: .unregistered, afterQueued: false)
         }
         feed.resume(options.since, topics: registration.topics, userID: registration.userID, history: self.history)
+        feed.announce(registration.topics.subtracting(options.since.map(\.topic)), history: self.history)
         for message in parked {
             feed.receive(message)
         }
