@@ -91,16 +91,20 @@ public struct Bench: Sendable {
         let subscribers = try await self.connectSubscribers(counter: counter)
         let publishers = try await self.connections(count)
         let measurement = Measurement(serverPID: self.settings.serverPID)
+        counter.markStart()
         let expected = try await publishing(publishers, counter)
         let received = try await self.awaitDeliveries(expected, counter: counter)
         let usage = measurement.finish()
         for subscriber in subscribers { await subscriber.flushSamples() }
         await Self.close(publishers)
         await Self.close(subscribers)
-        return BenchResult(
+        let latencies = counter.sortedLatencies()
+        var result = BenchResult(
             scenario: scenario, settings: self.settings, expected: expected, received: received,
-            usage: usage, latency: LatencySummary(sortedMicroseconds: counter.sortedLatencies())
+            usage: usage, latency: LatencySummary(sortedMicroseconds: latencies)
         )
+        result.series = RunSeries(sortedMicroseconds: latencies, deliveriesPerSecond: counter.deliveryRate())
+        return result
     }
 
     private func idle() async throws -> BenchResult {

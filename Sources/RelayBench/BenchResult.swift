@@ -18,6 +18,8 @@ public struct BenchResult: Sendable, Encodable {
     public let serverCPUMicroseconds: Double?
     public var serverBytesPerConnection: Double?
     public var serverRSSMiB: Double?
+    /// The latency histogram and the delivery rate over time (delivery scenarios), for `--plot`.
+    public var series: RunSeries?
 
     init(scenario: String, settings: Bench.Settings, expected: Int, received: Int, usage: Measurement.Usage?, latency: LatencySummary?) {
         self.scenario = scenario

@@ -11,6 +11,7 @@ final class BenchSubscriber: ChannelInboundHandler, RemovableChannelHandler {
 
     private let counter: DeliveryCounter
     private var samples: [UInt32] = []
+    private var arrivals: [UInt32] = []
     private var pongPromise: EventLoopPromise<Void>?
 
     init(counter: DeliveryCounter) {
@@ -25,6 +26,7 @@ final class BenchSubscriber: ChannelInboundHandler, RemovableChannelHandler {
             if let sent = Self.timestamp(in: payload) {
                 let now = monotonicNanoseconds()
                 self.samples.append(UInt32(clamping: (now &- sent) / 1000))
+                self.arrivals.append(UInt32(clamping: now >= self.counter.start ? (now - self.counter.start) / 1_000_000 : 0))
                 self.counter.delivered()
             } else if payload.readableBytesView.elementsEqual("pong".utf8) {
                 self.pongPromise?.succeed()
@@ -55,8 +57,9 @@ final class BenchSubscriber: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Hands the recorded latencies to the counter and starts afresh.
     func flushSamples() {
-        self.counter.add(samples: self.samples)
+        self.counter.add(samples: self.samples, arrivals: self.arrivals)
         self.samples = []
+        self.arrivals = []
     }
 
     /// The send timestamp of a bench message: `<sequence> <nanoseconds> <padding>`.

@@ -15,6 +15,15 @@ func monotonicNanoseconds() -> UInt64 {
 final class DeliveryCounter: Sendable {
     private let received = Atomic<Int>(0)
     private let samples = Mutex<[[UInt32]]>([])
+    private let arrivals = Mutex<[[UInt32]]>([])
+    /// When the measured phase began (monotonic nanoseconds); arrivals are counted from it.
+    private let startNanoseconds = Atomic<UInt64>(monotonicNanoseconds())
+
+    var start: UInt64 { self.startNanoseconds.load(ordering: .relaxed) }
+
+    func markStart() {
+        self.startNanoseconds.store(monotonicNanoseconds(), ordering: .relaxed)
+    }
 
     var count: Int { self.received.load(ordering: .relaxed) }
 
@@ -22,14 +31,31 @@ final class DeliveryCounter: Sendable {
         self.received.add(1, ordering: .relaxed)
     }
 
-    /// A subscriber hands over its latency samples (microseconds) when the run ends.
-    func add(samples: [UInt32]) {
+    /// A subscriber hands over its latency samples (microseconds) and arrival times
+    /// (milliseconds after `start`) when the run ends.
+    func add(samples: [UInt32], arrivals: [UInt32]) {
         self.samples.withLock { $0.append(samples) }
+        self.arrivals.withLock { $0.append(arrivals) }
     }
 
     func reset() {
         self.received.store(0, ordering: .relaxed)
         self.samples.withLock { $0 = [] }
+        self.arrivals.withLock { $0 = [] }
+    }
+
+    /// Deliveries per second in consecutive slices of `slice` milliseconds from `start`.
+    func deliveryRate(sliceMilliseconds slice: UInt32 = 100) -> [Double] {
+        let all = self.arrivals.withLock { $0 }
+        var counts: [Int] = []
+        for arrivals in all {
+            for arrival in arrivals {
+                let index = Int(arrival / slice)
+                if index >= counts.count { counts += Array(repeating: 0, count: index + 1 - counts.count) }
+                counts[index] += 1
+            }
+        }
+        return counts.map { Double($0) * 1000 / Double(slice) }
     }
 
     /// All samples so far, sorted.

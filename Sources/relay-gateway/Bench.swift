@@ -29,6 +29,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "The gateway's pid, to report its CPU and memory from /proc.") var serverPID: Int32?
     @Option(help: "Repeat each scenario this many times.") var runs = 1
     @Flag(help: "Print one JSON line per run instead of a table.") var json = false
+    @Option(help: "Draw the latency distribution and deliveries/s of the last delivery run (fanout or rate) as an SVG chart into this file.")
+    var plot: String?
 
     func run() async throws {
         raiseOpenFileLimit()
@@ -55,11 +57,20 @@ struct BenchCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("  … \(line)\n".utf8))
         }
         if !self.json { print(BenchResult.tableHeader) }
+        var plotted: BenchResult?
         for scenario in scenarios {
             for _ in 0..<max(1, self.runs) {
                 let result = try await bench.run(scenario)
                 print(self.json ? result.jsonLine : result.tableRow)
+                if result.series != nil { plotted = result }
             }
+        }
+        if let path = self.plot {
+            guard let result = plotted, let svg = BenchPlot.svg(for: result) else {
+                throw ValidationError("--plot needs a fanout or rate run with deliveries")
+            }
+            try svg.write(toFile: path, atomically: true, encoding: .utf8)
+            FileHandle.standardError.write(Data("  … chart written to \(path)\n".utf8))
         }
     }
 }

@@ -442,7 +442,7 @@ struct TopicHistoryTests {
 @Suite("Topic history storage")
 struct TopicHistoryStorageTests {
     @Test func ringBehavesLikeAQueueThroughGrowthWrapAndShrink() {
-        var ring = HistoryRing<Int>()
+        let ring = HistoryRing<Int>()
         var model: [Int] = []
         var generator = SplitMix(seed: 7)
         var next = 0
@@ -462,6 +462,28 @@ struct TopicHistoryStorageTests {
         #expect((0..<ring.count).map { ring[$0] } == model)
         ring.retain { $0 % 2 == 0 }
         #expect((0..<ring.count).map { ring[$0] } == model.filter { $0 % 2 == 0 })
+    }
+
+    @Test func ringReleasesElementsWhenRemovedOrDropped() {
+        final class Box {}
+        weak var removed: Box?
+        weak var dropped: Box?
+        weak var kept: Box?
+        var ring: HistoryRing<Box>? = HistoryRing()
+        do {
+            let (a, b, c) = (Box(), Box(), Box())
+            (removed, dropped, kept) = (a, b, c)
+            for box in [a, b, c] {
+                ring!.append(box)
+            }
+        }
+        ring!.removeFirst()
+        #expect(removed == nil)
+        ring!.retain { $0 !== dropped }
+        #expect(dropped == nil)
+        #expect(kept != nil)
+        ring = nil
+        #expect(kept == nil)
     }
 
     @Test func stalePublishOrderItemsStayBounded() {

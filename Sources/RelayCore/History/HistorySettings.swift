@@ -1,13 +1,16 @@
 /// How much per-topic history is kept for clients that reconnect and resume.
 public struct HistorySettings: Sendable, Equatable {
-    /// What one stored message costs against `maxBytes` on top of its payload bytes.
-    public static let entryOverhead = 64
-    /// What one topic's stream (epoch, offsets, buffer) costs against `maxBytes`.
-    public static let streamOverhead = 256
+    /// What one stored message costs against `maxBytes` on top of its payload bytes: roughly
+    /// its real bookkeeping (an 80-byte ring slot with some slack, and a publish-order mark).
+    public static let entryOverhead = 128
+    /// What one topic's stream costs against `maxBytes`: roughly its real bookkeeping (the
+    /// stream object, its smallest ring, its table slot).
+    public static let streamOverhead = 512
 
     /// Messages kept per topic; `0` turns history off.
     public var size: Int
-    /// Messages older than this are gone, and streams idle this long are forgotten; `.zero` = no age limit.
+    /// Messages this old are gone, and streams that hold none and were last published to this
+    /// long ago are forgotten; `.zero` = no age limit.
     public var ttl: Duration
     /// Cap over all topics, counting payload bytes plus `entryOverhead` per message and
     /// `streamOverhead` per topic; the globally oldest messages are dropped first.

@@ -48,7 +48,14 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
         makeEpoch: @escaping @Sendable () -> String = TopicHistory.randomEpoch
     ) {
         self.settings = settings
-        self.shards = (0..<max(1, shardCount)).map { _ in Shard() }
+        // A plain loop: `map { _ in Shard() }` trips a compiler crash when this initializer is
+        // specialized across modules (-cross-module-optimization, Swift 6.3.1).
+        var shards: [Shard] = []
+        shards.reserveCapacity(max(1, shardCount))
+        for _ in 0..<max(1, shardCount) {
+            shards.append(Shard())
+        }
+        self.shards = shards
         self.makeEpoch = makeEpoch
     }
 
@@ -254,36 +261,43 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
     private func enforceByteCap() {
         let cap = self.settings.maxBytes
         guard self.totalBytes.load(ordering: .relaxed) > cap else { return }
-        var hints = self.shards.map { $0.oldestHint.load(ordering: .relaxed) }
-        var reloaded = false
-        while self.totalBytes.load(ordering: .relaxed) > cap {
-            var best = -1
-            var bestSeq = UInt64.max
-            var runnerUp = UInt64.max
-            for (index, hint) in hints.enumerated() {
-                if hint < bestSeq {
-                    runnerUp = bestSeq
-                    bestSeq = hint
-                    best = index
-                } else if hint < runnerUp {
-                    runnerUp = hint
-                }
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: self.shards.count) { hints in
+            for index in self.shards.indices {
+                hints[index] = self.shards[index].oldestHint.load(ordering: .relaxed)
             }
-            guard best >= 0 else {
-                // Shards that got their first item since the hints were read are not in `hints`.
-                guard !reloaded else { return }   // nothing left to evict
-                reloaded = true
-                hints = self.shards.map { $0.oldestHint.load(ordering: .relaxed) }
-                continue
-            }
-            let shard = self.shards[best]
-            hints[best] = shard.state.withLock { state in
-                while self.totalBytes.load(ordering: .relaxed) > cap, let freed = state.evictOldest(notAfter: runnerUp) {
-                    self.totalBytes.wrappingSubtract(freed, ordering: .relaxed)
+            var reloaded = false
+            while self.totalBytes.load(ordering: .relaxed) > cap {
+                var best = -1
+                var bestSeq = UInt64.max
+                var runnerUp = UInt64.max
+                for index in self.shards.indices {
+                    let hint = hints[index]
+                    if hint < bestSeq {
+                        runnerUp = bestSeq
+                        bestSeq = hint
+                        best = index
+                    } else if hint < runnerUp {
+                        runnerUp = hint
+                    }
                 }
-                let oldest = state.oldest()?.seq ?? .max
-                shard.oldestHint.store(oldest, ordering: .relaxed)
-                return oldest
+                guard best >= 0 else {
+                    // Shards that got their first item since the hints were read are not in `hints`.
+                    guard !reloaded else { return }   // nothing left to evict
+                    reloaded = true
+                    for index in self.shards.indices {
+                        hints[index] = self.shards[index].oldestHint.load(ordering: .relaxed)
+                    }
+                    continue
+                }
+                let shard = self.shards[best]
+                hints[best] = shard.state.withLock { state in
+                    while self.totalBytes.load(ordering: .relaxed) > cap, let freed = state.evictOldest(notAfter: runnerUp) {
+                        self.totalBytes.wrappingSubtract(freed, ordering: .relaxed)
+                    }
+                    let oldest = state.oldest()?.seq ?? .max
+                    shard.oldestHint.store(oldest, ordering: .relaxed)
+                    return oldest
+                }
             }
         }
     }

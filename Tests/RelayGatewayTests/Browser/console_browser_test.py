@@ -121,6 +121,8 @@ def severe_browser_errors(driver, no_stats):
             continue
         if (no_stats and "/stats" in message) or "status of 429" in message:
             continue  # a rate-limited poll is handled by the page (it waits for Retry-After)
+        if "/stats" in message and "status of 401" in message:
+            continue  # stats polled before the token was typed in: the page says it needs a token
         bad.append(message)
     return bad
 
