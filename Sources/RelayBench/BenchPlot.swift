@@ -3,7 +3,7 @@
 public enum BenchPlot {
     static let panelWidth = 460.0
     static let panelHeight = 260.0
-    static let margin = (left: 64.0, right: 16.0, top: 40.0, bottom: 44.0)
+    static let margin = (left: 64.0, right: 16.0, top: 60.0, bottom: 44.0)
 
     public static func svg(for result: BenchResult) -> String? {
         guard let series = result.series, !series.latencyBuckets.isEmpty else { return nil }
@@ -25,7 +25,7 @@ public enum BenchPlot {
         let buckets = series.latencyBuckets
         let peak = Double(buckets.map(\.count).max() ?? 1)
         let barWidth = panelWidth / Double(buckets.count)
-        var out = text(x: x, y: y - 8, "Latency, publish → receive (deliveries per bucket)", weight: "bold")
+        var out = text(x: x, y: y - 14, "Latency, publish → receive (deliveries per bucket)", weight: "bold")
         out += axes(x: x, y: y)
         for (index, bucket) in buckets.enumerated() {
             let barHeight = panelHeight * Double(bucket.count) / peak
@@ -36,7 +36,7 @@ public enum BenchPlot {
             }
         }
         out += text(x: x + panelWidth / 2, y: y + panelHeight + 34, "latency (upper bound of bucket)", anchor: "middle")
-        out += text(x: x - 8, y: y + 10, String(Int(peak)), anchor: "end", size: 10)
+        out += text(x: x - 8, y: y + 10, compact(peak), anchor: "end", size: 10)
         out += text(x: x - 8, y: y + panelHeight, "0", anchor: "end", size: 10)
         if let latency {
             for (label, value, color) in [("p50", latency.p50, "#2ca02c"), ("p99", latency.p99, "#d62728")] {
@@ -53,7 +53,7 @@ public enum BenchPlot {
 
     private static func rateChart(_ series: RunSeries, x: Double, y: Double) -> String {
         let rates = series.deliveriesPerSecond
-        var out = text(x: x, y: y - 8, "Deliveries per second (\(Int(series.sliceSeconds * 1000)) ms slices)", weight: "bold")
+        var out = text(x: x, y: y - 14, "Deliveries per second (\(Int(series.sliceSeconds * 1000)) ms slices)", weight: "bold")
         out += axes(x: x, y: y)
         guard rates.count > 0 else { return out }
         let peak = max(1, rates.max() ?? 1)
@@ -80,7 +80,7 @@ public enum BenchPlot {
         x: Double, y: Double, _ content: String, anchor: String = "start", size: Int = 12, weight: String = "normal", color: String = "#222"
     ) -> String {
         let escaped = content.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-        return ##"<text x="\##(format(x))" y="\##(format(y))" text-anchor="\##(anchor)" font-size="\##(size)" font-weight="\##(weight)" fill="\##(color)">\##(escaped)</text>"## + "\n"
+        return ##"<text x="\##(format(x))" y="\##(format(y))" text-anchor="\##(anchor)" font-size="\##(size)" font-weight="\##(weight)" fill="\##(color)" paint-order="stroke" stroke="white" stroke-width="3">\##(escaped)</text>"## + "\n"
     }
 
     static func milliseconds(_ value: Double) -> String {

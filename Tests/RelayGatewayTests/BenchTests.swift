@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import RelayBench
 import Testing
 
@@ -26,6 +29,13 @@ import Testing
             let rate = try await bench.run(.rate)
             #expect(rate.expected == 50)
             #expect(rate.received == 50)
+            // --plot: the histogram holds every delivery, and the chart is well-formed SVG.
+            let series = try #require(rate.series)
+            #expect(series.latencyBuckets.reduce(0) { $0 + $1.count } == 50)
+            #expect(series.deliveriesPerSecond.reduce(0, +) * series.sliceSeconds == 50)
+            let svg = try #require(BenchPlot.svg(for: rate))
+            #expect(svg.hasPrefix("<svg") && svg.contains("p99"))
+            #expect(XMLParser(data: Data(svg.utf8)).parse(), "not well-formed XML")
 
             let publish = try await bench.run(.publish)
             #expect(publish.expected == 0)
