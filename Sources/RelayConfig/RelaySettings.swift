@@ -24,6 +24,10 @@ public struct RelaySettings: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(60)
     /// How long a graceful shutdown may take before the rest is cancelled (`shutdown_timeout`).
     public var shutdownTimeout: Duration = .seconds(10)
+    /// Under fan-out load, how long an event loop lets frames gather before one `writev` per socket
+    /// sends them (`flush_window`); `.zero` flushes at the end of every event-loop pass. Light
+    /// traffic is flushed at once whatever this is.
+    public var flushWindow: Duration = .milliseconds(1)
     /// Per-topic history for reconnect-and-resume (`history`); off by default.
     public var history = HistoryConfig()
 
@@ -65,7 +69,7 @@ extension RelaySettings {
     static let allowedKeys = [
         "default_topics", "registration_ttl", "send_queue", "slow_consumer",
         "max_message_bytes", "max_topics_per_client", "max_topic_length", "ping_interval", "ping_timeout",
-        "handshake_timeout", "idle_timeout", "shutdown_timeout", "history",
+        "handshake_timeout", "idle_timeout", "shutdown_timeout", "history", "flush_window",
     ]
 
     /// Reads the `relay:` mapping; absent keys keep their defaults.
@@ -89,6 +93,10 @@ extension RelaySettings {
         if let node = mapping.node("shutdown_timeout") {
             shutdownTimeout = try node.duration()
             guard shutdownTimeout > .zero else { throw node.location.error("must be longer than 0") }
+        }
+        if let node = mapping.node("flush_window") {
+            flushWindow = try node.duration()
+            guard flushWindow <= .milliseconds(100) else { throw node.location.error("must be at most 100ms") }
         }
         if let node = mapping.node("history") { history = try HistoryConfig(reading: node.mapping()) }
         if pingInterval > .zero, pingTimeout <= pingInterval, let node = mapping.node("ping_timeout") ?? mapping.node("ping_interval") {

@@ -81,21 +81,22 @@ import Testing
             let url = try await gateway.register(userID: 1)
             let total = 300
             var subscriber = try await TestSubscriber.connect(url + "?envelope=1")
-            _ = try await Self.frames(subscriber, 1, type: "subscribed")
+            // The position to resume from until a message has been seen.
+            let subscribed = try #require(try await Self.frames(subscriber, 1, type: "subscribed").first)
             let publisher = Task {
                 for index in 1...total {
                     _ = try await Self.publish(gateway, "m\(index)")
                 }
             }
             var offsets: [UInt64] = []
-            var epoch = ""
+            var epoch = try #require(subscribed.epoch)
             for round in 0..<6 {
                 try await Task.sleep(for: .milliseconds(40))
                 try await subscriber.close()
                 let frames = try subscriber.received.map(Frame.init)
                 offsets += frames.compactMap { $0.type == nil ? $0.offset : nil }
                 epoch = frames.compactMap(\.epoch).last ?? epoch
-                let since = offsets.last.map { "?since=cats:\(epoch):\($0)" } ?? "?envelope=1"
+                let since = "?since=cats:\(epoch):\(offsets.last ?? subscribed.offset ?? 0)"
                 try await Task.sleep(for: .milliseconds(round * 10))
                 subscriber = try await TestSubscriber.connect(url + since)
             }

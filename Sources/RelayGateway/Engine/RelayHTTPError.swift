@@ -14,6 +14,13 @@ public struct RelayHTTPError: HTTPResponseError, CustomStringConvertible {
 
     public var description: String { "\(self.status.code) \(self.message)" }
 
+    /// The same answer with `extra` headers too.
+    func adding(_ extra: HTTPFields) -> RelayHTTPError {
+        var headers = self.headers
+        headers.append(contentsOf: extra)
+        return RelayHTTPError(self.status, self.message, headers: headers)
+    }
+
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         self.response
     }

@@ -66,9 +66,14 @@ struct RateLimitFilter: RouterMiddleware {
             headers[.retryAfter] = String(decision.retryAfterSeconds)
             throw RelayHTTPError(.tooManyRequests, "rate limit exceeded; retry in \(decision.retryAfterSeconds) s", headers: headers)
         }
-        var response = try await next(request, context)
-        response.headers.append(contentsOf: headers)
-        return response
+        // Every answer carries the headers, also a refusal by a later filter or the handler.
+        do {
+            var response = try await next(request, context)
+            response.headers.append(contentsOf: headers)
+            return response
+        } catch {
+            throw RelayHTTPError.from(error).adding(headers)
+        }
     }
 
     private func key(of request: Request, context: RelayRequestContext) -> String {

@@ -36,9 +36,13 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
     /// How long a closing handshake may take before the connection is dropped.
     static let closeTimeout = TimeAmount.seconds(2)
 
-    init(capacity: Int, policy: SlowConsumerPolicy) {
+    /// See ``FlushBatch``: under load, at most one flush per this window.
+    private let flushWindow: TimeAmount
+
+    init(capacity: Int, policy: SlowConsumerPolicy, flushWindow: TimeAmount = .zero) {
         self.capacity = max(1, capacity)
         self.policy = policy
+        self.flushWindow = flushWindow
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -72,7 +76,7 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
             context.write(NIOAny(frame), promise: nil)
             if !self.needsFlush {
                 self.needsFlush = true
-                self.flushBatch?.add(self)
+                self.flushBatch?.add(self, window: self.flushWindow)
             }
             return
         }
@@ -117,13 +121,20 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
             self.waiting.removeAll()
         }
         let channel = context.channel
+        // RFC 6455 §7.1.1: wait for the client's close frame (see `acknowledgeClose`) before
+        // closing TCP, so the client sees our code rather than a reset; a client that never
+        // answers is dropped after `closeTimeout`. Write failures (the peer is gone) close at once.
         context.writeAndFlush(NIOAny(ServerFrame.close(code: code, reason: reason, allocator: channel.allocator)))
-            .whenComplete { _ in channel.close(promise: nil) }
+            .whenFailure { _ in channel.close(promise: nil) }
         context.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
     }
 
-    /// Answers a client's close frame and ends the connection.
+    /// Answers a client's close frame and ends the connection; when the server started the
+    /// closing handshake, the client's close frame completes it.
     func acknowledgeClose(_ frame: ByteBuffer) {
+        if self.state == .closing, let context {
+            return context.close(promise: nil)
+        }
         guard self.state == .open, let context else { return }
         self.state = .closing
         self.onClosing?()

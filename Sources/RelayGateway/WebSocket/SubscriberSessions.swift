@@ -23,7 +23,9 @@ struct SubscriberSessions: Sendable {
             metrics.connectionClosed(summary.closeCause, dropped: summary.messagesDropped)
         }
         let pipeline = channel.pipeline.syncOperations
-        let outbound = SubscriberOutbound(capacity: self.settings.sendQueue, policy: self.settings.slowConsumer)
+        let outbound = SubscriberOutbound(
+            capacity: self.settings.sendQueue, policy: self.settings.slowConsumer, flushWindow: TimeAmount(self.settings.flushWindow)
+        )
         let logger = self.logger
         outbound.onSlowConsumer = { policy in
             logger.warning("slow consumer", metadata: ["client": "\(clientID.masked)", "policy": "\(policy.rawValue)"])
