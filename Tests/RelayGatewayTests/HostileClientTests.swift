@@ -82,6 +82,38 @@ import Testing
         }
     }
 
+    /// RFC 6455 §7.1.1: after its close frame the server waits for the client's before closing
+    /// TCP (so the client reads the code, not a reset), and drops a client that never answers.
+    @Test func serverClosesWaitForTheClientsCloseFrame() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            var sockets: [RawSocket] = []
+            for user in 1...2 {
+                let url = try await gateway.register(userID: user)
+                let socket = try RawSocket(port: gateway.port)
+                let path = String(url.dropFirst("ws://127.0.0.1:\(gateway.port)".count))
+                #expect(await socket.handshake(path: path).hasPrefix("HTTP/1.1 101"))
+                #expect(try await HTTP.delete(gateway.url(path.replacingOccurrences(of: "/ws/", with: "/register/"))).status == 200)
+                sockets.append(socket)
+            }
+            let (answering, silent) = (sockets[0], sockets[1])
+            #expect(Self.closeCode(in: await answering.receive(timeout: .seconds(5), until: "unregistered")) == 1000)
+            // Still open: no EOF for a while.
+            let start = ContinuousClock.now
+            #expect(await answering.receive(timeout: .milliseconds(400)).isEmpty)
+            #expect(ContinuousClock.now - start >= .milliseconds(350), "the server closed TCP before the client's close frame")
+            answering.send(Self.frame(opcode: 0x8, payload: [0x03, 0xE8]))
+            let answeredAt = ContinuousClock.now
+            #expect(await answering.receive(timeout: .seconds(5)).isEmpty)
+            #expect(ContinuousClock.now - answeredAt < .seconds(1), "closed once the client answered")
+
+            #expect(Self.closeCode(in: await silent.receive(timeout: .seconds(5), until: "unregistered")) == 1000)
+            let silentStart = ContinuousClock.now
+            #expect(await silent.receive(timeout: .seconds(6)).isEmpty)
+            let waited = ContinuousClock.now - silentStart
+            #expect(waited < .seconds(5), "a client that never answers is dropped after the close timeout; waited \(waited)")
+        }
+    }
+
     @Test func maxConnectionsAnswers503AndFreesSlotsOnClose() async throws {
         let yaml = RunningGateway.seedYAML().replacingOccurrences(of: "    port: 0\n", with: "    port: 0\n    max_connections: 2\n")
         try await RunningGateway.with(yaml: yaml) { gateway in

@@ -15,6 +15,21 @@ import Testing
 
     static let perClient = yaml("per_client", #"rate: 1/m, burst: 2, key: "header:X-Client", max_keys: 16"#, on: ["health"])
 
+    /// A request the limiter lets through but a later filter refuses still carries the headers.
+    @Test func refusalsByLaterFiltersKeepTheHeaders() async throws {
+        let yaml = RunningGateway.seedYAML(
+            routeFilters: ["publish": "[per_ip, backends]"],
+            relay: "tokens: {publisher: s3cret}\nfilters:\n  per_ip: {type: rate_limit, rate: 10/s, burst: 5, key: ip}\n  backends: {type: auth, tokens: [publisher]}"
+        )
+        try await RunningGateway.with(yaml: yaml) { gateway in
+            let refused = try await HTTP.post(gateway.url("/publish"), #"{"topic": "cats", "message": "m"}"#)
+            #expect(refused.status == 401)
+            #expect(refused.headers["RateLimit"].first == #""per_ip";r=4;t=1"#)
+            #expect(refused.headers["RateLimit-Policy"].first == #""per_ip";q=5;w=1"#)
+            #expect(refused.headers["WWW-Authenticate"].first == "Bearer")
+        }
+    }
+
     @Test func burstThen429WithHeaders() async throws {
         let yaml = Self.yaml("per_ip", "rate: 1/m, burst: 3, key: ip", on: ["register"])
         try await RunningGateway.with(yaml: yaml) { gateway in
