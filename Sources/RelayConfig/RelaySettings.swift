@@ -27,7 +27,7 @@ public struct RelaySettings: Sendable, Equatable {
     /// Under fan-out load, how long an event loop lets frames gather before one `writev` per socket
     /// sends them (`flush_window`); `.zero` flushes at the end of every event-loop pass. Light
     /// traffic is flushed at once whatever this is.
-    public var flushWindow: Duration = .milliseconds(1)
+    public var flushWindow: Duration = .milliseconds(5)
     /// Per-topic history for reconnect-and-resume (`history`); off by default.
     public var history = HistoryConfig()
 

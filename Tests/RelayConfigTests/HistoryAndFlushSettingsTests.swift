@@ -9,7 +9,7 @@ import RelayConfig
         #expect(relay.history.size == 0)
         #expect(relay.history.ttl == .seconds(120))
         #expect(relay.history.maxBytes == 64 << 20)
-        #expect(relay.flushWindow == .milliseconds(1))
+        #expect(relay.flushWindow == .milliseconds(5))
     }
 
     @Test func historyAndFlushWindowAreRead() throws {
