@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a delivery run looked like over its course: a latency histogram with log-spaced buckets,
 /// and deliveries per second in 100 ms slices.
 public struct RunSeries: Sendable, Encodable {
@@ -13,7 +15,7 @@ public struct RunSeries: Sendable, Encodable {
     public let sliceSeconds: Double
 
     /// Bucket bounds: 4 per decade from 10 µs to 10 s.
-    static let bounds: [Double] = (0...24).map { 0.01 * pow10(Double($0) / 4) }
+    static let bounds: [Double] = (0...24).map { 0.01 * pow(10, Double($0) / 4) }
 
     init(sortedMicroseconds values: [UInt32], deliveriesPerSecond: [Double], sliceSeconds: Double = 0.1) {
         var counts = Array(repeating: 0, count: Self.bounds.count)
@@ -32,21 +34,4 @@ public struct RunSeries: Sendable, Encodable {
         self.deliveriesPerSecond = deliveriesPerSecond
         self.sliceSeconds = sliceSeconds
     }
-}
-
-/// 10 to the power `exponent`, without Foundation.
-func pow10(_ exponent: Double) -> Double {
-    var result = 1.0
-    var whole = Int(exponent.rounded(.down))
-    while whole > 0 { result *= 10; whole -= 1 }
-    let fraction = exponent - exponent.rounded(.down)
-    // 10^f = e^(f ln 10), by its series: enough terms for plot bucket bounds.
-    let x = fraction * 2.302585092994046
-    var term = 1.0
-    var sum = 1.0
-    for n in 1..<20 {
-        term *= x / Double(n)
-        sum += term
-    }
-    return result * sum
 }

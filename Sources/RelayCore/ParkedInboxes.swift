@@ -1,3 +1,4 @@
+import DequeModule
 import Synchronization
 
 /// Messages addressed to a user (a publish with `user_id`) that reach one of that user's
@@ -12,7 +13,7 @@ import Synchronization
 final class ParkedInboxes<Message: Sendable>: Sendable {
     struct Inbox {
         var topics: Set<String>
-        var messages: [(message: Message, bytes: Int)] = []
+        var messages = Deque<(message: Message, bytes: Int)>()
         var dropped = 0
     }
 
@@ -52,8 +53,9 @@ final class ParkedInboxes<Message: Sendable>: Sendable {
     /// Starts keeping `userID`'s addressed messages for `id` (its connection just ended).
     func park(_ id: ClientID, userID: Int, topics: Set<String>, in inboxes: inout [ClientID: Inbox]?) {
         guard self.isEnabled else { return }
-        inboxes = inboxes ?? [:]
-        inboxes![id] = Inbox(topics: topics)
+        var all = inboxes ?? [:]
+        all[id] = Inbox(topics: topics)
+        inboxes = all
     }
 
     /// Stops keeping messages for `id` and hands back what was kept.
@@ -69,20 +71,21 @@ final class ParkedInboxes<Message: Sendable>: Sendable {
 
     /// Keeps `message` for every parked registration of the user subscribed to `topic`.
     func keep(_ message: Message, bytes: Int, topic: String, in inboxes: inout [ClientID: Inbox]?) {
-        guard inboxes != nil else { return }
-        for id in inboxes!.keys where inboxes![id]!.topics.contains(topic) {
-            if inboxes![id]!.messages.count >= self.capacity {
-                let oldest = inboxes![id]!.messages.removeFirst()
+        guard var all = inboxes else { return }
+        for (id, var inbox) in all where inbox.topics.contains(topic) {
+            if inbox.messages.count >= self.capacity, let oldest = inbox.messages.popFirst() {
                 self.bytes.subtract(oldest.bytes, ordering: .relaxed)
-                inboxes![id]!.dropped += 1
+                inbox.dropped += 1
             }
-            guard self.bytes.add(bytes, ordering: .relaxed).newValue <= self.maxBytes else {
+            if self.bytes.add(bytes, ordering: .relaxed).newValue <= self.maxBytes {
+                inbox.messages.append((message, bytes))
+            } else {
                 self.bytes.subtract(bytes, ordering: .relaxed)
-                inboxes![id]!.dropped += 1
-                continue
+                inbox.dropped += 1
             }
-            inboxes![id]!.messages.append((message, bytes))
+            all[id] = inbox
         }
+        inboxes = all
     }
 
     private func shard(for userID: Int) -> Shard {

@@ -25,7 +25,6 @@ public struct Gateway: Sendable {
     public let metrics = RelayMetrics()
     /// Set when graceful shutdown begins; requests are then answered 503.
     public let drain = DrainState()
-    private let subscribeURL: SubscribeURL?
     private let logger: Logger
 
     /// Validates everything (handler and filter names, filter options) before anything binds.
@@ -47,9 +46,6 @@ public struct Gateway: Sendable {
         self.history = settings.history.isEnabled
             ? TopicHistory(settings: HistorySettings(size: settings.history.size, ttl: settings.history.ttl, maxBytes: settings.history.maxBytes))
             : nil
-        self.subscribeURL = self.routeTable.subscribeRoute.map { listener, route in
-            SubscribeURL(pathTemplate: route.path, publicURL: listener.publicURL, host: listener.host, port: listener.port)
-        }
     }
 
     /// Serves until a shutdown signal arrives or the task is cancelled.
@@ -62,7 +58,6 @@ public struct Gateway: Sendable {
         let environment = HandlerEnvironment(
             relay: self.relay,
             settings: self.config.relay,
-            subscribeURL: self.subscribeURL ?? SubscribeURL(pathTemplate: "/", publicURL: nil, host: "", port: 0),
             metrics: self.metrics,
             drain: self.drain,
             routes: directory,
@@ -78,8 +73,6 @@ public struct Gateway: Sendable {
         }
         for listener in self.routeTable.listeners {
             let responder = listener.makeRouter(environment: environment).buildResponder()
-            let isSubscribeListener = self.routeTable.subscribeRoute?.listener.name == listener.config.name
-            let subscribeURL = self.subscribeURL
             var logger = self.logger
             logger[metadataKey: "listener"] = .string(listener.config.name)
             let application = Application(
@@ -94,9 +87,6 @@ public struct Gateway: Sendable {
                 onServerRunning: { channel in
                     let port = channel.localAddress?.port ?? listener.config.port
                     directory.listenerBound(listener.config.name, port: port)
-                    if isSubscribeListener {
-                        subscribeURL?.listenerBound(port: port)
-                    }
                     await onListening(listener.config, port)
                 },
                 logger: logger

@@ -259,10 +259,11 @@ struct TopicHistoryTests {
     @Test func theByteCapHoldsAfterEveryAppendUnderAFloodOverManyTopics() {
         let cap = 50_000
         let history = makeHistory(size: 20, maxBytes: cap, shardCount: 8)
-        var generator = SplitMix(seed: 42)
         for step in 0..<5_000 {
-            let topic = "t\(generator.next() % 300)"
-            let bytes = Int(generator.next() % 400)
+            // A fixed, well-spread sequence of topics and sizes (Knuth's multiplicative hash).
+            let spread = (step &* 2_654_435_761) & 0xFFFF_FFFF
+            let topic = "t\(spread % 300)"
+            let bytes = (spread >> 9) % 400
             history.append(topic: topic, userID: nil, payload: "x", bytes: bytes, now: start + .milliseconds(step)) { _ in }
             let usage = history.usage
             #expect(usage.bytes <= cap, "over the cap after append \(step)")
@@ -441,49 +442,26 @@ struct TopicHistoryTests {
 
 @Suite("Topic history storage")
 struct TopicHistoryStorageTests {
-    @Test func ringBehavesLikeAQueueThroughGrowthWrapAndShrink() {
-        let ring = HistoryRing<Int>()
-        var model: [Int] = []
-        var generator = SplitMix(seed: 7)
-        var next = 0
-        for _ in 0..<20_000 {
-            // Phases of mostly-append and mostly-remove, so the ring grows, wraps and shrinks.
-            let appendBias: UInt64 = (next / 2_000) % 2 == 0 ? 3 : 1
-            if model.isEmpty || generator.next() % 4 < appendBias {
-                ring.append(next)
-                model.append(next)
-                next += 1
-            } else {
-                #expect(ring.removeFirst() == model.removeFirst())
-            }
-            #expect(ring.count == model.count)
-            #expect(ring.first == model.first)
-        }
-        #expect((0..<ring.count).map { ring[$0] } == model)
-        ring.retain { $0 % 2 == 0 }
-        #expect((0..<ring.count).map { ring[$0] } == model.filter { $0 % 2 == 0 })
-    }
-
-    @Test func ringReleasesElementsWhenRemovedOrDropped() {
-        final class Box {}
-        weak var removed: Box?
-        weak var dropped: Box?
+    /// Messages that leave the history (by size or by ttl) are released at once: the history
+    /// keeps no payload alive that it no longer holds.
+    @Test func payloadsAreReleasedWhenTheyLeave() {
+        final class Box: Sendable {}
+        weak var evicted: Box?
+        weak var expired: Box?
         weak var kept: Box?
-        var ring: HistoryRing<Box>? = HistoryRing()
+        let start = ContinuousClock.now
+        let history = TopicHistory<Box>(settings: HistorySettings(size: 1, ttl: .seconds(10)), makeEpoch: { "e" })
         do {
             let (a, b, c) = (Box(), Box(), Box())
-            (removed, dropped, kept) = (a, b, c)
-            for box in [a, b, c] {
-                ring!.append(box)
-            }
+            (evicted, expired, kept) = (a, b, c)
+            history.append(topic: "size", userID: nil, payload: a, bytes: 1, now: start) { _ in }
+            history.append(topic: "ttl", userID: nil, payload: b, bytes: 1, now: start) { _ in }
+            history.append(topic: "size", userID: nil, payload: c, bytes: 1, now: start + .seconds(5)) { _ in }
         }
-        ring!.removeFirst()
-        #expect(removed == nil)
-        ring!.retain { $0 !== dropped }
-        #expect(dropped == nil)
+        #expect(evicted == nil, "beyond size")
+        history.trim(now: start + .seconds(11))
+        #expect(expired == nil, "past ttl")
         #expect(kept != nil)
-        ring = nil
-        #expect(kept == nil)
     }
 
     @Test func stalePublishOrderItemsStayBounded() {
@@ -500,18 +478,5 @@ struct TopicHistoryStorageTests {
             disabled.append(topic: "t\(index % 3)", userID: nil, payload: "x", bytes: 1) { _ in }
         }
         #expect(disabled.orderItemCount <= 2 * 3 + 64)
-    }
-}
-
-/// A small deterministic generator for the flood test.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

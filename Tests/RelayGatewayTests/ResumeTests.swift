@@ -37,7 +37,9 @@ import Testing
         return try matching()
     }
 
-    static func waitForNoConnections(_ gateway: RunningGateway) async throws {
+    /// Closes the client's connection and waits until the gateway has let it go.
+    static func drop(_ subscriber: TestSubscriber, from gateway: RunningGateway) async throws {
+        try await subscriber.close()
         try await eventually("the connection is gone") { gateway.gateway.relay.counts.connections == 0 }
     }
 
@@ -57,8 +59,7 @@ import Testing
             #expect(seen.map(\.offset) == [1, 2])
             #expect(seen.allSatisfy { $0.topic == "cats" && $0.epoch?.count == 8 && $0.user_id == nil })
             let epoch = try #require(seen.last?.epoch)
-            try await first.close()
-            try await Self.waitForNoConnections(gateway)
+            try await Self.drop(first, from: gateway)
 
             for index in 1...5 {
                 _ = try await Self.publish(gateway, "away-\(index)")
@@ -121,8 +122,7 @@ import Testing
             let notices = try await Self.frames(first, 2, type: "subscribed")
             #expect(notices.map(\.topic) == ["cats", "quiet"])
             let quiet = try #require(notices.last)
-            try await first.close()
-            try await Self.waitForNoConnections(gateway)
+            try await Self.drop(first, from: gateway)
             _ = try await Self.publish(gateway, "q1", topic: "quiet")
             let second = try await TestSubscriber.connect(url + "?since=quiet:\(quiet.epoch!):0")
             let replayed = try await Self.frames(second, 1)
@@ -143,9 +143,8 @@ import Testing
                 _ = try await Self.frames(first, 1, type: "subscribed")
                 _ = try await Self.publish(gateway, "seen")
                 epoch = try #require(try await Self.frames(first, 1).first?.epoch)
-                try await first.close()
+                try await Self.drop(first, from: gateway)
             }
-            try await Self.waitForNoConnections(gateway)
             for index in 2...10 {
                 _ = try await Self.publish(gateway, "m\(index)")
             }
@@ -203,8 +202,7 @@ import Testing
         try await RunningGateway.with(yaml: Self.yaml()) { gateway in
             let url = try await gateway.register(userID: 5)
             let first = try await TestSubscriber.connect(url)
-            try await first.close()
-            try await Self.waitForNoConnections(gateway)
+            try await Self.drop(first, from: gateway)
             for index in 1...3 {
                 _ = try await Self.publish(gateway, "for-5-\(index)", userID: 5)
             }

@@ -3,7 +3,8 @@ import Hummingbird
 
 /// Small JSON bodies for the relay's answers.
 enum JSONResponse {
-    private static let encoder: JSONEncoder = {
+    /// Sorted keys, slashes as they are: the encoding of every JSON answer and notice.
+    static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder

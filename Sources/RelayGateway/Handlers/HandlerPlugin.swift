@@ -9,12 +9,10 @@ public typealias RelayHandler = @Sendable (Request, RelayRequestContext) async t
 public struct HandlerEnvironment: Sendable {
     public let relay: Relay<WebSocketSubscriber>
     public let settings: RelaySettings
-    /// Builds the `ws://` URL a registration is answered with.
-    public let subscribeURL: SubscribeURL
     public let metrics: RelayMetrics
     /// Set once the gateway is shutting down.
     public let drain: DrainState
-    /// Where every handler is served, for pages that link to other routes.
+    /// Where every handler is served: subscribe URLs for `register`, links for the console.
     public let routes: RouteDirectory
     /// The publish path (history, envelopes, fan-out).
     public let publisher: Publisher

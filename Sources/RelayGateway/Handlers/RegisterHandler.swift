@@ -14,7 +14,7 @@ enum RegisterHandler {
                 throw RelayHTTPError(.badRequest, "\"user_id\" must be an integer ≥ 0")
             }
             let registration = environment.relay.register(userID: body.user_id)
-            return JSONResponse.make(.ok, ["url": environment.subscribeURL.url(for: registration.id)])
+            return JSONResponse.make(.ok, ["url": environment.routes.subscribeURL(for: registration.id)])
         }
     }
 }

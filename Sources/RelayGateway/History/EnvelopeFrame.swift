@@ -44,10 +44,7 @@ enum EnvelopeFrame {
     }
 
     static func notice(_ value: some Encodable) -> ByteBuffer {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        return ServerFrame.text(data)
+        ServerFrame.text((try? JSONResponse.encoder.encode(value)) ?? Data("{}".utf8))
     }
 
     /// Appends `text` as a JSON string literal (RFC 8259 escapes).

@@ -17,23 +17,22 @@ public final class PublishedMessage: Sendable {
     /// publish time (a client that turns envelopes on meanwhile encodes its own).
     let envelope: ByteBuffer?
 
-    init(topic: String, userID: Int?, message: String, position: StreamPosition?, withEnvelope: Bool) {
+    /// - Parameter frame: the message's text frame, when it is already encoded.
+    init(topic: String, userID: Int?, message: String, position: StreamPosition?, frame: ByteBuffer? = nil, withEnvelope: Bool) {
         self.topic = topic
         self.userID = userID
         self.message = message
         self.position = position
-        self.frame = ServerFrame.text(message)
+        self.frame = frame ?? ServerFrame.text(message)
         self.envelope = withEnvelope ? EnvelopeFrame.encode(topic: topic, position: position, userID: userID, message: message) : nil
     }
 
     /// The same message at `position`, sharing its encoded text frame.
-    init(_ stored: PublishedMessage, at position: StreamPosition, withEnvelope: Bool) {
-        self.topic = stored.topic
-        self.userID = stored.userID
-        self.message = stored.message
-        self.position = position
-        self.frame = stored.frame
-        self.envelope = withEnvelope ? EnvelopeFrame.encode(topic: topic, position: position, userID: userID, message: message) : nil
+    convenience init(_ stored: PublishedMessage, at position: StreamPosition, withEnvelope: Bool) {
+        self.init(
+            topic: stored.topic, userID: stored.userID, message: stored.message, position: position, frame: stored.frame,
+            withEnvelope: withEnvelope
+        )
     }
 
     /// The envelope frame, encoding it now if it was not at publish time.

@@ -1,8 +1,10 @@
 import RelayConfig
+import RelayCore
 import Synchronization
 
-/// Where each handler is served, so a page on one listener can link to routes on another (the
-/// `console` page finds `register`, `publish` and `stats` this way).
+/// Where each handler is served, with the ports the listeners actually bound: the `register`
+/// handler builds subscribe URLs from it, and the `console` page finds `register`, `publish` and
+/// `stats` through it, on its own listener or another.
 public final class RouteDirectory: Sendable {
     private struct Entry: Sendable {
         let listener: String
@@ -10,6 +12,7 @@ public final class RouteDirectory: Sendable {
         let configuredPort: Int
         let publicURL: String?
         let handler: String
+        let servesWebSocket: Bool
         let path: String
     }
 
@@ -22,7 +25,8 @@ public final class RouteDirectory: Sendable {
             listener.routes.map { route in
                 Entry(
                     listener: listener.config.name, host: listener.config.host, configuredPort: listener.config.port,
-                    publicURL: listener.config.publicURL, handler: route.handler.name, path: route.path
+                    publicURL: listener.config.publicURL, handler: route.handler.name,
+                    servesWebSocket: route.handler.servesWebSocket, path: route.path
                 )
             }
         }
@@ -30,6 +34,17 @@ public final class RouteDirectory: Sendable {
 
     func listenerBound(_ listener: String, port: Int) {
         self.boundPorts.withLock { $0[listener] = port }
+    }
+
+    /// The URL a registration is answered with: the `public_url` of the listener serving the
+    /// first subscribe route (or `ws://HOST:PORT` of it once bound), plus that route's path with
+    /// the id filled in.
+    public func subscribeURL(for id: ClientID) -> String {
+        guard let route = self.entries.first(where: \.servesWebSocket) else { return "/" }
+        let path = route.path
+            .replacingOccurrences(of: "{client_id}", with: id.description)
+            .replacingOccurrences(of: ":client_id", with: id.description)
+        return self.origin(of: route, websocket: true, requestHost: nil) + path
     }
 
     /// The URL of a route serving `handler`: its path when `listener` serves it, else an absolute
@@ -41,21 +56,24 @@ public final class RouteDirectory: Sendable {
             return local.path
         }
         guard let remote = candidates.first else { return nil }
-        return self.origin(of: remote, requestHost: requestHost) + remote.path
+        return self.origin(of: remote, websocket: false, requestHost: requestHost) + remote.path
     }
 
-    private func origin(of entry: Entry, requestHost: String?) -> String {
+    /// `ws(s)://` or `http(s)://` and the authority of `entry`'s listener: its `public_url`, else
+    /// its host (the request's, for a wildcard address, when given) and bound port.
+    private func origin(of entry: Entry, websocket: Bool, requestHost: String?) -> String {
         if let publicURL = entry.publicURL {
             let trimmed = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+            if websocket { return trimmed }
             if trimmed.hasPrefix("wss://") { return "https://" + trimmed.dropFirst("wss://".count) }
             return "http://" + trimmed.dropFirst("ws://".count)
         }
         let port = self.boundPorts.withLock { $0[entry.listener] } ?? entry.configuredPort
         let wildcard = ["0.0.0.0", "::", "[::]", ""].contains(entry.host)
-        var host = wildcard ? (requestHost ?? "127.0.0.1") : entry.host
+        var host = wildcard ? (requestHost ?? entry.host) : entry.host
         if host.contains(":") && !host.hasPrefix("[") {
             host = "[\(host)]"
         }
-        return "http://\(host):\(port)"
+        return "\(websocket ? "ws" : "http")://\(host):\(port)"
     }
 }

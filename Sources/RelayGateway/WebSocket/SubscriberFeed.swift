@@ -73,8 +73,12 @@ final class SubscriberFeed {
         for entry in replay.entries {
             // Offsets from the first live one on were sent live already.
             if let firstLive = cursor?.firstLive, entry.offset >= firstLive { break }
-            let message = PublishedMessage(entry.payload, at: StreamPosition(epoch: position.epoch, offset: entry.offset), withEnvelope: true)
-            self.outbound.send(message.envelope!)
+            let stored = entry.payload
+            self.outbound.send(
+                EnvelopeFrame.encode(
+                    topic: topic, position: StreamPosition(epoch: position.epoch, offset: entry.offset), userID: stored.userID, message: stored.message
+                )
+            )
             missed += 1
         }
         if cursor?.firstLive == nil, !position.epoch.isEmpty {
