@@ -2,7 +2,7 @@ import Foundation
 
 /// Reads a config file into a validated `GatewayConfig`, or fails with the first `ConfigError`.
 public enum ConfigLoader {
-    static let topLevelKeys = ["relay", "tokens", "filters", "listeners"]
+    static let topLevelKeys = ["relay", "tokens", "filters", "listeners", "cluster"]
 
     /// Reads, interpolates, parses and validates. The file path is used verbatim in every error.
     public static func load(
@@ -31,7 +31,10 @@ public enum ConfigLoader {
         let tokens = try sections.node("tokens").map(TokenDeclaration.readAll) ?? []
         let filters = try sections.node("filters").map(FilterDeclaration.readAll) ?? []
         let listeners = try ListenerConfig.readAll(sections.required("listeners"), declared: filters)
-        return GatewayConfig(file: file, relay: relay, tokens: tokens, filters: filters, listeners: listeners)
+        let cluster = try sections.node("cluster").map { node throws(ConfigError) in
+            try ClusterConfig(reading: node.mapping(), historyTTL: relay.history.isEnabled ? relay.history.ttl : .zero)
+        }
+        return GatewayConfig(file: file, relay: relay, tokens: tokens, filters: filters, listeners: listeners, cluster: cluster)
     }
 
     /// A short reason for a failed read, such as "No such file or directory".

@@ -9,11 +9,14 @@ public struct GatewayConfig: Sendable {
     public var filters: [FilterDeclaration]
     /// In file order; never empty.
     public var listeners: [ListenerConfig]
+    /// Nil for a single node with everything in memory.
+    public var cluster: ClusterConfig?
 
     public init(
         file: String, relay: RelaySettings = RelaySettings(), tokens: [TokenDeclaration] = [],
-        filters: [FilterDeclaration] = [], listeners: [ListenerConfig]
+        filters: [FilterDeclaration] = [], listeners: [ListenerConfig], cluster: ClusterConfig? = nil
     ) {
+        self.cluster = cluster
         self.file = file
         self.relay = relay
         self.tokens = tokens

@@ -128,9 +128,11 @@ public final class Relay<Connection: RelayConnection>: Sendable {
 
     /// Ends `connection`'s subscription; the registration stays and starts its idle time.
     /// Does nothing if `connection` is no longer the live one (it was replaced or unregistered).
-    public func detach(_ connection: Connection, from id: ClientID, now: ContinuousClock.Instant = .now) {
+    /// Returns whether it was the live one.
+    @discardableResult
+    public func detach(_ connection: Connection, from id: ClientID, now: ContinuousClock.Instant = .now) -> Bool {
         self.state.withLock { state in
-            guard var registration = state.registrations[id], registration.connection === connection else { return }
+            guard var registration = state.registrations[id], registration.connection === connection else { return false }
             registration.connection = nil
             registration.idleSince = now
             state.registrations[id] = registration
@@ -139,6 +141,7 @@ public final class Relay<Connection: RelayConnection>: Sendable {
                 self.index.remove(id: id, userID: registration.userID, from: registration.topics)
                 self.parked.park(id, userID: registration.userID, topics: registration.topics, in: &inboxes)
             }
+            return true
         }
     }
 
@@ -148,16 +151,37 @@ public final class Relay<Connection: RelayConnection>: Sendable {
         let topics = try self.settings.topicRules.validate(requested)
         return self.state.withLock { state in
             guard var registration = state.registrations[id] else { return false }
-            if let connection = registration.connection {
-                self.index.remove(id: id, userID: registration.userID, from: registration.topics.subtracting(topics))
-                self.index.add(connection, id: id, userID: registration.userID, to: topics.subtracting(registration.topics))
-            } else {
-                self.parked.setTopics(topics, for: id, userID: registration.userID)
-            }
-            registration.topics = topics
+            self.replaceTopics(of: &registration, with: topics)
             state.registrations[id] = registration
             return true
         }
+    }
+
+    /// Takes in a registration another node created or changed: adds it here, or brings this
+    /// node's copy to the shared topics.
+    public func adopt(_ shared: SharedRegistration, now: ContinuousClock.Instant = .now) {
+        self.state.withLock { state in
+            if var registration = state.registrations[shared.id], registration.userID == shared.userID {
+                guard registration.topics != shared.topics else { return }
+                self.replaceTopics(of: &registration, with: shared.topics)
+                state.registrations[shared.id] = registration
+            } else if state.registrations[shared.id] == nil {
+                state.registrations[shared.id] = Registration(
+                    id: shared.id, userID: shared.userID, topics: shared.topics, connection: nil, idleSince: now
+                )
+            }
+        }
+    }
+
+    /// Moves a registration's subscriptions (or parked inbox) to `topics`. Under the state lock.
+    private func replaceTopics(of registration: inout Registration<Connection>, with topics: Set<String>) {
+        if let connection = registration.connection {
+            self.index.remove(id: registration.id, userID: registration.userID, from: registration.topics.subtracting(topics))
+            self.index.add(connection, id: registration.id, userID: registration.userID, to: topics.subtracting(registration.topics))
+        } else {
+            self.parked.setTopics(topics, for: registration.id, userID: registration.userID)
+        }
+        registration.topics = topics
     }
 
     /// Hands `message` to every connected client subscribed to `topic` (only those of `userID`

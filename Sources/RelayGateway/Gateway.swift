@@ -25,11 +25,16 @@ public struct Gateway: Sendable {
     public let metrics = RelayMetrics()
     /// Set when graceful shutdown begins; requests are then answered 503.
     public let drain = DrainState()
+    /// The shared backend when the config has a `cluster:` section; nil on a single node.
+    public let cluster: (any ClusterBackend)?
     private let logger: Logger
 
     /// Validates everything (handler and filter names, filter options) before anything binds.
-    public init(config: GatewayConfig, logger: Logger) throws(ConfigError) {
+    /// - Parameter cluster: the backend built for the config's `cluster:` section, already
+    ///   connected; nil for a single node.
+    public init(config: GatewayConfig, cluster: (any ClusterBackend)? = nil, logger: Logger) throws(ConfigError) {
         self.config = config
+        self.cluster = cluster
         self.logger = logger
         self.routeTable = try RouteTable(config: config, logger: logger, metrics: self.metrics)
         let settings = config.relay
@@ -43,8 +48,16 @@ public struct Gateway: Sendable {
                 parkedBytes: settings.history.maxBytes
             )
         )
-        self.history = settings.history.isEnabled
-            ? TopicHistory(settings: HistorySettings(size: settings.history.size, ttl: settings.history.ttl, maxBytes: settings.history.maxBytes))
+        // In a cluster every stream has the cluster's epoch: offsets come from its outbox.
+        let makeEpoch: @Sendable () -> String
+        if let epoch = cluster?.epoch {
+            makeEpoch = { epoch }
+        } else {
+            makeEpoch = TopicHistory<PublishedMessage>.randomEpoch
+        }
+        let history = settings.history
+        self.history = history.isEnabled
+            ? TopicHistory(settings: HistorySettings(size: history.size, ttl: history.ttl, maxBytes: history.maxBytes), makeEpoch: makeEpoch)
             : nil
     }
 
@@ -55,19 +68,32 @@ public struct Gateway: Sendable {
         onListening: @escaping @Sendable (ListenerConfig, Int) async -> Void = { _, _ in }
     ) async throws {
         let directory = RouteDirectory(routeTable: self.routeTable)
+        let publisher = Publisher(relay: self.relay, history: self.history, envelopes: self.envelopes)
+        let registrations = self.cluster?.registrations ?? LocalRegistrations()
         let environment = HandlerEnvironment(
             relay: self.relay,
             settings: self.config.relay,
             metrics: self.metrics,
             drain: self.drain,
             routes: directory,
-            publisher: Publisher(relay: self.relay, history: self.history, envelopes: self.envelopes)
+            publisher: publisher,
+            bus: self.cluster?.bus ?? LocalBus(publisher: publisher),
+            registrations: registrations
         )
         let sessions = SubscriberSessions(
-            relay: self.relay, history: self.history, envelopes: self.envelopes,
+            relay: self.relay, registrations: registrations, history: self.history, envelopes: self.envelopes,
             settings: self.config.relay, logger: self.logger, metrics: self.metrics
         )
         var services: [any Service] = [RegistrationSweeper(relay: self.relay)]
+        if let cluster = self.cluster {
+            services.append(
+                ClusterFollower(
+                    backend: cluster,
+                    delivery: NodeDelivery(publisher: publisher, relay: self.relay),
+                    replayingSince: self.config.relay.history.isEnabled ? self.config.relay.history.ttl : .zero
+                )
+            )
+        }
         if let history = self.history {
             services.append(HistoryTrimmer(history: history))
         }

@@ -442,6 +442,7 @@ struct TopicHistoryTests {
 
 @Suite("Topic history storage")
 struct TopicHistoryStorageTests {
+    private let start = ContinuousClock.now
     /// Messages that leave the history (by size or by ttl) are released at once: the history
     /// keeps no payload alive that it no longer holds.
     @Test func payloadsAreReleasedWhenTheyLeave() {
@@ -478,5 +479,42 @@ struct TopicHistoryStorageTests {
             disabled.append(topic: "t\(index % 3)", userID: nil, payload: "x", bytes: 1) { _ in }
         }
         #expect(disabled.orderItemCount <= 2 * 3 + 64)
+    }
+
+    // MARK: positions given by a cluster's outbox
+
+    @Test func givenPositionsAreKeptAndReplayedAsIs() {
+        let history = makeHistory()
+        for offset in 41...44 as ClosedRange<UInt64> {
+            let position = history.append(
+                topic: "cats", userID: nil, payload: "m\(offset)", bytes: 2, at: StreamPosition(epoch: "C", offset: offset), now: start
+            ) { $0 }
+            #expect(position == StreamPosition(epoch: "C", offset: offset))
+        }
+        let replay = history.replay(topic: "cats", since: StreamPosition(epoch: "C", offset: 42), forUser: 1, now: start)
+        #expect(replay.recovered && offsets(replay) == [43, 44])
+        // The stream started at 41: what came before is not held.
+        #expect(!history.replay(topic: "cats", since: StreamPosition(epoch: "C", offset: 39), forUser: 1, now: start).recovered)
+        #expect(history.replay(topic: "cats", since: StreamPosition(epoch: "C", offset: 40), forUser: 1, now: start).recovered)
+    }
+
+    @Test func aGapOrAnotherEpochRestartsTheStreamAndFreesWhatItHeld() {
+        let history = makeHistory()
+        for offset in 1...3 as ClosedRange<UInt64> {
+            history.append(topic: "cats", userID: nil, payload: "m", bytes: 10, at: StreamPosition(epoch: "C", offset: offset), now: start) { _ in }
+        }
+        history.append(topic: "cats", userID: nil, payload: "m", bytes: 10, at: StreamPosition(epoch: "C", offset: 7), now: start) { _ in }
+        #expect(history.usage.entries == 1)
+        #expect(history.usage.bytes == HistorySettings.streamOverhead + HistorySettings.entryOverhead + 10)
+        let acrossGap = history.replay(topic: "cats", since: StreamPosition(epoch: "C", offset: 3), forUser: 1, now: start)
+        #expect(!acrossGap.recovered && offsets(acrossGap) == [7])
+        history.append(topic: "cats", userID: nil, payload: "m", bytes: 10, at: StreamPosition(epoch: "D", offset: 1), now: start) { _ in }
+        #expect(history.position(of: "cats") == StreamPosition(epoch: "D", offset: 1))
+        #expect(history.usage.streams == 1 && history.usage.entries == 1)
+        #expect(!history.replay(topic: "cats", since: StreamPosition(epoch: "C", offset: 7), forUser: 1, now: start).recovered)
+        #expect(history.replay(topic: "cats", since: StreamPosition(epoch: "D", offset: 0), forUser: 1, now: start).recovered)
+        // Evicting by the byte cap still works on restarted streams.
+        history.trim(now: start + .seconds(500))
+        #expect(history.usage.bytes == 0 && history.usage.streams == 0)
     }
 }

@@ -74,12 +74,18 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
     /// `body` must not call back into this history. If it throws, the message stays stored.
     /// After the lock is released, the globally oldest messages are evicted if `maxBytes` is exceeded.
     ///
-    /// - Parameter bytes: the payload's size, counted against `maxBytes`.
+    /// - Parameters:
+    ///   - bytes: the payload's size, counted against `maxBytes`.
+    ///   - position: where the message stands when something else numbers the stream (a
+    ///     cluster's outbox); nil to take the topic's next offset. A position that does not follow
+    ///     the stream's latest (another epoch, or a gap) restarts the stream there: what was held
+    ///     before is dropped, so a replay across the gap is unrecovered.
     public func append<R>(
         topic: String,
         userID: Int?,
         payload: Payload,
         bytes: Int,
+        at position: StreamPosition? = nil,
         now: ContinuousClock.Instant = .now,
         _ body: (StreamPosition) throws -> R
     ) rethrows -> R {
@@ -88,13 +94,17 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
         return try shard.state.withLock { state in
             let seq = self.nextSeq.wrappingAdd(1, ordering: .relaxed).newValue
             var added = 0
-            let stream: HistoryStream<Payload>
+            var stream: HistoryStream<Payload>
             if let existing = state.streams[topic] {
                 stream = existing
             } else {
-                stream = HistoryStream(topic: topic, epoch: self.makeEpoch(), seq: seq, now: now)
+                stream = HistoryStream(topic: topic, epoch: position?.epoch ?? self.makeEpoch(), seq: seq, now: now)
+                stream.lastOffset = position.map { $0.offset == 0 ? 0 : $0.offset - 1 } ?? 0
                 state.streams[topic] = stream
                 added += HistorySettings.streamOverhead
+            }
+            if let position, position.epoch != stream.epoch || position.offset != stream.lastOffset + 1 {
+                added -= Self.restart(&stream, at: position, seq: seq, now: now, in: &state)
             }
             stream.lastOffset += 1
             stream.lastSeq = seq
@@ -243,6 +253,26 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
     /// Publish-order items held over all shards, live and stale (for tests: it must stay bounded).
     var orderItemCount: Int {
         self.shards.reduce(0) { total, shard in total + shard.state.withLock { $0.order.count } }
+    }
+
+    /// Restarts `stream` just before `position`: a new stream for another epoch, else the same one
+    /// emptied. Returns the bytes freed (net of a new stream's overhead).
+    private static func restart(
+        _ stream: inout HistoryStream<Payload>, at position: StreamPosition, seq: UInt64, now: ContinuousClock.Instant,
+        in state: inout HistoryShardState<Payload>
+    ) -> Int {
+        let dropped = stream.entries.reduce(0) { $0 + $1.cost }
+        state.entryCount -= stream.entries.count
+        stream.entries.removeAll()
+        guard position.epoch != stream.epoch else {
+            stream.lastOffset = (position.offset == 0 ? 0 : position.offset - 1)
+            return dropped
+        }
+        state.remove(stream)
+        stream = HistoryStream(topic: stream.topic, epoch: position.epoch, seq: seq, now: now)
+        stream.lastOffset = (position.offset == 0 ? 0 : position.offset - 1)
+        state.streams[stream.topic] = stream
+        return dropped
     }
 
     /// Adds `item` to the shard's publish order (lowering the shard's hint if it held nothing).

@@ -29,6 +29,11 @@ public struct RelayHTTPError: HTTPResponseError, CustomStringConvertible {
         JSONResponse.make(self.status, ["error": self.message], headers: self.headers)
     }
 
+    /// 503 for a cluster backend that could not be reached; nothing was done.
+    static func clusterUnavailable(_ error: any Error) -> RelayHTTPError {
+        RelayHTTPError(.serviceUnavailable, "cluster unavailable: \(error); retry later", headers: [.retryAfter: "1"])
+    }
+
     /// Any error as the gateway's JSON answer: Hummingbird's own errors keep their status.
     static func from(_ error: any Error) -> RelayHTTPError {
         switch error {

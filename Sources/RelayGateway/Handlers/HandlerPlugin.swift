@@ -16,6 +16,10 @@ public struct HandlerEnvironment: Sendable {
     public let routes: RouteDirectory
     /// The publish path (history, envelopes, fan-out).
     public let publisher: Publisher
+    /// Where publishes and unregisters go: this node's fan-out, or a cluster's bus.
+    public let bus: any MessageBus
+    /// Registrations beyond this node (``LocalRegistrations`` on a single node).
+    public let registrations: any RegistrationStore
     /// The listener whose router the handler is built for.
     public internal(set) var listenerName = ""
 }

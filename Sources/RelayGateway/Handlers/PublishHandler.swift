@@ -25,12 +25,17 @@ enum PublishHandler {
                 throw RelayHTTPError(.badRequest, error.description)
             }
             let start = ContinuousClock.now
-            let (recipients, position) = environment.publisher.publish(topic: body.topic, userID: body.user_id, message: body.message)
+            let receipt: PublishReceipt
+            do {
+                receipt = try await environment.bus.publish(topic: body.topic, userID: body.user_id, message: body.message)
+            } catch {
+                throw RelayHTTPError.clusterUnavailable(error)
+            }
             environment.metrics.recordPublishEnqueue(ContinuousClock.now - start)
-            environment.metrics.published(recipients: recipients)
+            environment.metrics.published(recipients: receipt.recipients)
             // Written by hand: the hot path's answer, too simple for a JSONEncoder.
-            let offset = position.map { #","offset":\#($0.offset)"# } ?? ""
-            return JSONResponse.make(.ok, rawJSON: ByteBuffer(string: #"{"recipients":\#(recipients)\#(offset)}"#))
+            let offset = receipt.position.map { #","offset":\#($0.offset)"# } ?? ""
+            return JSONResponse.make(.ok, rawJSON: ByteBuffer(string: #"{"recipients":\#(receipt.recipients)\#(offset)}"#))
         }
     }
 }

@@ -1,4 +1,5 @@
 import Hummingbird
+import RelayCore
 
 /// `POST /register` with `{"user_id": N}`: creates a registration and answers the URL to
 /// subscribe with, `{"url": "ws://HOST:PORT/ws/<id>"}`.
@@ -14,6 +15,14 @@ enum RegisterHandler {
                 throw RelayHTTPError(.badRequest, "\"user_id\" must be an integer ≥ 0")
             }
             let registration = environment.relay.register(userID: body.user_id)
+            do {
+                try await environment.registrations.create(
+                    SharedRegistration(id: registration.id, userID: registration.userID, topics: registration.topics)
+                )
+            } catch {
+                environment.relay.unregister(registration.id)
+                throw RelayHTTPError.clusterUnavailable(error)
+            }
             return JSONResponse.make(.ok, ["url": environment.routes.subscribeURL(for: registration.id)])
         }
     }

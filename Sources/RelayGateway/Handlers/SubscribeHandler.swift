@@ -8,9 +8,11 @@ enum SubscribeHandler {
     static let plugin = HandlerPlugin(name: "subscribe", defaultMethod: .get, requiredParameters: ["client_id"], servesWebSocket: true) {
         environment in
         { request, context in
-            guard let text = context.parameters.get("client_id"), let id = ClientID(text),
-                environment.relay.registration(id) != nil
-            else {
+            guard let text = context.parameters.get("client_id"), let id = ClientID(text) else {
+                throw RelayHTTPError(.notFound, "unknown client id")
+            }
+            try await adoptSharedRegistration(id, environment: environment)
+            guard environment.relay.registration(id) != nil else {
                 throw RelayHTTPError(.notFound, "unknown client id")
             }
             guard let slot = context.upgrade else {
@@ -39,5 +41,21 @@ enum SubscribeHandler {
             slot.accept(id, options: options)
             return Response(status: .switchingProtocols)
         }
+    }
+}
+
+/// In a cluster, the shared copy of a registration is the truth: it may come from another node,
+/// or have new topics set through another node. While the store is down, a registration this node
+/// already knows may still connect.
+private func adoptSharedRegistration(_ id: ClientID, environment: HandlerEnvironment) async throws {
+    let shared: SharedRegistration?
+    do {
+        shared = try await environment.registrations.find(id)
+    } catch {
+        guard environment.relay.registration(id) != nil else { throw RelayHTTPError.clusterUnavailable(error) }
+        return
+    }
+    if let shared {
+        environment.relay.adopt(shared)
     }
 }

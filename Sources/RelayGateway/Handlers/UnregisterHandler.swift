@@ -5,7 +5,20 @@ import RelayCore
 enum UnregisterHandler {
     static let plugin = HandlerPlugin(name: "unregister", defaultMethod: .delete, requiredParameters: ["client_id"]) { environment in
         { _, context in
-            guard let text = context.parameters.get("client_id"), let id = ClientID(text), environment.relay.unregister(id) else {
+            guard let text = context.parameters.get("client_id"), let id = ClientID(text) else {
+                throw RelayHTTPError(.notFound, "unknown client id")
+            }
+            let shared: Bool
+            do {
+                shared = try await environment.registrations.remove(id)
+                if shared {
+                    // Wherever its connection is, that node closes it.
+                    try await environment.bus.unregister(id)
+                }
+            } catch {
+                throw RelayHTTPError.clusterUnavailable(error)
+            }
+            guard environment.relay.unregister(id) || shared else {
                 throw RelayHTTPError(.notFound, "unknown client id")
             }
             return JSONResponse.make(.ok, ["status": "unregistered"])

@@ -37,4 +37,22 @@ public struct Publisher: Sendable {
             return (self.relay.publish(live, topic: topic, userID: userID, bytes: bytes), position)
         }
     }
+
+    /// Hands on a message a cluster's bus numbered (`position`): kept in history at that position
+    /// when history is on, then sent to this node's recipients. Called in the bus's order.
+    func deliver(topic: String, userID: Int?, message: String, position: StreamPosition) {
+        guard let history else {
+            let published = PublishedMessage(
+                topic: topic, userID: userID, message: message, position: position, withEnvelope: self.envelopes.isWanted
+            )
+            self.relay.publish(published, topic: topic, userID: userID)
+            return
+        }
+        let stored = PublishedMessage(topic: topic, userID: userID, message: message, position: nil, withEnvelope: false)
+        let bytes = stored.byteCount
+        history.append(topic: topic, userID: userID, payload: stored, bytes: bytes, at: position) { position in
+            let live = PublishedMessage(stored, at: position, withEnvelope: self.envelopes.isWanted)
+            self.relay.publish(live, topic: topic, userID: userID, bytes: bytes)
+        }
+    }
 }

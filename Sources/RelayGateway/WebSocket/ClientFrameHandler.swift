@@ -8,6 +8,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
 
     private let relay: Relay<WebSocketSubscriber>
+    private let registrations: any RegistrationStore
     private let history: TopicHistory<PublishedMessage>?
     private let clientID: ClientID
     private let subscriber: WebSocketSubscriber
@@ -26,6 +27,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
 
     init(
         relay: Relay<WebSocketSubscriber>,
+        registrations: any RegistrationStore,
         history: TopicHistory<PublishedMessage>?,
         clientID: ClientID,
         subscriber: WebSocketSubscriber,
@@ -35,6 +37,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
         keepalive: Keepalive
     ) {
         self.relay = relay
+        self.registrations = registrations
         self.history = history
         self.clientID = clientID
         self.subscriber = subscriber
@@ -78,7 +81,9 @@ final class ClientFrameHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.leaveSweep()
-        self.relay.detach(self.subscriber, from: self.clientID)
+        if self.relay.detach(self.subscriber, from: self.clientID) {
+            self.registrations.connectionChanged(self.clientID, connected: false)
+        }
         self.feed.ended()
         self.upgrade.sessionEnded(
             SessionSummary(
@@ -191,6 +196,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
         guard let registration = self.relay.registration(self.clientID) else { return }
         if update.topics != nil {
             self.feed.keepCursors(for: registration.topics)
+            self.registrations.topicsChanged(self.clientID, to: registration.topics)
         }
         self.feed.resume(
             update.resume.map { ($0.topic, $0.position) }, topics: registration.topics, userID: registration.userID, history: self.history

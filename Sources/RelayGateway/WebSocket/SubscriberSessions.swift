@@ -6,6 +6,7 @@ import RelayCore
 /// Turns an upgraded channel into a live subscriber: builds its pipeline and attaches it to the relay.
 struct SubscriberSessions: Sendable {
     let relay: Relay<WebSocketSubscriber>
+    let registrations: any RegistrationStore
     let history: TopicHistory<PublishedMessage>?
     let envelopes: EnvelopeDemand
     let settings: RelaySettings
@@ -38,10 +39,16 @@ struct SubscriberSessions: Sendable {
         }
         let subscriber = WebSocketSubscriber(feed: feed, eventLoop: channel.eventLoop)
         let relay = self.relay
-        outbound.onClosing = { relay.detach(subscriber, from: clientID) }
+        let registrations = self.registrations
+        outbound.onClosing = {
+            if relay.detach(subscriber, from: clientID) {
+                registrations.connectionChanged(clientID, connected: false)
+            }
+        }
         try pipeline.addHandler(
             ClientFrameHandler(
                 relay: self.relay,
+                registrations: self.registrations,
                 history: self.history,
                 clientID: clientID,
                 subscriber: subscriber,
@@ -69,6 +76,7 @@ struct SubscriberSessions: Sendable {
         else {
             return outbound.close(code: .policyViolation, reason: "unknown client id", cause: .unregistered, afterQueued: false)
         }
+        self.registrations.connectionChanged(clientID, connected: true)
         feed.resume(options.since, topics: registration.topics, userID: registration.userID, history: self.history)
         feed.announce(registration.topics.subtracting(options.since.map(\.topic)), history: self.history)
         for message in parked {

@@ -1,0 +1,46 @@
+/// What a publish reached.
+public struct PublishReceipt: Sendable, Equatable {
+    /// Connected subscribers it went to (on every node, in a cluster).
+    public var recipients: Int
+    /// Its place in its topic's stream, when the relay keeps one (history on, or a cluster).
+    public var position: StreamPosition?
+
+    public init(recipients: Int, position: StreamPosition?) {
+        self.recipients = recipients
+        self.position = position
+    }
+}
+
+/// Carries publishes and control messages to every node, this one included.
+///
+/// The single-node bus hands a publish straight to the local fan-out; a cluster's bus stores it
+/// durably first and every node's follower then hands it to its ``BusReceiver``, in one global order.
+public protocol MessageBus: Sendable {
+    /// Sends a message to the subscribers of `topic` (only those of `userID`, when given) on
+    /// every node. Returns once it is accepted; throws if the bus is unavailable, and then nothing
+    /// was accepted.
+    func publish(topic: String, userID: Int?, message: String) async throws -> PublishReceipt
+    /// Closes the live connection of `id` on whichever node holds it, and forgets `id` everywhere.
+    func unregister(_ id: ClientID) async throws
+}
+
+/// A node's end of a cluster bus: what its follower hands over, in the bus's order.
+public protocol BusReceiver: Sendable {
+    /// A published message, at its place in the topic's stream.
+    func deliver(topic: String, userID: Int?, message: String, position: StreamPosition)
+    /// `id` was unregistered on some node.
+    func unregistered(_ id: ClientID)
+}
+
+/// A shared backend for several nodes: the registrations every node can see, the bus every node
+/// follows, and the epoch of the cluster's topic streams (stable across node restarts).
+public protocol ClusterBackend: Sendable {
+    var registrations: any RegistrationStore { get }
+    var bus: any MessageBus { get }
+    /// The epoch of every topic stream in the cluster.
+    var epoch: String { get }
+    /// Follows the bus, handing everything published from now on (and, with `replayingSince`,
+    /// what was published in that span before) to `receiver` in order, until cancelled. Also does
+    /// the backend's housekeeping. Survives the backend going away and coming back.
+    func run(delivering receiver: any BusReceiver, replayingSince: Duration) async throws
+}
