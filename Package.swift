@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(
@@ -55,6 +56,14 @@ let package = Package(
             resources: [.embedInCode("Console/console.html")]
         ),
         .target(
+            name: "RelayPostgres",
+            dependencies: [
+                "RelayCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "RelayBench",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -67,6 +76,7 @@ let package = Package(
             name: "relay-gateway",
             dependencies: [
                 "RelayGateway",
+                "RelayPostgres",
                 "RelayBench",
                 "RelayConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -76,9 +86,19 @@ let package = Package(
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
         .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig"]),
         .testTarget(
+            name: "RelayPostgresTests",
+            dependencies: [
+                "RelayPostgres",
+                "RelayCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "RelayGatewayTests",
             dependencies: [
                 "RelayGateway",
+                "RelayPostgres",
                 "RelayBench",
                 "RelayConfig",
                 "RelayCore",

@@ -8,7 +8,7 @@ struct Check: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        let gateway = try self.options.loadGateway(logger: Logger(label: "relay-gateway", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let gateway = try await self.options.loadGateway(logger: Logger(label: "relay-gateway", factory: { _ in SwiftLogNoOpLogHandler() }))
         print(gateway.routeTable)
         print("config OK: \(self.options.config)")
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RelayConfig
+import RelayCore
 import RelayGateway
 
 /// The `--config` option shared by the commands, and loading with errors printed once.
@@ -10,13 +11,25 @@ struct ConfigOptions: ParsableArguments {
     var config = "config/relay.yaml"
 
     /// Loads and validates the config and its route table, or prints the problem and exits non-zero.
-    func loadGateway(logger: Logger) throws -> Gateway {
+    /// - Parameter cluster: the backend for the config's `cluster:` section, when serving.
+    func loadGateway(logger: Logger, cluster: (@Sendable (GatewayConfig) async throws -> (any ClusterBackend)?)? = nil) async throws -> Gateway {
+        let config: GatewayConfig
         do {
-            let config = try ConfigLoader.load(file: self.config)
-            return try Gateway(config: config, logger: logger)
+            config = try ConfigLoader.load(file: self.config)
+            // Validate everything before touching the database.
+            _ = try Gateway(config: config, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("relay-gateway: config error: \(error)\n".utf8))
             throw ExitCode(2)
         }
+        guard let cluster else { return try Gateway(config: config, logger: logger) }
+        let backend: (any ClusterBackend)?
+        do {
+            backend = try await cluster(config)
+        } catch {
+            FileHandle.standardError.write(Data("relay-gateway: cluster: \(error)\n".utf8))
+            throw ExitCode(3)
+        }
+        return try Gateway(config: config, cluster: backend, logger: logger)
     }
 }

@@ -19,7 +19,9 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "relay-gateway")
-        let gateway = try self.options.loadGateway(logger: logger)
+        let gateway = try await self.options.loadGateway(logger: logger) { config in
+            try await connectCluster(config, logger: logger)
+        }
         try await gateway.run { listener, port in
             logger.info("listening", metadata: ["listener": "\(listener.name)", "address": "\(listener.host):\(port)"])
         }

@@ -1,0 +1,36 @@
+import RelayCore
+
+/// One row of the outbox: a publish, or a control message for every node.
+public struct OutboxEntry: Sendable, Equatable {
+    public enum Kind: Int16, Sendable {
+        /// `payload` goes to the subscribers of `topic` (of `userID`, when set), at `topicOffset`.
+        case publish = 0
+        /// The registration `payload` (a client id) was removed: close its connection.
+        case unregister = 1
+    }
+
+    public var id: Int64
+    public var kind: Kind
+    public var topic: String
+    /// The publish's offset in its topic's stream; 0 for control messages.
+    public var topicOffset: Int64
+    public var userID: Int?
+    public var payload: String
+
+    public init(id: Int64 = 0, kind: Kind, topic: String, topicOffset: Int64 = 0, userID: Int? = nil, payload: String) {
+        self.id = id
+        self.kind = kind
+        self.topic = topic
+        self.topicOffset = topicOffset
+        self.userID = userID
+        self.payload = payload
+    }
+
+    static func publish(topic: String, userID: Int?, message: String) -> OutboxEntry {
+        OutboxEntry(kind: .publish, topic: topic, userID: userID, payload: message)
+    }
+
+    static func unregister(_ id: ClientID) -> OutboxEntry {
+        OutboxEntry(kind: .unregister, topic: "", payload: id.description)
+    }
+}
