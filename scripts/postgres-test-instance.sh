@@ -9,6 +9,12 @@ PORT=${RELAY_TEST_PG_PORT:-25432}
 DIR=${RELAY_TEST_PG_DIR:-/tmp/relay-test-pg-$PORT}
 BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -n "$BIN" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 1; }
+# The server must not keep descriptors this script inherited: a parent that watches for its
+# child's exit through one (as Foundation's Process does) would otherwise wait for the server.
+for fd in /proc/$$/fd/*; do
+    fd=${fd##*/}
+    if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-"; fi
+done
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 case "${1:-start}" in

@@ -10,9 +10,12 @@ import Synchronization
 /// - `rate`: publishes at a fixed rate for a duration; latency at that load, loss.
 /// - `idle`: idle connections; server memory per connection.
 /// - `publish`: publishes to a topic nobody follows; server CPU per request.
+/// - `cluster`, `cluster-rate`: `fanout` and `rate` with the subscribers spread over the cluster's
+///   nodes (`nodes`), publishing to the first: cross-node throughput and latency.
 public struct Bench: Sendable {
     public enum Scenario: String, CaseIterable, Sendable {
-        case fanout, rate, idle, publish
+        case fanout, rate, idle, publish, cluster
+        case clusterRate = "cluster-rate"
     }
 
     public struct Settings: Sendable {
@@ -29,6 +32,9 @@ public struct Bench: Sendable {
         public var rate = 100
         public var duration: Duration = .seconds(10)
         public var serverPID: Int32?
+        /// The other nodes of a cluster (base URLs like `baseURL`), for the cluster scenarios:
+        /// subscriber `i` connects to node `i % (nodes.count + 1)`, the first being `baseURL`.
+        public var nodes: [String] = []
         public var timeout: Duration = .seconds(300)
 
         public init() {}
@@ -50,20 +56,29 @@ public struct Bench: Sendable {
         case .rate: return try await self.fixedRate()
         case .idle: return try await self.idle()
         case .publish: return try await self.publishOnly()
+        case .cluster, .clusterRate:
+            guard !self.settings.nodes.isEmpty else {
+                throw BenchError(message: "the cluster scenarios need the other nodes' URLs (--nodes)")
+            }
+            return try await scenario == .cluster ? self.fanout(spread: true) : self.fixedRate(spread: true)
         }
     }
 
     // MARK: Scenarios
 
-    private func fanout() async throws -> BenchResult {
-        try await self.deliveryRun("fanout", publishers: self.settings.inFlight) { publishers, counter in
+    private func fanout(spread: Bool = false) async throws -> BenchResult {
+        try await self.deliveryRun(
+            spread ? "cluster" : "fanout", publishers: self.settings.inFlight, publishes: self.settings.publishes, spread: spread
+        ) { publishers, counter in
             try await self.publish(count: self.settings.publishes, over: publishers, counter: counter)
         }
     }
 
-    private func fixedRate() async throws -> BenchResult {
-        try await self.deliveryRun("rate", publishers: max(1, self.settings.inFlight)) { publishers, counter in
-            let total = Int(Double(self.settings.rate) * self.settings.duration.seconds)
+    private func fixedRate(spread: Bool = false) async throws -> BenchResult {
+        let total = Int(Double(self.settings.rate) * self.settings.duration.seconds)
+        return try await self.deliveryRun(
+            spread ? "cluster-rate" : "rate", publishers: max(1, self.settings.inFlight), publishes: total, spread: spread
+        ) { publishers, counter in
             let interval = Duration.seconds(1.0 / Double(max(1, self.settings.rate)))
             let start = ContinuousClock.now
             return try await withThrowingTaskGroup(of: Int.self) { group in
@@ -82,17 +97,24 @@ public struct Bench: Sendable {
 
     /// Connects the subscribers, measures `publishing` (which returns the recipients the server
     /// reported) until every delivery arrived, and tears everything down.
+    ///
+    /// - Parameter spread: subscribers over every node; then the deliveries expected are counted
+    ///   here (a cluster counts its recipients from the database, which learns of connections
+    ///   a moment after they open).
     private func deliveryRun(
         _ scenario: String,
         publishers count: Int,
+        publishes publishCount: Int,
+        spread: Bool = false,
         publishing: (_ publishers: [HTTPConnection], _ counter: DeliveryCounter) async throws -> Int
     ) async throws -> BenchResult {
         let counter = DeliveryCounter()
-        let subscribers = try await self.connectSubscribers(counter: counter)
+        let subscribers = try await self.connectSubscribers(counter: counter, spread: spread)
         let publishers = try await self.connections(count)
         let measurement = Measurement(serverPID: self.settings.serverPID)
         counter.markStart()
-        let expected = try await publishing(publishers, counter)
+        let reported = try await publishing(publishers, counter)
+        let expected = spread ? self.deliveries(ofPublishes: publishCount) : reported
         let received = try await self.awaitDeliveries(expected, counter: counter)
         let usage = measurement.finish()
         for subscriber in subscribers { await subscriber.flushSamples() }
@@ -105,6 +127,18 @@ public struct Bench: Sendable {
         )
         result.series = RunSeries(sortedMicroseconds: latencies, deliveriesPerSecond: counter.deliveryRate())
         return result
+    }
+
+    /// Deliveries `count` publishes make: publish `j` goes to topic `j % topics`, which subscriber
+    /// `i` follows when `i % topics` is the same.
+    private func deliveries(ofPublishes count: Int) -> Int {
+        let topics = max(1, self.settings.topics)
+        let subscribers = self.settings.subscribers
+        return (0..<topics).reduce(0) { total, topic in
+            let publishes = count / topics + (topic < count % topics ? 1 : 0)
+            let followers = subscribers / topics + (topic < subscribers % topics ? 1 : 0)
+            return total + publishes * followers
+        }
     }
 
     private func idle() async throws -> BenchResult {
@@ -160,8 +194,9 @@ public struct Bench: Sendable {
     }
 
     /// Registers and connects the subscribers, subscriber `i` to topic `bench-(i % topics)`.
-    private func connectSubscribers(counter: DeliveryCounter) async throws -> [BenchConnection] {
+    private func connectSubscribers(counter: DeliveryCounter, spread: Bool = false) async throws -> [BenchConnection] {
         let count = self.settings.subscribers
+        let nodes = spread ? [self.settings.baseURL] + self.settings.nodes : []
         let registrars = try await self.connections(8)
         let next = Dispenser()
         let connected = try await withThrowingTaskGroup(of: [BenchConnection].self) { group in
@@ -172,8 +207,11 @@ public struct Bench: Sendable {
                         let index = next.take()
                         guard index < count else { return mine }
                         let answer = try await registrar.request(.POST, self.settings.registerPath, json: #"{"user_id": \#(index)}"#)
-                        guard answer.status == 200, let url = Self.stringField("url", in: answer.body) else {
+                        guard answer.status == 200, var url = Self.stringField("url", in: answer.body) else {
                             throw BenchError(message: "register answered \(answer.status): \(answer.body)")
+                        }
+                        if !nodes.isEmpty {
+                            url = try BenchURL.rehome(url, to: nodes[index % nodes.count])
                         }
                         mine.append(
                             try await BenchConnection.open(

@@ -153,4 +153,11 @@ enum BenchURL {
         guard parts.count == 2, let port = Int(parts[1]) else { throw Invalid(url: url) }
         return (String(parts[0]), port, path.isEmpty ? "/" : String(path))
     }
+
+    /// `url` (a WebSocket URL from `register`) on the node at `base` (`http://host:port`).
+    static func rehome(_ url: String, to base: String) throws -> String {
+        let (_, _, path) = try Self.split(url)
+        let (host, port, _) = try Self.split(base)
+        return "ws://\(host):\(port)\(path)"
+    }
 }

@@ -21,6 +21,7 @@ final class DatabaseLink: Sendable {
         var backoff = Duration.milliseconds(100)
         var lastFailure = "database unreachable"
         var nextID = 0
+        var attempts = 0
     }
 
     let url: PostgresURL
@@ -77,6 +78,7 @@ final class DatabaseLink: Sendable {
             }
             guard ContinuousClock.now >= state.retryAt else { return .refuse(state.lastFailure) }
             state.nextID += 1
+            state.attempts += 1
             let id = state.nextID
             let task = Task { try await self.open(id: id) }
             state.connecting = task
@@ -115,6 +117,9 @@ final class DatabaseLink: Sendable {
             throw ClusterUnavailable(description: reason)
         }
     }
+
+    /// Connection attempts made so far.
+    var connectionAttempts: Int { self.state.withLock { $0.attempts } }
 
     private func forget(_ connection: PostgresConnection) {
         self.state.withLock { state in

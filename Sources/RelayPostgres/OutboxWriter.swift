@@ -61,6 +61,11 @@ final class OutboxWriter: Sendable {
         }
     }
 
+    /// Closes the writer's connection (appends after this reconnect).
+    func close() async {
+        await self.link.close()
+    }
+
     /// Writes batches until nothing waits.
     private func writeAll() async {
         while true {

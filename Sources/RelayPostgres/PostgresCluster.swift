@@ -36,14 +36,12 @@ public final class PostgresCluster: ClusterBackend {
     public var bus: any MessageBus { PostgresBus(writer: self.writer, epoch: self.epoch) }
     let store: PostgresRegistrations
     let writer: OutboxWriter
-    private let writerLink: DatabaseLink
     private let logger: Logger
 
     private init(settings: Settings, epoch: String, store: PostgresRegistrations, writerLink: DatabaseLink, logger: Logger) {
         self.settings = settings
         self.epoch = epoch
         self.store = store
-        self.writerLink = writerLink
         self.writer = OutboxWriter(link: writerLink, timeout: settings.timeout, logger: logger)
         self.logger = logger
     }
@@ -97,7 +95,7 @@ public final class PostgresCluster: ClusterBackend {
             group.addTask { await self.keepTidy() }
             await group.waitForAll()
         }
-        await self.writerLink.close()
+        await self.writer.close()
         await self.store.link.close()
     }
 

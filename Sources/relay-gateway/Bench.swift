@@ -12,7 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Scenarios to run, comma-separated: fanout, rate, idle, publish.")
+    @Option(help: "Scenarios to run, comma-separated: fanout, rate, idle, publish, cluster, cluster-rate.")
     var scenario = "fanout"
     @Option(help: "The gateway's base URL (the listener serving register and publish).")
     var url = "http://127.0.0.1:8000"
@@ -27,6 +27,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Publishes per second (rate).") var rate = 100
     @Option(help: "Seconds to publish (rate).") var duration = 10.0
     @Option(help: "The gateway's pid, to report its CPU and memory from /proc.") var serverPID: Int32?
+    @Option(help: "The other nodes of a cluster, comma-separated base URLs (cluster scenarios): subscribers are spread over --url and these; publishes go to --url.")
+    var nodes = ""
     @Option(help: "Repeat each scenario this many times.") var runs = 1
     @Flag(help: "Print one JSON line per run instead of a table.") var json = false
     @Option(help: "Draw the latency distribution and deliveries/s of the last delivery run (fanout or rate) as an SVG chart into this file.")
@@ -47,9 +49,10 @@ struct BenchCommand: AsyncParsableCommand {
         settings.rate = self.rate
         settings.duration = .milliseconds(Int(self.duration * 1000))
         settings.serverPID = self.serverPID
+        settings.nodes = self.nodes.split(separator: ",").map(String.init)
         let scenarios = try self.scenario.split(separator: ",").map { name in
             guard let scenario = Bench.Scenario(rawValue: String(name)) else {
-                throw ValidationError("unknown scenario \(name); use fanout, rate, idle or publish")
+                throw ValidationError("unknown scenario \(name); use fanout, rate, idle, publish, cluster or cluster-rate")
             }
             return scenario
         }

@@ -72,7 +72,7 @@ import RelayConfig
 
     @Test func unknownTopLevelKey() throws {
         let error = try parseError(minimalListeners + "\nlistner: x\n")
-        #expect(error.description == "relay.yaml:4: unknown key \"listner\" (allowed: relay, tokens, filters, listeners)")
+        #expect(error.description == "relay.yaml:4: unknown key \"listner\" (allowed: relay, tokens, filters, listeners, cluster)")
     }
 
     @Test func duplicateKeyIsReportedAtTheSecondOccurrence() throws {

@@ -1,0 +1,232 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// Cluster mode with real parts: several `relay-gateway serve` processes against a real
+/// PostgreSQL (see ``TestDatabase``), real HTTP and real WebSocket clients.
+@Suite(.serialized) struct ClusterTests {
+    @Test func registerOnOneNodeConnectToAnotherPublishOnAThird() async throws {
+        guard let database = try await TestDatabase.create("crossnode") else { return }
+        let a = try await ClusterNode.start("a", database: database.url)
+        let b = try await ClusterNode.start("b", database: database.url)
+        let c = try await ClusterNode.start("c", database: database.url)
+        defer { for node in [a, b, c] { node.process.signal(SIGKILL) } }
+        try await withTimeout(.seconds(60)) {
+            let id = try await a.register(userID: 1)
+            let subscriber = try await TestSubscriber.connect(b.subscribeURL(id))
+            // The publish counts subscribers over the whole cluster once b has recorded the connection.
+            try await eventually("the connection on b is counted", within: .seconds(5)) {
+                try await c.publish(topic: "cats", message: "probe").json?["recipients"] as? Int == 1
+            }
+            let answer = try await c.publish(topic: "cats", message: "hello from c")
+            #expect(answer.status == 200)
+            #expect(answer.json?["recipients"] as? Int == 1)
+            try await eventually("hello from c on b") { subscriber.received.contains("hello from c") }
+            // Addressed to someone else: not delivered; to this user: delivered, in order.
+            #expect(try await a.publish(topic: "cats", message: "for user 2", userID: 2).status == 200)
+            #expect(try await a.publish(topic: "cats", message: "for user 1", userID: 1).status == 200)
+            try await eventually("for user 1") { subscriber.received.last == "for user 1" }
+            #expect(!subscriber.received.contains("for user 2"))
+
+            // Topics set through b are what every node knows.
+            subscriber.send(#"{"topics": ["dogs"]}"#)
+            try await eventually("dogs reach b", within: .seconds(5)) {
+                _ = try await a.publish(topic: "dogs", message: "woof")
+                return subscriber.received.contains("woof")
+            }
+            try await subscriber.close()
+            try await eventually("b recorded the close", within: .seconds(5)) {
+                try await database.sql("SELECT count(*) FROM relay_registrations WHERE node IS NOT NULL") == "0"
+            }
+            let onC = try await TestSubscriber.connect(c.subscribeURL(id))
+            try await eventually("dogs reach c", within: .seconds(5)) {
+                _ = try await b.publish(topic: "dogs", message: "woof on c")
+                return onC.received.contains("woof on c")
+            }
+            #expect(try await a.publish(topic: "cats", message: "no longer").json?["recipients"] as? Int == 0)
+
+            // Unregistering on a closes the socket on c and forgets the id everywhere.
+            let unregistered = try await HTTP.delete(a.base + "/register/\(id)")
+            #expect(unregistered.status == 200)
+            let close = try await onC.closeFrame(within: .seconds(5))
+            #expect(close?.closeCode == .normalClosure || close?.closeCode == .goingAway)
+            #expect(try await HTTP.delete(b.base + "/register/\(id)").status == 404)
+            #expect(try await HTTP.upgradeAttempt(b.subscribeURL(id).replacingOccurrences(of: "ws://", with: "http://")).status == 404)
+        }
+    }
+
+    @Test func unknownIdsAreRefusedOnEveryNode() async throws {
+        guard let database = try await TestDatabase.create("unknown") else { return }
+        let a = try await ClusterNode.start("a", database: database.url)
+        defer { a.process.signal(SIGKILL) }
+        let missing = String(repeating: "ab", count: 16)
+        #expect(try await HTTP.delete(a.base + "/register/\(missing)").status == 404)
+        #expect(try await HTTP.upgradeAttempt("http://127.0.0.1:\(a.port)/ws/\(missing)").status == 404)
+    }
+
+    @Test func theClusterBenchSpreadsSubscribersAndCountsEveryDelivery() async throws {
+        guard let database = try await TestDatabase.create("bench") else { return }
+        let a = try await ClusterNode.start("a", database: database.url)
+        let b = try await ClusterNode.start("b", database: database.url)
+        defer { for node in [a, b] { node.process.signal(SIGKILL) } }
+        let result = try await Program.run(
+            Program.gateway,
+            [
+                "bench", "--url", a.base, "--nodes", b.base, "--scenario", "cluster,cluster-rate", "--json",
+                "--subscribers", "20", "--topics", "2", "--publishes", "30", "--rate", "20", "--duration", "1",
+            ],
+            limit: .seconds(120)
+        )
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.count == 2)
+        #expect(lines.first?["scenario"] as? String == "cluster" && lines.first?["expected"] as? Int == 300)
+        #expect(lines.last?["scenario"] as? String == "cluster-rate" && lines.last?["expected"] as? Int == 200)
+        for line in lines {
+            #expect(line["received"] as? Int == line["expected"] as? Int, "no loss: \(line)")
+        }
+        // Half the subscribers were on b.
+        #expect(try await database.sql("SELECT count(DISTINCT id) FROM relay_registrations") == "40")
+    }
+
+    @Test func aNodeRestartedMidStreamCatchesUpWithNoGap() async throws {
+        guard let database = try await TestDatabase.create("noderestart") else { return }
+        let a = try await ClusterNode.start("a", database: database.url, history: true)
+        let b = try await ClusterNode.start("b", database: database.url, history: true)
+        defer { for node in [a, b] { node.process.signal(SIGKILL) } }
+        let total = 120
+        try await withTimeout(.seconds(90)) {
+            let id = try await a.register(userID: 1)
+            let first = try await TestSubscriber.connect(b.subscribeURL(id, query: "?envelope=1"))
+            _ = try await first.message(1)   // the `subscribed` notice
+            let publisher = Task {
+                for index in 1...total {
+                    // As a real publisher would: retry what was refused (503), so every message is sent once acknowledged.
+                    var answer = try await a.publish(topic: "cats", message: "m\(index)")
+                    for _ in 0..<20 where answer.status == 503 {
+                        try await Task.sleep(for: .milliseconds(250))
+                        answer = try await a.publish(topic: "cats", message: "m\(index)")
+                    }
+                    guard answer.status == 200 else { throw TimedOut(what: "publish \(index): \(answer.status) \(answer.body)") }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+            }
+            try await eventually("the stream is flowing", within: .seconds(10)) { Envelopes(first.received).messages.count >= 20 }
+            try await b.stop()
+            let seen = Envelopes(first.received)
+            let seenMessages = seen.messages
+            let restarted = try await ClusterNode.start("b", database: database.url, history: true)
+            defer { restarted.process.signal(SIGKILL) }
+            let since = "cats:\(seen.epoch!):\(seen.lastOffset!)"
+            let second = try await TestSubscriber.connect(restarted.subscribeURL(id, query: "?envelope=1&since=\(since)"))
+            try await publisher.value
+            try await eventually("all \(total) messages", within: .seconds(20)) {
+                seenMessages.count + Envelopes(second.received).messages.count >= total
+            }
+            let all = seenMessages + Envelopes(second.received).messages
+            #expect(all == (1...total).map { "m\($0)" }, "no gap, no duplicate, in order")
+            let recovered = Envelopes(second.received).notices.first { $0["type"] as? String == "recovered" }
+            #expect(recovered?["recovered"] as? Bool == true)
+            #expect((recovered?["missed"] as? Int ?? 0) > 0, "messages published while b was down came from the outbox")
+            #expect(recovered?["epoch"] as? String == seen.epoch, "the epoch is the cluster's, stable across node restarts")
+        }
+    }
+
+    @Test func aDatabaseRestartLosesNothingAcknowledged() async throws {
+        guard TestDatabase.serverURL != nil else { return }
+        let server = try await PrivateDatabaseServer.start(port: 25433)
+        guard let database = try await TestDatabase.create("dbrestart", on: server.url) else { return }
+        let a = try await ClusterNode.start("a", database: database.url)
+        let b = try await ClusterNode.start("b", database: database.url)
+        defer {
+            for node in [a, b] { node.process.signal(SIGKILL) }
+        }
+        try await withTimeout(.seconds(90)) {
+            let id = try await a.register(userID: 1)
+            let subscriber = try await TestSubscriber.connect(b.subscribeURL(id))
+            let acknowledged = Mutex<[Int]>([])
+            let refused = Mutex<[HTTPAnswer]>([])
+            let publisher = Task {
+                for index in 1...300 {
+                    let answer = try await a.publish(topic: "cats", message: "\(index)")
+                    if answer.status == 200 {
+                        acknowledged.withLock { $0.append(index) }
+                    } else {
+                        refused.withLock { $0.append(answer) }
+                    }
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            try await eventually("the stream is flowing", within: .seconds(10)) { subscriber.received.count >= 30 }
+            try await server.restart()
+            try await publisher.value
+            let acked = acknowledged.withLock { $0 }
+            try await eventually("every acknowledged publish", within: .seconds(20)) {
+                Set(subscriber.received.compactMap(Int.init)).isSuperset(of: acked)
+            }
+            let received = subscriber.received.compactMap(Int.init)
+            #expect(received == received.sorted(), "in publish order")
+            #expect(Set(received).count == received.count, "no duplicates")
+            #expect(acked.count > 200)
+            print("database restart: \(acked.count) publishes acknowledged, \(refused.withLock { $0.count }) answered 503, all acknowledged delivered")
+            for answer in refused.withLock({ $0 }) {
+                #expect(answer.status == 503 && answer.error?.hasPrefix("cluster unavailable") == true, "\(answer.status) \(answer.body)")
+            }
+            // Still connected, still live.
+            #expect(try await a.publish(topic: "cats", message: "1000").status == 200)
+            try await eventually("live after the restart") { subscriber.received.last == "1000" }
+        }
+        try await server.stop()
+    }
+
+    @Test func publishesAnswer503WhileTheDatabaseIsDownAndTheNodeRecovers() async throws {
+        guard TestDatabase.serverURL != nil else { return }
+        let server = try await PrivateDatabaseServer.start(port: 25434)
+        guard let database = try await TestDatabase.create("dbdown", on: server.url) else { return }
+        let a = try await ClusterNode.start("a", database: database.url)
+        defer { a.process.signal(SIGKILL) }
+        try await withTimeout(.seconds(90)) {
+            let id = try await a.register(userID: 1)
+            let subscriber = try await TestSubscriber.connect(a.subscribeURL(id))
+            try await server.stop()
+            let started = ContinuousClock.now
+            let down = try await a.publish(topic: "cats", message: "while down")
+            #expect(down.status == 503)
+            #expect(down.error?.hasPrefix("cluster unavailable") == true, "\(down.body)")
+            #expect(down.headers.first(name: "Retry-After") == "1")
+            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(try await HTTP.post(a.base + "/register", #"{"user_id": 2}"#).status == 503)
+            #expect(try await HTTP.get(a.base + "/health").status == 200, "the node itself stays up")
+            _ = try await PrivateDatabaseServer.start(port: 25434)
+            try await eventually("publishes accepted again", within: .seconds(15)) {
+                try await a.publish(topic: "cats", message: "back").status == 200
+            }
+            try await eventually("the subscriber, connected throughout, gets it") { subscriber.received.contains("back") }
+            #expect(!subscriber.received.contains("while down"))
+        }
+        try await server.stop()
+    }
+}
+
+/// Reads envelope-mode frames: messages in order, and notices.
+struct Envelopes {
+    var messages: [String] = []
+    var notices: [[String: Any]] = []
+    var epoch: String?
+    var lastOffset: Int?
+
+    init(_ frames: [String]) {
+        for frame in frames {
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(frame.utf8))) as? [String: Any] else { continue }
+            if let message = object["message"] as? String {
+                self.messages.append(message)
+                self.epoch = object["epoch"] as? String
+                self.lastOffset = object["offset"] as? Int
+            } else {
+                self.notices.append(object)
+                if self.epoch == nil { self.epoch = object["epoch"] as? String }
+                if self.lastOffset == nil { self.lastOffset = object["offset"] as? Int }
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RelayCore
+import Synchronization
+import Testing
+@testable import RelayPostgres
+
+/// The outbox and registrations against a real PostgreSQL: each test gets a database of its own
+/// on the server `RELAY_TEST_DATABASE_URL` names (`scripts/postgres-test-instance.sh start`;
+/// `.ci/run` exports it). Without it these tests are skipped with a message, unless
+/// `RELAY_REQUIRE_POSTGRES=1` (set by `.ci/run`): then they fail.
+@Suite struct ClusterDatabaseTests {
+    static let logger = Logger(label: "cluster-db-test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// A fresh database with the cluster's tables; nil when there is no server to test against.
+    static func freshDatabase(_ name: String) async throws -> (url: PostgresURL, epoch: String)? {
+        let environment = ProcessInfo.processInfo.environment
+        guard let text = environment["RELAY_TEST_DATABASE_URL"], !text.isEmpty else {
+            if environment["RELAY_REQUIRE_POSTGRES"] == "1" {
+                Issue.record("RELAY_TEST_DATABASE_URL is not set, but RELAY_REQUIRE_POSTGRES=1")
+            } else {
+                print("SKIPPED ClusterDatabaseTests: no RELAY_TEST_DATABASE_URL (scripts/postgres-test-instance.sh start)")
+            }
+            return nil
+        }
+        let server = try PostgresURL(text)
+        let database = "relay_\(name)_\(UInt32.random(in: 0...UInt32.max))"
+        let admin = DatabaseLink(url: server, name: "admin", logger: logger)
+        try await admin.run(timeout: .seconds(30)) { connection in
+            try await connection.query("CREATE DATABASE \(unescaped: database)", logger: logger)
+        }
+        await admin.close()
+        let url = server.database(database)
+        let link = DatabaseLink(url: url, name: "migrate", logger: logger)
+        let epoch = try await link.run(timeout: .seconds(30)) { try await ClusterSchema.migrate(on: $0, logger: logger) }
+        await link.close()
+        return (url, epoch)
+    }
+
+    static func readAll(_ url: PostgresURL) async throws -> [OutboxEntry] {
+        let link = DatabaseLink(url: url, name: "read", logger: logger)
+        defer { Task { await link.close() } }
+        return try await link.run(timeout: .seconds(10)) { connection in
+            try await OutboxFollower.read(after: 0, limit: 100_000, on: connection, logger: logger)
+        }
+    }
+
+    @Test func urlsAreParsed() throws {
+        let url = try PostgresURL("postgres://relay:secret@db.internal:6543/relay")
+        #expect(url.host == "db.internal" && url.port == 6543 && url.username == "relay" && url.password == "secret" && url.database == "relay")
+        #expect(try PostgresURL("postgresql://u@h/d").port == 5432)
+        for bad in ["mysql://u@h/d", "postgres://h/d", "postgres://u@h", "nonsense"] {
+            #expect(throws: PostgresURL.Invalid.self) { try PostgresURL(bad) }
+        }
+    }
+
+    @Test func theEpochIsMadeOnceAndKept() async throws {
+        guard let (url, epoch) = try await Self.freshDatabase("epoch") else { return }
+        #expect(epoch.count == 8)
+        let link = DatabaseLink(url: url, name: "again", logger: Self.logger)
+        let again = try await link.run(timeout: .seconds(10)) { try await ClusterSchema.migrate(on: $0, logger: Self.logger) }
+        await link.close()
+        #expect(again == epoch)
+    }
+
+    /// Two nodes (two writers, each its own connection) appending at once: every id is unique,
+    /// rows read back in id order number each topic 1, 2, 3... with no gap and no repeat.
+    @Test func concurrentWritersOnTwoNodesKeepOneOrder() async throws {
+        guard let (url, _) = try await Self.freshDatabase("writers") else { return }
+        let writers = (0..<2).map { OutboxWriter(link: DatabaseLink(url: url, name: "node\($0)", logger: Self.logger), timeout: .seconds(10), logger: Self.logger) }
+        let perWriter = 150
+        let results = try await withThrowingTaskGroup(of: (String, OutboxWriter.Appended).self) { group in
+            for (index, writer) in writers.enumerated() {
+                for message in 0..<perWriter {
+                    group.addTask {
+                        let topic = ["cats", "dogs", "birds"][message % 3]
+                        return ("n\(index)-\(message)", try await writer.append(.publish(topic: topic, userID: nil, message: "n\(index)-\(message)")))
+                    }
+                }
+            }
+            var all: [(String, OutboxWriter.Appended)] = []
+            for try await result in group { all.append(result) }
+            return all
+        }
+        #expect(Set(results.map(\.1.id)).count == 2 * perWriter)
+        let entries = try await Self.readAll(url)
+        #expect(entries.count == 2 * perWriter)
+        #expect(entries.map(\.id) == entries.map(\.id).sorted())
+        for topic in ["cats", "dogs", "birds"] {
+            let offsets = entries.filter { $0.topic == topic }.map(\.topicOffset)
+            #expect(offsets == Array(1...Int64(offsets.count)), "\(topic) offsets follow id order with no gap")
+        }
+        for writer in writers { await writer.close() }
+        // What each append was told matches what was stored.
+        let stored = Dictionary(uniqueKeysWithValues: entries.map { ($0.payload, $0) })
+        for (payload, appended) in results {
+            #expect(stored[payload]?.id == appended.id && stored[payload]?.topicOffset == appended.topicOffset)
+        }
+    }
+
+    @Test func publishesCountConnectedSubscribersOnEveryNode() async throws {
+        guard let (url, _) = try await Self.freshDatabase("recipients") else { return }
+        let link = DatabaseLink(url: url, name: "store", logger: Self.logger)
+        let nodeA = PostgresRegistrations(link: link, nodeID: "a", timeout: .seconds(5), logger: Self.logger)
+        let nodeB = PostgresRegistrations(link: link, nodeID: "b", timeout: .seconds(5), logger: Self.logger)
+        let writer = OutboxWriter(link: DatabaseLink(url: url, name: "writer", logger: Self.logger), timeout: .seconds(5), logger: Self.logger)
+        let (one, two, three) = (ClientID.random(), ClientID.random(), ClientID.random())
+        try await nodeA.create(SharedRegistration(id: one, userID: 1, topics: ["cats"]))
+        try await nodeA.create(SharedRegistration(id: two, userID: 2, topics: ["cats", "dogs"]))
+        try await nodeA.create(SharedRegistration(id: three, userID: 2, topics: ["cats"]))
+        #expect(try await nodeB.find(two) == SharedRegistration(id: two, userID: 2, topics: ["cats", "dogs"]))
+        #expect(try await nodeB.find(ClientID.random()) == nil)
+        let writing = Task { await withTaskGroup(of: Void.self) { group in
+            group.addTask { await nodeA.writeChanges() }
+            group.addTask { await nodeB.writeChanges() }
+        } }
+        defer { writing.cancel() }
+        nodeA.connectionChanged(one, connected: true)
+        nodeB.connectionChanged(two, connected: true)
+        // `three` is registered but not connected anywhere: not counted.
+        try await waitUntil("both connections recorded") {
+            try await writer.append(.publish(topic: "cats", userID: nil, message: "x")).recipients == 2
+        }
+        #expect(try await writer.append(.publish(topic: "cats", userID: 2, message: "x")).recipients == 1)
+        #expect(try await writer.append(.publish(topic: "dogs", userID: nil, message: "x")).recipients == 1)
+        // A close reported by a node that no longer holds the connection changes nothing.
+        nodeA.connectionChanged(two, connected: false)
+        nodeB.topicsChanged(two, to: ["birds"])
+        try await waitUntil("the topic change") {
+            try await writer.append(.publish(topic: "birds", userID: nil, message: "x")).recipients == 1
+        }
+        #expect(try await writer.append(.publish(topic: "dogs", userID: nil, message: "x")).recipients == 0)
+        #expect(try await nodeB.remove(two))
+        #expect(try await !nodeB.remove(two))
+        #expect(try await writer.append(.publish(topic: "birds", userID: nil, message: "x")).recipients == 0)
+        await writer.close()
+        await link.close()
+    }
+
+    @Test func anUnreachableDatabaseFailsFastAndBacksOff() async throws {
+        // Nothing listens on port 1 of loopback.
+        let url = try PostgresURL("postgres://relay@127.0.0.1:1/relay")
+        let link = DatabaseLink(url: url, name: "nowhere", logger: Self.logger)
+        let writer = OutboxWriter(link: link, timeout: .seconds(2), logger: Self.logger)
+        let started = ContinuousClock.now
+        for _ in 0..<20 {
+            await #expect(throws: ClusterUnavailable.self) { _ = try await writer.append(.publish(topic: "t", userID: nil, message: "m")) }
+        }
+        #expect(ContinuousClock.now - started < .seconds(2), "refused at once, not after a timeout")
+        // Between attempts the backoff (100 ms, doubling) refuses without trying.
+        #expect(link.connectionAttempts < 5, "\(link.connectionAttempts) attempts for 20 appends")
+    }
+
+    @Test func theFollowerHandsOverEveryRowInOrderAndFromWhereItStarts() async throws {
+        guard let (url, _) = try await Self.freshDatabase("follower") else { return }
+        let writer = OutboxWriter(link: DatabaseLink(url: url, name: "writer", logger: Self.logger), timeout: .seconds(5), logger: Self.logger)
+        let before = try await writer.append(.publish(topic: "cats", userID: nil, message: "before"))
+        let collected = Mutex<[OutboxEntry]>([])
+        let follower = OutboxFollower(url: url, pollInterval: .seconds(5), logger: Self.logger)
+        let following = Task { await follower.run(after: before.id) { batch in collected.withLock { $0 += batch } } }
+        defer { following.cancel() }
+        for index in 0..<50 {
+            _ = try await writer.append(index == 25 ? .unregister(ClientID.random()) : .publish(topic: "cats", userID: index, message: "m\(index)"))
+        }
+        // The poll interval is 5 s: getting them sooner means the NOTIFY woke the follower.
+        try await waitUntil("50 rows", within: .seconds(4)) { collected.withLock { $0.count } == 50 }
+        let entries = collected.withLock { $0 }
+        #expect(!entries.contains { $0.payload == "before" })
+        #expect(entries.map(\.id) == entries.map(\.id).sorted())
+        #expect(entries[25].kind == .unregister && entries[24].userID == 24 && entries[26].payload == "m26")
+        await writer.close()
+    }
+}
+
+func waitUntil(_ what: String, within limit: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("timed out waiting for \(what)")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
