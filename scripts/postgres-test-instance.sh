@@ -24,7 +24,9 @@ start)
         [ "$(id -u)" = 0 ] && chown postgres "$DIR"
         as_postgres "$BIN/initdb" -D "$DIR" -U postgres --auth=trust -E UTF8 >/dev/null
     fi
-    as_postgres "$BIN/pg_ctl" -D "$DIR" -l "$DIR/server.log" -w -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1" start >/dev/null
+    if ! as_postgres "$BIN/pg_ctl" -D "$DIR" status >/dev/null 2>&1; then
+        as_postgres "$BIN/pg_ctl" -D "$DIR" -l "$DIR/server.log" -w -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1" start >/dev/null
+    fi
     as_postgres "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'relay_test'" | grep -q 1 \
         || as_postgres "$BIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres relay_test
     echo "postgres://postgres@127.0.0.1:$PORT/relay_test"

@@ -47,6 +47,34 @@ enum ClusterSchema {
         )
         """,
         "CREATE INDEX IF NOT EXISTS relay_registrations_topics ON relay_registrations USING GIN (topics)",
+        // One call appends a batch: under the append lock, each publish takes its topic's next
+        // offset, every row its id, and each publish is told the connected subscribers it has on
+        // every node; one NOTIFY wakes the followers. One round trip, one implicit transaction.
+        """
+        CREATE OR REPLACE FUNCTION relay_append(p_kinds SMALLINT[], p_topics TEXT[], p_users BIGINT[], p_payloads TEXT[])
+        RETURNS TABLE (row_id BIGINT, row_offset BIGINT, row_recipients BIGINT)
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_advisory_xact_lock(\(unescaped: String(Self.appendLock)));
+            FOR i IN 1 .. coalesce(array_length(p_kinds, 1), 0) LOOP
+                row_offset := 0;
+                row_recipients := 0;
+                IF p_kinds[i] = 0 THEN
+                    INSERT INTO relay_topics AS t (topic, last_offset) VALUES (p_topics[i], 1)
+                    ON CONFLICT (topic) DO UPDATE SET last_offset = t.last_offset + 1
+                    RETURNING t.last_offset INTO row_offset;
+                    SELECT count(*) INTO row_recipients FROM relay_registrations r
+                    WHERE r.node IS NOT NULL AND r.topics @> ARRAY[p_topics[i]] AND (p_users[i] < 0 OR r.user_id = p_users[i]);
+                END IF;
+                INSERT INTO relay_outbox (kind, topic, topic_offset, user_id, payload)
+                VALUES (p_kinds[i], p_topics[i], row_offset, NULLIF(p_users[i], -1), p_payloads[i])
+                RETURNING id INTO row_id;
+                RETURN NEXT;
+            END LOOP;
+            PERFORM pg_notify('\(unescaped: Self.channel)', '');
+        END
+        $$
+        """,
     ]
 
     /// Creates what is missing and returns the cluster's epoch.

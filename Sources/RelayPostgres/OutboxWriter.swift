@@ -5,9 +5,9 @@ import Synchronization
 /// Appends to the outbox. Appends that arrive while a transaction is running wait and go
 /// together in the next one: one transaction, one `NOTIFY`, however many publishes arrived.
 ///
-/// Each transaction takes ``ClusterSchema/appendLock``, so outbox ids commit in increasing order
-/// across all nodes (a follower reading `id > last` never skips a late commit), and numbers each
-/// topic's messages from `relay_topics`.
+/// Each batch takes ``ClusterSchema/appendLock``, so outbox ids commit in increasing order across
+/// all nodes (a follower reading `id > last` never skips a late commit), and numbers each topic's
+/// messages from `relay_topics`.
 final class OutboxWriter: Sendable {
     /// What one append got: its outbox row and, for a publish, the connected subscribers counted
     /// for it over the whole cluster.
@@ -91,101 +91,31 @@ final class OutboxWriter: Sendable {
         }
     }
 
-    /// One transaction for the whole batch; results in the batch's order.
+    /// One call of `relay_append` (see ``ClusterSchema``) for the whole batch: one round trip,
+    /// one transaction. Results in the batch's order.
     func write(_ entries: [OutboxEntry]) async throws -> [Appended] {
         let logger = self.logger
+        let kinds = entries.map(\.kind.rawValue)
+        let topics = entries.map(\.topic)
+        let users = entries.map { $0.userID.map(Int64.init) ?? -1 }
+        let payloads = entries.map(\.payload)
         return try await self.link.run(timeout: self.timeout) { connection in
-            try await connection.query("BEGIN", logger: logger)
-            do {
-                let result = try await Self.insert(entries, on: connection, logger: logger)
-                try await connection.query("COMMIT", logger: logger)
-                return result
-            } catch {
-                if !connection.isClosed {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                }
-                throw error
-            }
-        }
-    }
-
-    private static func insert(_ entries: [OutboxEntry], on connection: PostgresConnection, logger: Logger) async throws -> [Appended] {
-        try await connection.query("SELECT pg_advisory_xact_lock(\(ClusterSchema.appendLock))", logger: logger)
-        // Number each topic's publishes: reserve a block of offsets per topic.
-        var perTopic: [String: Int64] = [:]
-        for entry in entries where entry.kind == .publish {
-            perTopic[entry.topic, default: 0] += 1
-        }
-        var nextOffset: [String: Int64] = [:]
-        if !perTopic.isEmpty {
-            let topics = Array(perTopic.keys)
-            let counts = topics.map { perTopic[$0]! }
             let rows = try await connection.query(
                 """
-                INSERT INTO relay_topics (topic, last_offset) SELECT * FROM unnest(\(topics)::text[], \(counts)::bigint[])
-                ON CONFLICT (topic) DO UPDATE SET last_offset = relay_topics.last_offset + EXCLUDED.last_offset
-                RETURNING topic, last_offset
+                SELECT row_id, row_offset, row_recipients
+                FROM relay_append(\(kinds)::smallint[], \(topics)::text[], \(users)::bigint[], \(payloads)::text[])
                 """,
                 logger: logger
             )
-            for try await (topic, last) in rows.decode((String, Int64).self) {
-                nextOffset[topic] = last - perTopic[topic]! + 1
+            var appended: [Appended] = []
+            appended.reserveCapacity(entries.count)
+            for try await (id, offset, recipients) in rows.decode((Int64, Int64, Int64).self) {
+                appended.append(Appended(id: id, topicOffset: offset, recipients: Int(recipients)))
             }
-        }
-        var kinds: [Int16] = []
-        var topics: [String] = []
-        var offsets: [Int64] = []
-        var users: [Int64] = []
-        var payloads: [String] = []
-        for entry in entries {
-            kinds.append(entry.kind.rawValue)
-            topics.append(entry.topic)
-            if entry.kind == .publish {
-                offsets.append(nextOffset[entry.topic]!)
-                nextOffset[entry.topic]! += 1
-            } else {
-                offsets.append(0)
+            guard appended.count == entries.count else {
+                throw ClusterUnavailable(description: "database answered \(appended.count) rows for \(entries.count) appends")
             }
-            users.append(entry.userID.map(Int64.init) ?? -1)
-            payloads.append(entry.payload)
+            return appended
         }
-        let rows = try await connection.query(
-            """
-            INSERT INTO relay_outbox (kind, topic, topic_offset, user_id, payload)
-            SELECT k, t, o, NULLIF(u, -1), p
-            FROM unnest(\(kinds)::smallint[], \(topics)::text[], \(offsets)::bigint[], \(users)::bigint[], \(payloads)::text[])
-                WITH ORDINALITY AS m(k, t, o, u, p, n)
-            ORDER BY n
-            RETURNING id
-            """,
-            logger: logger
-        )
-        var ids: [Int64] = []
-        for try await id in rows.decode(Int64.self) {
-            ids.append(id)
-        }
-        // Rows are inserted, and their ids drawn, in the batch's order.
-        ids.sort()
-        var recipients = Array(repeating: 0, count: entries.count)
-        if !perTopic.isEmpty {
-            let counted = try await connection.query(
-                """
-                SELECT (SELECT count(*) FROM relay_registrations r
-                        WHERE r.node IS NOT NULL AND r.topics @> ARRAY[m.t] AND (m.u < 0 OR r.user_id = m.u))
-                FROM unnest(\(topics)::text[], \(users)::bigint[], \(kinds)::smallint[]) WITH ORDINALITY AS m(t, u, k, n)
-                ORDER BY n
-                """,
-                logger: logger
-            )
-            var index = 0
-            for try await count in counted.decode(Int64.self) {
-                if entries[index].kind == .publish {
-                    recipients[index] = Int(count)
-                }
-                index += 1
-            }
-        }
-        try await connection.query("SELECT pg_notify(\(ClusterSchema.channel), '')", logger: logger)
-        return entries.indices.map { Appended(id: ids[$0], topicOffset: offsets[$0], recipients: recipients[$0]) }
     }
 }
