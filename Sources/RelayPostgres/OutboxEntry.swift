@@ -7,6 +7,8 @@ public struct OutboxEntry: Sendable, Equatable {
         case publish = 0
         /// The registration `payload` (a client id) was removed: close its connection.
         case unregister = 1
+        /// A connection opened on node `topic`; `payload` is "CLIENT_ID TOKEN".
+        case claim = 2
     }
 
     public var id: Int64
@@ -32,5 +34,16 @@ public struct OutboxEntry: Sendable, Equatable {
 
     static func unregister(_ id: ClientID) -> OutboxEntry {
         OutboxEntry(kind: .unregister, topic: "", payload: id.description)
+    }
+
+    static func claim(_ id: ClientID, connection: UInt64, node: String) -> OutboxEntry {
+        OutboxEntry(kind: .claim, topic: node, payload: "\(id) \(connection)")
+    }
+
+    /// The client and connection of a `claim` row.
+    var claim: (id: ClientID, connection: UInt64)? {
+        let parts = self.payload.split(separator: " ")
+        guard self.kind == .claim, parts.count == 2, let id = ClientID(parts[0]), let token = UInt64(parts[1]) else { return nil }
+        return (id, token)
     }
 }

@@ -38,11 +38,11 @@ public final class PostgresCluster: ClusterBackend {
     let writer: OutboxWriter
     private let logger: Logger
 
-    private init(settings: Settings, epoch: String, store: PostgresRegistrations, writerLink: DatabaseLink, logger: Logger) {
+    private init(settings: Settings, epoch: String, store: PostgresRegistrations, writer: OutboxWriter, logger: Logger) {
         self.settings = settings
         self.epoch = epoch
         self.store = store
-        self.writer = OutboxWriter(link: writerLink, timeout: settings.timeout, logger: logger)
+        self.writer = writer
         self.logger = logger
     }
 
@@ -50,7 +50,8 @@ public final class PostgresCluster: ClusterBackend {
     /// `patience` (the database may be starting too), then throws ``ClusterUnavailable``.
     public static func connect(_ settings: Settings, patience: Duration = .seconds(15), logger: Logger) async throws -> PostgresCluster {
         let storeLink = DatabaseLink(url: settings.url, name: "registrations", logger: logger)
-        let store = PostgresRegistrations(link: storeLink, nodeID: settings.nodeID, timeout: settings.timeout, logger: logger)
+        let writer = OutboxWriter(link: DatabaseLink(url: settings.url, name: "outbox", logger: logger), timeout: settings.timeout, logger: logger)
+        let store = PostgresRegistrations(link: storeLink, nodeID: settings.nodeID, timeout: settings.timeout, claims: writer, logger: logger)
         let deadline = ContinuousClock.now + patience
         while true {
             do {
@@ -59,8 +60,7 @@ public final class PostgresCluster: ClusterBackend {
                 }
                 // Connections this node held before a restart are gone.
                 try await store.sweep(ttl: .zero, startingUp: true)
-                let writerLink = DatabaseLink(url: settings.url, name: "outbox", logger: logger)
-                return PostgresCluster(settings: settings, epoch: epoch, store: store, writerLink: writerLink, logger: logger)
+                return PostgresCluster(settings: settings, epoch: epoch, store: store, writer: writer, logger: logger)
             } catch {
                 guard ContinuousClock.now < deadline else { throw error }
                 try await Task.sleep(for: .milliseconds(250))
@@ -71,6 +71,7 @@ public final class PostgresCluster: ClusterBackend {
     public func run(delivering receiver: any BusReceiver, replayingSince: Duration) async throws {
         guard let start = await self.startPosition(replayingSince: replayingSince) else { return }
         let epoch = self.epoch
+        let nodeID = self.settings.nodeID
         let logger = self.logger
         let follower = OutboxFollower(url: self.settings.url, pollInterval: self.settings.pollInterval, logger: self.logger)
         await withTaskGroup(of: Void.self) { group in
@@ -86,6 +87,12 @@ public final class PostgresCluster: ClusterBackend {
                                 receiver.unregistered(id)
                             } else {
                                 logger.warning("outbox: malformed unregister row \(entry.id)")
+                            }
+                        case .claim:
+                            if let (id, connection) = entry.claim {
+                                receiver.claimed(id, connection: connection, byThisNode: entry.topic == nodeID)
+                            } else {
+                                logger.warning("outbox: malformed claim row \(entry.id)")
                             }
                         }
                     }

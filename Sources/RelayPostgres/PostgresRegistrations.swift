@@ -9,19 +9,22 @@ import RelayCore
 final class PostgresRegistrations: RegistrationStore {
     enum Change: Sendable {
         case topics(ClientID, Set<String>)
-        case connection(ClientID, connected: Bool)
+        case connection(ClientID, token: UInt64, connected: Bool)
     }
 
     let link: DatabaseLink
     let nodeID: String
+    /// Where a new connection's claim goes (nil: claims are not made).
+    private let claims: OutboxWriter?
     private let timeout: Duration
     private let logger: Logger
     private let changes: AsyncStream<Change>
     private let pending: AsyncStream<Change>.Continuation
 
-    init(link: DatabaseLink, nodeID: String, timeout: Duration, logger: Logger) {
+    init(link: DatabaseLink, nodeID: String, timeout: Duration, claims: OutboxWriter? = nil, logger: Logger) {
         self.link = link
         self.nodeID = nodeID
+        self.claims = claims
         self.timeout = timeout
         self.logger = logger
         // Bounded: while the database is away, the newest changes are the ones worth keeping.
@@ -69,8 +72,8 @@ final class PostgresRegistrations: RegistrationStore {
         self.pending.yield(.topics(id, topics))
     }
 
-    func connectionChanged(_ id: ClientID, connected: Bool) {
-        self.pending.yield(.connection(id, connected: connected))
+    func connectionChanged(_ id: ClientID, connection: UInt64, connected: Bool) {
+        self.pending.yield(.connection(id, token: connection, connected: connected))
     }
 
     /// Writes the changes as they come, until cancelled.
@@ -91,6 +94,9 @@ final class PostgresRegistrations: RegistrationStore {
     }
 
     private func write(_ change: Change) async throws {
+        if case .connection(let id, let token, connected: true) = change, let claims = self.claims {
+            _ = try await claims.append(.claim(id, connection: token, node: self.nodeID))
+        }
         let logger = self.logger
         let node = self.nodeID
         try await self.link.run(timeout: self.timeout) { connection in
@@ -99,11 +105,11 @@ final class PostgresRegistrations: RegistrationStore {
                 try await connection.query(
                     "UPDATE relay_registrations SET topics = \(topics.sorted())::text[] WHERE id = \(id.description)", logger: logger
                 )
-            case .connection(let id, connected: true):
+            case .connection(let id, _, connected: true):
                 try await connection.query(
                     "UPDATE relay_registrations SET node = \(node), last_seen = now() WHERE id = \(id.description)", logger: logger
                 )
-            case .connection(let id, connected: false):
+            case .connection(let id, _, connected: false):
                 // Only if no other node has taken the connection over meanwhile.
                 try await connection.query(
                     "UPDATE relay_registrations SET node = NULL, last_seen = now() WHERE id = \(id.description) AND node = \(node)",

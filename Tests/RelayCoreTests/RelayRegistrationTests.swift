@@ -32,6 +32,31 @@ struct RelayRegistrationTests {
         #expect(relay.counts == .init(registrations: 50, connections: 0))
     }
 
+    // MARK: adopt (a registration from another node)
+
+    @Test func adoptAddsAnUnknownRegistrationWithItsSharedTopics() throws {
+        let relay = TestRelay.make()
+        let id = ClientID.random()
+        relay.adopt(SharedRegistration(id: id, userID: 9, topics: ["dogs"]))
+        let adopted = try #require(relay.registration(id))
+        #expect(adopted.userID == 9 && adopted.topics == ["dogs"] && !adopted.isConnected)
+        let connection = RecordingConnection("c")
+        #expect(relay.attach(connection, to: id) != nil)
+        #expect(relay.publish("woof", topic: "dogs", userID: nil) == 1)
+    }
+
+    @Test func adoptMovesAConnectedRegistrationToTheSharedTopics() throws {
+        let relay = TestRelay.make(defaultTopics: ["cats"])
+        let registration = relay.register(userID: 1)
+        let connection = RecordingConnection("c")
+        relay.attach(connection, to: registration.id)
+        relay.adopt(SharedRegistration(id: registration.id, userID: 1, topics: ["dogs", "birds"]))
+        #expect(relay.registration(registration.id)?.topics == ["dogs", "birds"])
+        #expect(relay.publish("meow", topic: "cats", userID: nil) == 0)
+        #expect(relay.publish("tweet", topic: "birds", userID: nil) == 1)
+        #expect(relay.registration(registration.id)?.connection === connection, "adopting keeps the live connection")
+    }
+
     @Test func unknownIDHasNoRegistration() {
         let relay = TestRelay.make()
         _ = relay.register(userID: 1)

@@ -28,14 +28,24 @@ import Testing
             try await eventually("for user 1") { subscriber.received.last == "for user 1" }
             #expect(!subscriber.received.contains("for user 2"))
 
-            // Topics set through b are what every node knows.
-            subscriber.send(#"{"topics": ["dogs"]}"#)
-            try await eventually("dogs reach b", within: .seconds(5)) {
-                _ = try await a.publish(topic: "dogs", message: "woof")
-                return subscriber.received.contains("woof")
+            // The same client connecting through another node replaces the connection on b.
+            let moved = try await TestSubscriber.connect(a.subscribeURL(id))
+            let replaced = try await subscriber.closeFrame(within: .seconds(5))
+            #expect(replaced?.closeCode == .normalClosure && replaced?.reason == "replaced by a new connection")
+            try await eventually("the moved connection receives", within: .seconds(5)) {
+                _ = try await c.publish(topic: "cats", message: "after the move")
+                return moved.received.contains("after the move")
             }
-            try await subscriber.close()
-            try await eventually("b recorded the close", within: .seconds(5)) {
+            #expect(!subscriber.received.contains("after the move"))
+
+            // Topics set through a are what every node knows.
+            moved.send(#"{"topics": ["dogs"]}"#)
+            try await eventually("dogs reach a", within: .seconds(5)) {
+                _ = try await b.publish(topic: "dogs", message: "woof")
+                return moved.received.contains("woof")
+            }
+            try await moved.close()
+            try await eventually("a recorded the close", within: .seconds(5)) {
                 try await database.sql("SELECT count(*) FROM relay_registrations WHERE node IS NOT NULL") == "0"
             }
             let onC = try await TestSubscriber.connect(c.subscribeURL(id))

@@ -116,8 +116,8 @@ import Testing
             group.addTask { await nodeB.writeChanges() }
         } }
         defer { writing.cancel() }
-        nodeA.connectionChanged(one, connected: true)
-        nodeB.connectionChanged(two, connected: true)
+        nodeA.connectionChanged(one, connection: 1, connected: true)
+        nodeB.connectionChanged(two, connection: 2, connected: true)
         // `three` is registered but not connected anywhere: not counted.
         try await waitUntil("both connections recorded") {
             try await writer.append(.publish(topic: "cats", userID: nil, message: "x")).recipients == 2
@@ -125,7 +125,7 @@ import Testing
         #expect(try await writer.append(.publish(topic: "cats", userID: 2, message: "x")).recipients == 1)
         #expect(try await writer.append(.publish(topic: "dogs", userID: nil, message: "x")).recipients == 1)
         // A close reported by a node that no longer holds the connection changes nothing.
-        nodeA.connectionChanged(two, connected: false)
+        nodeA.connectionChanged(two, connection: 3, connected: false)
         nodeB.topicsChanged(two, to: ["birds"])
         try await waitUntil("the topic change") {
             try await writer.append(.publish(topic: "birds", userID: nil, message: "x")).recipients == 1

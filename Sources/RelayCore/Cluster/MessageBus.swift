@@ -30,6 +30,9 @@ public protocol BusReceiver: Sendable {
     func deliver(topic: String, userID: Int?, message: String, position: StreamPosition)
     /// `id` was unregistered on some node.
     func unregistered(_ id: ClientID)
+    /// A connection of `id` opened on some node. Every node sees these claims in the same order,
+    /// so the latest one wins everywhere: a connection whose own claim came earlier is replaced.
+    func claimed(_ id: ClientID, connection: UInt64, byThisNode: Bool)
 }
 
 /// A shared backend for several nodes: the registrations every node can see, the bus every node

@@ -25,9 +25,11 @@ public protocol RegistrationStore: Sendable {
     func remove(_ id: ClientID) async throws -> Bool
     /// The client's topics changed. Applied in call order, in the background.
     func topicsChanged(_ id: ClientID, to topics: Set<String>)
-    /// The client's connection opened (`true`) or closed (`false`) on this node. Applied in call
-    /// order, in the background.
-    func connectionChanged(_ id: ClientID, connected: Bool)
+    /// The client's connection `connection` (a token unique to it) opened (`true`) or closed
+    /// (`false`) on this node. Applied in call order, in the background. A cluster also tells
+    /// the other nodes, which close an older connection of the same client (see
+    /// ``BusReceiver/claimed(_:connection:byThisNode:)``).
+    func connectionChanged(_ id: ClientID, connection: UInt64, connected: Bool)
 }
 
 /// One node: the relay's own table is the only copy, so there is nothing to share.
@@ -37,5 +39,5 @@ public struct LocalRegistrations: RegistrationStore {
     public func find(_ id: ClientID) async throws -> SharedRegistration? { nil }
     public func remove(_ id: ClientID) async throws -> Bool { false }
     public func topicsChanged(_ id: ClientID, to topics: Set<String>) {}
-    public func connectionChanged(_ id: ClientID, connected: Bool) {}
+    public func connectionChanged(_ id: ClientID, connection: UInt64, connected: Bool) {}
 }

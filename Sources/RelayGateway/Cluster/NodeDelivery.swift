@@ -1,7 +1,9 @@
 import RelayCore
+import Synchronization
 
-/// This node's end of a cluster bus: messages go to the local fan-out (and history), and an
-/// unregister made on any node closes the connection here.
+/// This node's end of a cluster bus: messages go to the local fan-out (and history), an
+/// unregister made on any node closes the connection here, and so does a newer connection of the
+/// same client on another node.
 struct NodeDelivery: BusReceiver {
     let publisher: Publisher
     let relay: Relay<WebSocketSubscriber>
@@ -12,5 +14,17 @@ struct NodeDelivery: BusReceiver {
 
     func unregistered(_ id: ClientID) {
         self.relay.unregister(id)
+    }
+
+    func claimed(_ id: ClientID, connection token: UInt64, byThisNode: Bool) {
+        guard let connection = self.relay.registration(id)?.connection else { return }
+        if byThisNode {
+            if connection.token == token {
+                connection.isClaimed.store(true, ordering: .relaxed)
+            }
+        } else if connection.isClaimed.load(ordering: .relaxed) {
+            // Its own claim came before this one: the client has moved to another node.
+            connection.close(.replaced)
+        }
     }
 }

@@ -82,7 +82,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         self.leaveSweep()
         if self.relay.detach(self.subscriber, from: self.clientID) {
-            self.registrations.connectionChanged(self.clientID, connected: false)
+            self.registrations.connectionChanged(self.clientID, connection: self.subscriber.token, connected: false)
         }
         self.feed.ended()
         self.upgrade.sessionEnded(

@@ -42,7 +42,7 @@ struct SubscriberSessions: Sendable {
         let registrations = self.registrations
         outbound.onClosing = {
             if relay.detach(subscriber, from: clientID) {
-                registrations.connectionChanged(clientID, connected: false)
+                registrations.connectionChanged(clientID, connection: subscriber.token, connected: false)
             }
         }
         try pipeline.addHandler(
@@ -76,7 +76,7 @@ struct SubscriberSessions: Sendable {
         else {
             return outbound.close(code: .policyViolation, reason: "unknown client id", cause: .unregistered, afterQueued: false)
         }
-        self.registrations.connectionChanged(clientID, connected: true)
+        self.registrations.connectionChanged(clientID, connection: subscriber.token, connected: true)
         feed.resume(options.since, topics: registration.topics, userID: registration.userID, history: self.history)
         feed.announce(registration.topics.subtracting(options.since.map(\.topic)), history: self.history)
         for message in parked {

@@ -1,3 +1,4 @@
+import Synchronization
 import NIOCore
 import NIOWebSocket
 import RelayCore
@@ -9,6 +10,11 @@ public final class WebSocketSubscriber: RelayConnection {
 
     let eventLoop: any EventLoop
     private let feed: NIOLoopBound<SubscriberFeed>
+    /// Names this connection in a cluster's claims.
+    let token = UInt64.random(in: 1 ... .max)
+    /// Set when a cluster's bus has handed back this connection's own claim: from then on a later
+    /// claim of the same client on another node replaces it.
+    let isClaimed = Atomic<Bool>(false)
 
     init(feed: SubscriberFeed, eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
