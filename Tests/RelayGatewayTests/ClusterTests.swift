@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import Testing
 
@@ -97,6 +100,78 @@ import Testing
         }
         // Half the subscribers were on b.
         #expect(try await database.sql("SELECT count(DISTINCT id) FROM relay_registrations") == "40")
+    }
+
+    /// `examples/cluster.yaml` on two nodes behind `examples/nginx-cluster.conf`: clients only
+    /// ever talk to nginx, and land on both nodes.
+    @Test func theExampleClusterWorksBehindTheExampleNginx() async throws {
+        guard let database = try await TestDatabase.create("nginx") else { return }
+        guard let nginx = Program.find("nginx") ?? ["/usr/sbin/nginx"].map(URL.init(fileURLWithPath:)).first(where: {
+            FileManager.default.isExecutableFile(atPath: $0.path)
+        }) else {
+            if ProcessInfo.processInfo.environment["RELAY_REQUIRE_POSTGRES"] == "1" {
+                Issue.record("nginx is not installed, but the cluster tests must run here (apt-get install nginx-light)")
+            } else {
+                print("SKIPPED theExampleClusterWorksBehindTheExampleNginx: no nginx (apt-get install nginx-light)")
+            }
+            return
+        }
+        let balancerPort = try freePort()
+        let environment = [
+            "RELAY_DATABASE_URL": database.url, "RELAY_PUBLISH_TOKEN": "secret", "RELAY_PORT": "0",
+            "RELAY_PUBLIC_URL": "ws://127.0.0.1:\(balancerPort)",
+        ]
+        let config = Program.packageRoot.appendingPathComponent("examples/cluster.yaml").path
+        let a = try await ClusterNode.start("a", config: config, environment: environment.merging(["RELAY_NODE_ID": "a"]) { $1 })
+        let b = try await ClusterNode.start("b", config: config, environment: environment.merging(["RELAY_NODE_ID": "b"]) { $1 })
+        defer { for node in [a, b] { node.process.signal(SIGKILL) } }
+        // The example, with this test's ports, in a folder of its own.
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("relay-nginx-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: prefix, withIntermediateDirectories: true)
+        let example = try String(contentsOf: Program.packageRoot.appendingPathComponent("examples/nginx-cluster.conf"), encoding: .utf8)
+        let nginxConfig = prefix.appendingPathComponent("nginx.conf")
+        try example.replacingOccurrences(of: "127.0.0.1:8000", with: "127.0.0.1:\(balancerPort)")
+            .replacingOccurrences(of: "127.0.0.1:8001", with: "127.0.0.1:\(a.port)")
+            .replacingOccurrences(of: "127.0.0.1:8002", with: "127.0.0.1:\(b.port)")
+            .write(to: nginxConfig, atomically: true, encoding: .utf8)
+        let balancer = try Running(nginx, ["-c", nginxConfig.path, "-p", prefix.path + "/", "-g", "daemon off;"])
+        let base = "http://127.0.0.1:\(balancerPort)"
+        var failure: (any Error)?
+        do {
+            try await Self.driveThroughBalancer(base: base, balancerPort: balancerPort, database: database)
+        } catch {
+            failure = error
+        }
+        // nginx's master stops its workers on SIGTERM; wait for it, so none is left behind.
+        balancer.signal(SIGTERM)
+        _ = try? await balancer.finish(within: .seconds(10))
+        if let failure { throw failure }
+    }
+
+    private static func driveThroughBalancer(base: String, balancerPort: Int, database: TestDatabase) async throws {
+        try await withTimeout(.seconds(60)) {
+            try await eventually("nginx is up", within: .seconds(10)) { (try? await HTTP.get(base + "/health"))?.status == 200 }
+            var subscribers: [TestSubscriber] = []
+            for user in 1...4 {
+                let answer = try await HTTP.post(base + "/register", #"{"user_id": \#(user)}"#)
+                let url = try #require(answer.json?["url"] as? String)
+                #expect(url.hasPrefix("ws://127.0.0.1:\(balancerPort)/ws/"), "register hands out the balancer's address")
+                subscribers.append(try await TestSubscriber.connect(url))
+            }
+            let auth = [("Authorization", "Bearer secret")]
+            try await eventually("all four counted", within: .seconds(5)) {
+                try await HTTP.post(base + "/publish", #"{"topic": "cats", "message": "probe"}"#, headers: auth).json?["recipients"] as? Int == 4
+            }
+            let published = try await HTTP.post(base + "/publish", #"{"topic": "cats", "message": "through nginx"}"#, headers: auth)
+            #expect(published.status == 200)
+            for subscriber in subscribers {
+                try await eventually("delivery through nginx") { subscriber.received.contains("through nginx") }
+            }
+            // Both nodes hold connections: least_conn spreads them.
+            let perNode = try await database.sql("SELECT count(DISTINCT node) FROM relay_registrations WHERE node IS NOT NULL")
+            #expect(perNode == "2")
+            #expect(try await HTTP.post(base + "/publish", #"{"topic": "cats", "message": "x"}"#).status == 401)
+        }
     }
 
     @Test func aNodeRestartedMidStreamCatchesUpWithNoGap() async throws {
@@ -239,4 +314,19 @@ struct Envelopes {
             }
         }
     }
+}
+
+/// A loopback port nothing listens on right now.
+func freePort() throws -> Int {
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+    }
+    guard bound else { throw POSIXError(.EADDRINUSE) }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -18,6 +18,28 @@ import WSClient
         }
     }
 
+    /// A handshake after another request on a keep-alive connection (as a proxy with pooled
+    /// connections may send it) gets 400 with `Connection: close`, and the connection is closed,
+    /// so the proxy does not reuse a connection that can no longer be read.
+    @Test func aHandshakeLaterOnAKeepAliveConnectionGets400AndAClose() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let url = try await gateway.register(userID: 1)
+            let id = url.split(separator: "/").last!
+            let socket = try RawSocket(port: gateway.port)
+            socket.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            let first = String(decoding: await socket.receive(until: "\"status\""), as: UTF8.self)
+            #expect(first.hasPrefix("HTTP/1.1 200"))
+            let answer = await socket.handshake(path: "/ws/\(id)")
+            #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
+            #expect(answer.lowercased().contains("connection: close"), "\(answer)")
+            // Whatever body is left, then end of stream: `receive` returns at EOF, long before its
+            // timeout (an open connection would keep it waiting the full 5 s).
+            let started = ContinuousClock.now
+            _ = await socket.receive(timeout: .seconds(5))
+            #expect(ContinuousClock.now - started < .seconds(4), "closed by the server")
+        }
+    }
+
     @Test func plainGETWithoutUpgradeGets426() async throws {
         try await RunningGateway.with(yaml: Self.yaml) { gateway in
             let url = try await gateway.register(userID: 1)

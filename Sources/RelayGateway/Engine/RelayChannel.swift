@@ -88,6 +88,7 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
                         try sync.addHandler(
                             HTTPConnectionStateHandler(idleTimeout: configuration.idleTimeout.map { .init($0) }, logger: logger)
                         )
+                        try sync.addHandler(CloseAfterResponse())
                         let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel,
                             configuration: .init(isOutboundHalfClosureEnabled: true)

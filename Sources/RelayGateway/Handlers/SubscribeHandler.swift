@@ -17,9 +17,12 @@ enum SubscribeHandler {
             }
             guard let slot = context.upgrade else {
                 if request.headers[.upgrade] != nil {
+                    // The connection cannot be read further (the decoder stopped at the upgrade):
+                    // say so, and close it after the answer.
                     throw RelayHTTPError(
                         .badRequest,
-                        "invalid WebSocket handshake: it must be the first request on its connection and carry Sec-WebSocket-Key and Sec-WebSocket-Version: 13"
+                        "invalid WebSocket handshake: it must be the first request on its connection and carry Sec-WebSocket-Key and Sec-WebSocket-Version: 13",
+                        headers: [.connection: "close"]
                     )
                 }
                 throw RelayHTTPError(.upgradeRequired, "this route needs a WebSocket upgrade", headers: [.upgrade: "websocket"])

@@ -40,7 +40,12 @@ final class ClusterNode: Sendable {
     static func start(_ name: String, database: String, history: Bool = false) async throws -> ClusterNode {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("relay-cluster-\(name)-\(UUID().uuidString).yaml")
         try Self.config(database: database, node: name, history: history).write(to: file, atomically: true, encoding: .utf8)
-        let process = try Running(Program.gateway, ["serve", "--config", file.path])
+        return try await Self.start(name, config: file.path)
+    }
+
+    /// Starts `relay-gateway serve --config config` with `environment` (its port must be 0 or free).
+    static func start(_ name: String, config: String, environment: [String: String] = [:]) async throws -> ClusterNode {
+        let process = try Running(Program.gateway, ["serve", "--config", config], environment: environment)
         let port = try await process.awaitListening(within: .seconds(30))
         return ClusterNode(name: name, port: port, process: process)
     }
