@@ -25,6 +25,7 @@ final class OutboxWriter: Sendable {
     private struct State {
         var queue: [Waiting] = []
         var writing = false
+        var batches = 0
     }
 
     /// Appends waiting beyond this are refused at once (the database is not keeping up).
@@ -61,6 +62,9 @@ final class OutboxWriter: Sendable {
         }
     }
 
+    /// Batches written so far (each one `relay_append` call).
+    var batchesWritten: Int { self.state.withLock { $0.batches } }
+
     /// Closes the writer's connection (appends after this reconnect).
     func close() async {
         await self.link.close()
@@ -74,6 +78,8 @@ final class OutboxWriter: Sendable {
                 state.queue.removeFirst(batch.count)
                 if batch.isEmpty {
                     state.writing = false
+                } else {
+                    state.batches += 1
                 }
                 return batch
             }

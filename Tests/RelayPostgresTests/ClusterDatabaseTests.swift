@@ -84,6 +84,8 @@ import Testing
             return all
         }
         #expect(Set(results.map(\.1.id)).count == 2 * perWriter)
+        let batches = writers.map(\.batchesWritten)
+        #expect(batches.allSatisfy { $0 < perWriter / 2 }, "appends arriving together share a batch: \(batches) batches for \(perWriter) appends each")
         let entries = try await Self.readAll(url)
         #expect(entries.count == 2 * perWriter)
         #expect(entries.map(\.id) == entries.map(\.id).sorted())
@@ -136,6 +138,36 @@ import Testing
         #expect(try await writer.append(.publish(topic: "birds", userID: nil, message: "x")).recipients == 0)
         await writer.close()
         await link.close()
+    }
+
+    /// The whole backend running: old outbox rows and registrations no node held for the ttl go.
+    @Test func oldRowsAndAbandonedRegistrationsAreDeleted() async throws {
+        guard let (url, _) = try await Self.freshDatabase("tidy") else { return }
+        var settings = PostgresCluster.Settings(url: url, nodeID: "a")
+        settings.retention = .seconds(1)
+        settings.registrationTTL = .seconds(1)
+        let cluster = try await PostgresCluster.connect(settings, logger: Self.logger)
+        _ = try await cluster.bus.publish(topic: "cats", userID: nil, message: "old")
+        let (kept, abandoned) = (ClientID.random(), ClientID.random())
+        try await cluster.registrations.create(SharedRegistration(id: kept, userID: 1, topics: ["cats"]))
+        try await cluster.registrations.create(SharedRegistration(id: abandoned, userID: 2, topics: ["cats"]))
+        cluster.registrations.connectionChanged(kept, connection: 7, connected: true)
+        let running = Task { try await cluster.run(delivering: Ignore(), replayingSince: .zero) }
+        defer { running.cancel() }
+        try await waitUntil("the old row and the abandoned registration are gone", within: .seconds(15)) {
+            let rows = try await Self.readAll(url).filter { $0.kind == .publish }
+            let abandonedGone = try await cluster.registrations.find(abandoned) == nil
+            return rows.isEmpty && abandonedGone
+        }
+        #expect(try await cluster.registrations.find(kept) != nil, "a registration connected somewhere stays")
+        running.cancel()
+        _ = try? await running.value
+    }
+
+    struct Ignore: BusReceiver {
+        func deliver(topic: String, userID: Int?, message: String, position: StreamPosition) {}
+        func unregistered(_ id: ClientID) {}
+        func claimed(_ id: ClientID, connection: UInt64, byThisNode: Bool) {}
     }
 
     @Test func anUnreachableDatabaseFailsFastAndBacksOff() async throws {
