@@ -35,7 +35,9 @@ restart)
     as_postgres "$BIN/pg_ctl" -D "$DIR" -l "$DIR/server.log" -w -m fast -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1" restart >/dev/null
     ;;
 stop)
-    [ -f "$DIR/PG_VERSION" ] && as_postgres "$BIN/pg_ctl" -D "$DIR" -w -m fast stop >/dev/null || true
+    if [ -f "$DIR/PG_VERSION" ] && as_postgres "$BIN/pg_ctl" -D "$DIR" status >/dev/null 2>&1; then
+        as_postgres "$BIN/pg_ctl" -D "$DIR" -w -m fast stop >/dev/null
+    fi
     ;;
 *)
     echo "usage: $0 start|restart|stop" >&2
