@@ -5,7 +5,7 @@
 /// cluster:
 ///   backend: postgres
 ///   url: ${RELAY_DATABASE_URL}
-///   node_id: ${HOSTNAME}
+///   node_id: ${RELAY_NODE_ID}
 ///   poll_interval: 250ms
 /// ```
 public struct ClusterConfig: Sendable, Equatable {
@@ -16,8 +16,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public var backend: Backend = .postgres
     /// `postgres://user[:password]@host[:port]/database` (`url`).
     public var url: String
-    /// This node's name (`node_id`), unique in the cluster; used to mark which node holds each
-    /// registration's connection.
+    /// This node's name (`node_id`), unique in the cluster and stable across its restarts; used to
+    /// mark which node holds each registration's connection (a restarted node clears its marks).
     public var nodeID: String
     /// How often a node reads the outbox even without a wake-up (`poll_interval`).
     public var pollInterval: Duration = .milliseconds(250)

@@ -70,6 +70,7 @@ public struct Gateway: Sendable {
         let directory = RouteDirectory(routeTable: self.routeTable)
         let publisher = Publisher(relay: self.relay, history: self.history, envelopes: self.envelopes)
         let registrations = self.cluster?.registrations ?? LocalRegistrations()
+        let recentUnregisters = RecentUnregisters()
         let environment = HandlerEnvironment(
             relay: self.relay,
             settings: self.config.relay,
@@ -78,7 +79,8 @@ public struct Gateway: Sendable {
             routes: directory,
             publisher: publisher,
             bus: self.cluster?.bus ?? LocalBus(publisher: publisher),
-            registrations: registrations
+            registrations: registrations,
+            recentUnregisters: recentUnregisters
         )
         let sessions = SubscriberSessions(
             relay: self.relay, registrations: registrations, history: self.history, envelopes: self.envelopes,
@@ -89,7 +91,7 @@ public struct Gateway: Sendable {
             services.append(
                 ClusterFollower(
                     backend: cluster,
-                    delivery: NodeDelivery(publisher: publisher, relay: self.relay),
+                    delivery: NodeDelivery(publisher: publisher, relay: self.relay, recentUnregisters: recentUnregisters),
                     replayingSince: self.config.relay.history.isEnabled ? self.config.relay.history.ttl : .zero
                 )
             )

@@ -32,10 +32,6 @@ public struct OutboxEntry: Sendable, Equatable {
         OutboxEntry(kind: .publish, topic: topic, userID: userID, payload: message)
     }
 
-    static func unregister(_ id: ClientID) -> OutboxEntry {
-        OutboxEntry(kind: .unregister, topic: "", payload: id.description)
-    }
-
     static func claim(_ id: ClientID, connection: UInt64, node: String) -> OutboxEntry {
         OutboxEntry(kind: .claim, topic: node, payload: "\(id) \(connection)")
     }

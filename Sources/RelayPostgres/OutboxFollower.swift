@@ -8,6 +8,8 @@ import PostgresNIO
 struct OutboxFollower: Sendable {
     let url: PostgresURL
     let pollInterval: Duration
+    /// A read that takes longer closes the connection (a silent peer), and the follower reconnects.
+    var readTimeout: Duration = .seconds(10)
     let logger: Logger
     static let batchSize = 1000
 
@@ -26,7 +28,7 @@ struct OutboxFollower: Sendable {
                 backoff = .milliseconds(100)
                 try await connection.listen(on: ClusterSchema.channel) { notifications in
                     // Catch up first: rows may have come while no one listened.
-                    last = try await self.drain(after: last, on: connection, deliver: deliver)
+                    try await self.drain(from: &last, on: connection, deliver: deliver)
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
                         group.addTask {
@@ -42,7 +44,7 @@ struct OutboxFollower: Sendable {
                             }
                         }
                         for await _ in wakeups {
-                            last = try await self.drain(after: last, on: connection, deliver: deliver)
+                            try await self.drain(from: &last, on: connection, deliver: deliver)
                         }
                         group.cancelAll()
                         try Task.checkCancellation()
@@ -58,17 +60,24 @@ struct OutboxFollower: Sendable {
         }
     }
 
-    /// Reads and hands over everything after `start`; returns the last id handed over.
+    /// Reads and hands over everything after `last`, moving `last` on after each batch handed
+    /// over (so a connection lost midway never hands a batch over twice).
     private func drain(
-        after start: Int64, on connection: PostgresConnection, deliver: @Sendable ([OutboxEntry]) async -> Void
-    ) async throws -> Int64 {
-        var last = start
+        from last: inout Int64, on connection: PostgresConnection, deliver: @Sendable ([OutboxEntry]) async -> Void
+    ) async throws {
         while true {
-            let batch = try await Self.read(after: last, limit: Self.batchSize, on: connection, logger: self.logger)
-            guard let newest = batch.last else { return last }
+            let after = last
+            let watchdog = Task {
+                try await Task.sleep(for: self.readTimeout)
+                self.logger.warning("outbox follower: no answer within \(self.readTimeout); reconnecting")
+                try? await connection.close()
+            }
+            defer { watchdog.cancel() }
+            let batch = try await Self.read(after: after, limit: Self.batchSize, on: connection, logger: self.logger)
+            guard let newest = batch.last else { return }
             await deliver(batch)
             last = newest.id
-            if batch.count < Self.batchSize { return last }
+            if batch.count < Self.batchSize { return }
         }
     }
 

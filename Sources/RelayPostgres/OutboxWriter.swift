@@ -20,6 +20,7 @@ final class OutboxWriter: Sendable {
     private struct Waiting {
         let entry: OutboxEntry
         let continuation: CheckedContinuation<Appended, any Error>
+        let since = ContinuousClock.now
     }
 
     private struct State {
@@ -84,13 +85,22 @@ final class OutboxWriter: Sendable {
                 return batch
             }
             guard !batch.isEmpty else { return }
+            // An append that waited its whole `timeout` behind earlier batches fails now, as if
+            // its own write had timed out: the caller answers 503 without waiting any longer.
+            let deadline = ContinuousClock.now - self.timeout
+            let expired = batch.filter { $0.since < deadline }
+            for waiting in expired {
+                waiting.continuation.resume(throwing: ClusterUnavailable(description: "database is not keeping up"))
+            }
+            let current = expired.isEmpty ? batch : batch.filter { $0.since >= deadline }
+            guard !current.isEmpty else { continue }
             do {
-                let appended = try await self.write(batch.map(\.entry))
-                for (waiting, result) in zip(batch, appended) {
+                let appended = try await self.write(current.map(\.entry))
+                for (waiting, result) in zip(current, appended) {
                     waiting.continuation.resume(returning: result)
                 }
             } catch {
-                for waiting in batch {
+                for waiting in current {
                     waiting.continuation.resume(throwing: error)
                 }
             }

@@ -1,7 +1,7 @@
 import RelayCore
 
-/// The cluster's bus: publishes and unregisters go into the outbox, and every node's follower
-/// hands them on in outbox order.
+/// The cluster's bus: publishes go into the outbox, and every node's follower hands them on in
+/// outbox order (unregisters go there too, from ``PostgresRegistrations/remove(_:)``).
 struct PostgresBus: MessageBus {
     let writer: OutboxWriter
     let epoch: String
@@ -11,9 +11,5 @@ struct PostgresBus: MessageBus {
         return PublishReceipt(
             recipients: appended.recipients, position: StreamPosition(epoch: self.epoch, offset: UInt64(appended.topicOffset))
         )
-    }
-
-    func unregister(_ id: ClientID) async throws {
-        _ = try await self.writer.append(.unregister(id))
     }
 }

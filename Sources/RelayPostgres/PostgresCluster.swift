@@ -62,14 +62,18 @@ public final class PostgresCluster: ClusterBackend {
                 try await store.sweep(ttl: .zero, startingUp: true)
                 return PostgresCluster(settings: settings, epoch: epoch, store: store, writer: writer, logger: logger)
             } catch {
-                guard ContinuousClock.now < deadline else { throw error }
+                guard ContinuousClock.now < deadline else {
+                    await storeLink.close()
+                    throw error
+                }
                 try await Task.sleep(for: .milliseconds(250))
             }
         }
     }
 
     public func run(delivering receiver: any BusReceiver, replayingSince: Duration) async throws {
-        guard let start = await self.startPosition(replayingSince: replayingSince) else { return }
+        defer { Task { [writer, store] in await writer.close(); await store.link.close() } }
+        guard let (start, newest) = await self.startPosition(replayingSince: replayingSince) else { return }
         let epoch = self.epoch
         let nodeID = self.settings.nodeID
         let logger = self.logger
@@ -81,7 +85,9 @@ public final class PostgresCluster: ClusterBackend {
                         switch entry.kind {
                         case .publish:
                             let position = StreamPosition(epoch: epoch, offset: UInt64(max(0, entry.topicOffset)))
-                            receiver.deliver(topic: entry.topic, userID: entry.userID, message: entry.payload, position: position)
+                            receiver.deliver(
+                                topic: entry.topic, userID: entry.userID, message: entry.payload, position: position, live: entry.id > newest
+                            )
                         case .unregister:
                             if let id = ClientID(entry.payload) {
                                 receiver.unregistered(id)
@@ -102,14 +108,13 @@ public final class PostgresCluster: ClusterBackend {
             group.addTask { await self.keepTidy() }
             await group.waitForAll()
         }
-        await self.writer.close()
-        await self.store.link.close()
+        await self.store.leave()
     }
 
     /// Where this node starts following: the newest row, or with `replayingSince`, the first row
-    /// that recent (so the history holds what was published while the node was down).
-    /// Nil if cancelled before the database answered.
-    private func startPosition(replayingSince: Duration) async -> Int64? {
+    /// that recent (so the history holds what was published while the node was down); and the
+    /// newest row, up to which rows only fill the history. Nil if cancelled before the database answered.
+    private func startPosition(replayingSince: Duration) async -> (start: Int64, newest: Int64)? {
         let logger = self.logger
         let milliseconds = Self.milliseconds(replayingSince)
         while !Task.isCancelled {
@@ -117,17 +122,19 @@ public final class PostgresCluster: ClusterBackend {
                 return try await self.store.link.run(timeout: self.settings.timeout) { connection in
                     let rows = try await connection.query(
                         """
-                        SELECT COALESCE(
-                            (SELECT MIN(id) - 1 FROM relay_outbox WHERE kind = 0 AND created > now() - \(milliseconds) * interval '1 millisecond'),
-                            (SELECT MAX(id) FROM relay_outbox),
-                            0)
+                        SELECT
+                            COALESCE(
+                                (SELECT MIN(id) - 1 FROM relay_outbox WHERE kind = 0 AND created > now() - \(milliseconds) * interval '1 millisecond'),
+                                (SELECT MAX(id) FROM relay_outbox),
+                                0),
+                            COALESCE((SELECT MAX(id) FROM relay_outbox), 0)
                         """,
                         logger: logger
                     )
-                    for try await id in rows.decode(Int64.self) {
-                        return id
+                    for try await (start, newest) in rows.decode((Int64, Int64).self) {
+                        return (start, newest)
                     }
-                    return 0
+                    return (0, 0)
                 }
             } catch {
                 try? await Task.sleep(for: .milliseconds(250))

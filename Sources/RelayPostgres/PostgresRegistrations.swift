@@ -12,6 +12,7 @@ final class PostgresRegistrations: RegistrationStore {
         case connection(ClientID, token: UInt64, connected: Bool)
     }
 
+    var isShared: Bool { true }
     let link: DatabaseLink
     let nodeID: String
     /// Where a new connection's claim goes (nil: claims are not made).
@@ -60,9 +61,17 @@ final class PostgresRegistrations: RegistrationStore {
     func remove(_ id: ClientID) async throws -> Bool {
         let logger = self.logger
         return try await self.link.run(timeout: self.timeout) { connection in
-            let rows = try await connection.query("DELETE FROM relay_registrations WHERE id = \(id.description) RETURNING id", logger: logger)
-            for try await _ in rows.decode(String.self) {
-                return true
+            // One statement: the row goes and the unregister enters the outbox together, or neither.
+            let rows = try await connection.query(
+                """
+                WITH removed AS (DELETE FROM relay_registrations WHERE id = \(id.description) RETURNING id)
+                SELECT count(*) FROM removed,
+                    LATERAL relay_append(ARRAY[1]::smallint[], ARRAY['']::text[], ARRAY[-1]::bigint[], ARRAY[removed.id]) AS appended
+                """,
+                logger: logger
+            )
+            for try await count in rows.decode(Int64.self) {
+                return count > 0
             }
             return false
         }
@@ -116,6 +125,17 @@ final class PostgresRegistrations: RegistrationStore {
                     logger: logger
                 )
             }
+        }
+    }
+
+    /// On shutdown: this node's connections are gone (changes still queued are dropped).
+    func leave() async {
+        let logger = self.logger
+        let node = self.nodeID
+        _ = try? await self.link.run(timeout: self.timeout) { connection in
+            try await connection.query(
+                "UPDATE relay_registrations SET node = NULL, last_seen = now() WHERE node = \(node)", logger: logger
+            )
         }
     }
 

@@ -496,6 +496,12 @@ struct TopicHistoryStorageTests {
         // The stream started at 41: what came before is not held.
         #expect(!history.replay(topic: "cats", since: StreamPosition(epoch: "C", offset: 39), forUser: 1, now: start).recovered)
         #expect(history.replay(topic: "cats", since: StreamPosition(epoch: "C", offset: 40), forUser: 1, now: start).recovered)
+        // A repeat (an offset the stream already has) changes nothing and runs no body.
+        let repeated = history.append(
+            topic: "cats", userID: nil, payload: "again", bytes: 2, at: StreamPosition(epoch: "C", offset: 43), now: start
+        ) { _ in "ran" }
+        #expect(repeated == nil)
+        #expect(offsets(history.replay(topic: "cats", since: StreamPosition(epoch: "C", offset: 40), forUser: 1, now: start)) == [41, 42, 43, 44])
     }
 
     @Test func aGapOrAnotherEpochRestartsTheStreamAndFreesWhatItHeld() {

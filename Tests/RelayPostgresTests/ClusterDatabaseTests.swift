@@ -165,7 +165,7 @@ import Testing
     }
 
     struct Ignore: BusReceiver {
-        func deliver(topic: String, userID: Int?, message: String, position: StreamPosition) {}
+        func deliver(topic: String, userID: Int?, message: String, position: StreamPosition, live: Bool) {}
         func unregistered(_ id: ClientID) {}
         func claimed(_ id: ClientID, connection: UInt64, byThisNode: Bool) {}
     }
@@ -193,7 +193,7 @@ import Testing
         let following = Task { await follower.run(after: before.id) { batch in collected.withLock { $0 += batch } } }
         defer { following.cancel() }
         for index in 0..<50 {
-            _ = try await writer.append(index == 25 ? .unregister(ClientID.random()) : .publish(topic: "cats", userID: index, message: "m\(index)"))
+            _ = try await writer.append(index == 25 ? OutboxEntry(kind: .unregister, topic: "", payload: ClientID.random().description) : .publish(topic: "cats", userID: index, message: "m\(index)"))
         }
         // The poll interval is 5 s: getting them sooner means the NOTIFY woke the follower.
         try await waitUntil("50 rows", within: .seconds(4)) { collected.withLock { $0.count } == 50 }

@@ -20,14 +20,14 @@ public protocol MessageBus: Sendable {
     /// every node. Returns once it is accepted; throws if the bus is unavailable, and then nothing
     /// was accepted.
     func publish(topic: String, userID: Int?, message: String) async throws -> PublishReceipt
-    /// Closes the live connection of `id` on whichever node holds it, and forgets `id` everywhere.
-    func unregister(_ id: ClientID) async throws
 }
 
 /// A node's end of a cluster bus: what its follower hands over, in the bus's order.
 public protocol BusReceiver: Sendable {
-    /// A published message, at its place in the topic's stream.
-    func deliver(topic: String, userID: Int?, message: String, position: StreamPosition)
+    /// A published message, at its place in the topic's stream. `live` is false for messages
+    /// published before this node started, read back only to fill its history: they go to no
+    /// connection.
+    func deliver(topic: String, userID: Int?, message: String, position: StreamPosition, live: Bool)
     /// `id` was unregistered on some node.
     func unregistered(_ id: ClientID)
     /// A connection of `id` opened on some node. Every node sees these claims in the same order,

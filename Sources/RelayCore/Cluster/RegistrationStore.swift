@@ -17,11 +17,15 @@ public struct SharedRegistration: Sendable, Equatable {
 ///
 /// The single-node default is ``LocalRegistrations``: there the relay's table is the only copy.
 public protocol RegistrationStore: Sendable {
+    /// Whether the store holds every registration of the deployment: then an id it does not know
+    /// is unknown, whatever this node remembers.
+    var isShared: Bool { get }
     /// Records a new registration; throws if the store is unavailable (the register request fails).
     func create(_ registration: SharedRegistration) async throws
     /// The registration with `id`, or nil if no node knows it.
     func find(_ id: ClientID) async throws -> SharedRegistration?
-    /// Forgets `id`; returns whether it was known.
+    /// Forgets `id`; returns whether it was known. In a cluster, the same step tells every node
+    /// (through the bus) to close the client's connection, so a failed call can be retried whole.
     func remove(_ id: ClientID) async throws -> Bool
     /// The client's topics changed. Applied in call order, in the background.
     func topicsChanged(_ id: ClientID, to topics: Set<String>)
@@ -35,6 +39,7 @@ public protocol RegistrationStore: Sendable {
 /// One node: the relay's own table is the only copy, so there is nothing to share.
 public struct LocalRegistrations: RegistrationStore {
     public init() {}
+    public var isShared: Bool { false }
     public func create(_ registration: SharedRegistration) async throws {}
     public func find(_ id: ClientID) async throws -> SharedRegistration? { nil }
     public func remove(_ id: ClientID) async throws -> Bool { false }

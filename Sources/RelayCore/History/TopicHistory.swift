@@ -74,24 +74,51 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
     /// `body` must not call back into this history. If it throws, the message stays stored.
     /// After the lock is released, the globally oldest messages are evicted if `maxBytes` is exceeded.
     ///
-    /// - Parameters:
-    ///   - bytes: the payload's size, counted against `maxBytes`.
-    ///   - position: where the message stands when something else numbers the stream (a
-    ///     cluster's outbox); nil to take the topic's next offset. A position that does not follow
-    ///     the stream's latest (another epoch, or a gap) restarts the stream there: what was held
-    ///     before is dropped, so a replay across the gap is unrecovered.
+    /// - Parameter bytes: the payload's size, counted against `maxBytes`.
     public func append<R>(
         topic: String,
         userID: Int?,
         payload: Payload,
         bytes: Int,
-        at position: StreamPosition? = nil,
         now: ContinuousClock.Instant = .now,
         _ body: (StreamPosition) throws -> R
     ) rethrows -> R {
+        // Without a given position every append is new, so `body` always runs.
+        try self.store(topic: topic, userID: userID, payload: payload, bytes: bytes, at: nil, now: now, body)!
+    }
+
+    /// Stores a message that something else numbered (a cluster's outbox) at `position`, and runs
+    /// `body` like `append`. A position the stream already has (same epoch, offset not past the
+    /// latest) is a repeat: nothing is stored, `body` does not run, and the result is nil. A
+    /// position that skips ahead, or another epoch, restarts the stream there: what was held
+    /// before is dropped, so a replay across the gap is unrecovered.
+    public func append<R>(
+        topic: String,
+        userID: Int?,
+        payload: Payload,
+        bytes: Int,
+        at position: StreamPosition,
+        now: ContinuousClock.Instant = .now,
+        _ body: (StreamPosition) throws -> R
+    ) rethrows -> R? {
+        try self.store(topic: topic, userID: userID, payload: payload, bytes: bytes, at: position, now: now, body)
+    }
+
+    private func store<R>(
+        topic: String,
+        userID: Int?,
+        payload: Payload,
+        bytes: Int,
+        at position: StreamPosition?,
+        now: ContinuousClock.Instant,
+        _ body: (StreamPosition) throws -> R
+    ) rethrows -> R? {
         defer { self.enforceByteCap() }
         let shard = self.shard(for: topic)
         return try shard.state.withLock { state in
+            if let position, let existing = state.streams[topic], existing.epoch == position.epoch, position.offset <= existing.lastOffset {
+                return nil
+            }
             let seq = self.nextSeq.wrappingAdd(1, ordering: .relaxed).newValue
             var added = 0
             var stream: HistoryStream<Payload>

@@ -1,7 +1,6 @@
 import RelayCore
 
-/// The single-node bus: a publish goes straight to this node's fan-out, and an unregister has
-/// nothing left to tell anyone (the handler already forgot the id here).
+/// The single-node bus: a publish goes straight to this node's fan-out.
 struct LocalBus: MessageBus {
     let publisher: Publisher
 
@@ -9,6 +8,4 @@ struct LocalBus: MessageBus {
         let (recipients, position) = self.publisher.publish(topic: topic, userID: userID, message: message)
         return PublishReceipt(recipients: recipients, position: position)
     }
-
-    func unregister(_ id: ClientID) async throws {}
 }

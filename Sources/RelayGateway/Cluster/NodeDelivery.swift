@@ -7,12 +7,14 @@ import Synchronization
 struct NodeDelivery: BusReceiver {
     let publisher: Publisher
     let relay: Relay<WebSocketSubscriber>
+    let recentUnregisters: RecentUnregisters
 
-    func deliver(topic: String, userID: Int?, message: String, position: StreamPosition) {
-        self.publisher.deliver(topic: topic, userID: userID, message: message, position: position)
+    func deliver(topic: String, userID: Int?, message: String, position: StreamPosition, live: Bool) {
+        self.publisher.deliver(topic: topic, userID: userID, message: message, position: position, live: live)
     }
 
     func unregistered(_ id: ClientID) {
+        self.recentUnregisters.add(id)
         self.relay.unregister(id)
     }
 

@@ -20,6 +20,8 @@ public struct HandlerEnvironment: Sendable {
     public let bus: any MessageBus
     /// Registrations beyond this node (``LocalRegistrations`` on a single node).
     public let registrations: any RegistrationStore
+    /// Ids a cluster's bus unregistered lately.
+    let recentUnregisters: RecentUnregisters
     /// The listener whose router the handler is built for.
     public internal(set) var listenerName = ""
 }

@@ -48,17 +48,25 @@ enum SubscribeHandler {
 }
 
 /// In a cluster, the shared copy of a registration is the truth: it may come from another node,
-/// or have new topics set through another node. While the store is down, a registration this node
-/// already knows may still connect.
+/// or have new topics set through another node, or be gone (expired or unregistered elsewhere).
+/// While the store is down, a registration this node already knows may still connect.
 private func adoptSharedRegistration(_ id: ClientID, environment: HandlerEnvironment) async throws {
+    let registrations = environment.registrations
+    guard registrations.isShared else { return }
     let shared: SharedRegistration?
     do {
-        shared = try await environment.registrations.find(id)
+        shared = try await registrations.find(id)
     } catch {
         guard environment.relay.registration(id) != nil else { throw RelayHTTPError.clusterUnavailable(error) }
         return
     }
-    if let shared {
-        environment.relay.adopt(shared)
+    guard let shared else {
+        environment.relay.unregister(id)
+        return
+    }
+    environment.relay.adopt(shared)
+    // An unregister that arrived between reading the store and adopting must still win.
+    if environment.recentUnregisters.contains(id) {
+        environment.relay.unregister(id)
     }
 }

@@ -10,11 +10,8 @@ enum UnregisterHandler {
             }
             let shared: Bool
             do {
+                // In a cluster, wherever its connection is, that node closes it.
                 shared = try await environment.registrations.remove(id)
-                if shared {
-                    // Wherever its connection is, that node closes it.
-                    try await environment.bus.unregister(id)
-                }
             } catch {
                 throw RelayHTTPError.clusterUnavailable(error)
             }

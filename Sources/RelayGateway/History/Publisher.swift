@@ -39,9 +39,11 @@ public struct Publisher: Sendable {
     }
 
     /// Hands on a message a cluster's bus numbered (`position`): kept in history at that position
-    /// when history is on, then sent to this node's recipients. Called in the bus's order.
-    func deliver(topic: String, userID: Int?, message: String, position: StreamPosition) {
+    /// when history is on, then, if `live`, sent to this node's recipients. Called in the bus's
+    /// order; a position the history already holds is not handed on again.
+    func deliver(topic: String, userID: Int?, message: String, position: StreamPosition, live: Bool) {
         guard let history else {
+            guard live else { return }
             let published = PublishedMessage(
                 topic: topic, userID: userID, message: message, position: position, withEnvelope: self.envelopes.isWanted
             )
@@ -51,6 +53,7 @@ public struct Publisher: Sendable {
         let stored = PublishedMessage(topic: topic, userID: userID, message: message, position: nil, withEnvelope: false)
         let bytes = stored.byteCount
         history.append(topic: topic, userID: userID, payload: stored, bytes: bytes, at: position) { position in
+            guard live else { return }
             let live = PublishedMessage(stored, at: position, withEnvelope: self.envelopes.isWanted)
             self.relay.publish(live, topic: topic, userID: userID, bytes: bytes)
         }
