@@ -179,7 +179,9 @@ import Testing
         for _ in 0..<20 {
             await #expect(throws: ClusterUnavailable.self) { _ = try await writer.append(.publish(topic: "t", userID: nil, message: "m")) }
         }
-        #expect(ContinuousClock.now - started < .seconds(2), "refused at once, not after a timeout")
+        // Waiting out the 2 s timeout each would take 40 s; refusals take milliseconds (allow for
+        // a machine busy with every other test).
+        #expect(ContinuousClock.now - started < .seconds(10), "refused at once, not after a timeout")
         // Between attempts the backoff (100 ms, doubling) refuses without trying.
         #expect(link.connectionAttempts < 5, "\(link.connectionAttempts) attempts for 20 appends")
     }
