@@ -75,6 +75,11 @@ import Testing
         let missing = String(repeating: "ab", count: 16)
         #expect(try await HTTP.delete(a.base + "/register/\(missing)").status == 404)
         #expect(try await HTTP.upgradeAttempt("http://127.0.0.1:\(a.port)/ws/\(missing)").status == 404)
+        // A registration the store no longer holds (expired by another node) is unknown here too,
+        // even though this node made it.
+        let id = try await a.register(userID: 1)
+        try await database.sql("DELETE FROM relay_registrations WHERE id = '\(id)'")
+        #expect(try await HTTP.upgradeAttempt("http://127.0.0.1:\(a.port)/ws/\(id)").status == 404)
     }
 
     @Test func theClusterBenchSpreadsSubscribersAndCountsEveryDelivery() async throws {
