@@ -17,10 +17,16 @@ final class FlushBatch {
     private let eventLoop: any EventLoop
     private var pending: [SubscriberOutbound] = []
     private var scheduled = false
-    /// Sockets in the previous flush.
+    /// Sockets in the previous flush, the frames written to them, and how long it took.
     private var lastBatchSize = 0
+    private var lastFrames = 0
+    private var lastFlushTime = TimeAmount.zero
+    /// Frames written since the last flush (counted by the outbounds).
+    var frames = 0
     /// A flush of at least this many sockets makes the next one wait for the window.
     static let busyBatch = 32
+    /// The longest a flush waits, however long the last one took.
+    static let longestWait = TimeAmount.milliseconds(50)
 
     private init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -44,7 +50,13 @@ final class FlushBatch {
         self.scheduled = true
         let batch = NIOLoopBound(self, eventLoop: self.eventLoop)
         if window > .zero && self.lastBatchSize >= Self.busyBatch {
-            self.eventLoop.scheduleTask(in: window) { batch.value.flush() }
+            // Saturated (publishes piled up: three frames or more per socket last time) with a
+            // flush that takes longer than the window (thousands of sockets per loop): wait as
+            // long as the last flush took, so flushing keeps at most half the loop and the frames
+            // of more publishes share each writev. Steady lighter traffic keeps the window.
+            let saturated = self.lastFrames >= 3 * self.lastBatchSize
+            let wait = saturated ? min(max(window, self.lastFlushTime), Self.longestWait) : window
+            self.eventLoop.scheduleTask(in: wait) { batch.value.flush() }
         } else {
             self.eventLoop.execute { batch.value.flush() }
         }
@@ -53,10 +65,14 @@ final class FlushBatch {
     private func flush() {
         self.scheduled = false
         self.lastBatchSize = self.pending.count
+        self.lastFrames = self.frames
+        self.frames = 0
         let outbounds = self.pending
         self.pending.removeAll(keepingCapacity: true)
+        let started = NIODeadline.now()
         for outbound in outbounds {
             outbound.flush()
         }
+        self.lastFlushTime = NIODeadline.now() - started
     }
 }

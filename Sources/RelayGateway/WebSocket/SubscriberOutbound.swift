@@ -74,6 +74,7 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
         if self.waiting.isEmpty && context.channel.isWritable {
             self.framesSent += 1
             context.write(NIOAny(frame), promise: nil)
+            self.flushBatch?.frames += 1
             if !self.needsFlush {
                 self.needsFlush = true
                 self.flushBatch?.add(self, window: self.flushWindow)
