@@ -74,33 +74,13 @@ public final class PostgresCluster: ClusterBackend {
     public func run(delivering receiver: any BusReceiver, replayingSince: Duration) async throws {
         defer { Task { [writer, store] in await writer.close(); await store.link.close() } }
         guard let (start, newest) = await self.startPosition(replayingSince: replayingSince) else { return }
-        let epoch = self.epoch
-        let nodeID = self.settings.nodeID
-        let logger = self.logger
+        let (epoch, nodeID, logger) = (self.epoch, self.settings.nodeID, self.logger)
         let follower = OutboxFollower(url: self.settings.url, pollInterval: self.settings.pollInterval, logger: self.logger)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await follower.run(after: start) { entries in
                     for entry in entries {
-                        switch entry.kind {
-                        case .publish:
-                            let position = StreamPosition(epoch: epoch, offset: UInt64(max(0, entry.topicOffset)))
-                            receiver.deliver(
-                                topic: entry.topic, userID: entry.userID, message: entry.payload, position: position, live: entry.id > newest
-                            )
-                        case .unregister:
-                            if let id = ClientID(entry.payload) {
-                                receiver.unregistered(id)
-                            } else {
-                                logger.warning("outbox: malformed unregister row \(entry.id)")
-                            }
-                        case .claim:
-                            if let (id, connection) = entry.claim {
-                                receiver.claimed(id, connection: connection, byThisNode: entry.topic == nodeID)
-                            } else {
-                                logger.warning("outbox: malformed claim row \(entry.id)")
-                            }
-                        }
+                        receiver.receive(entry, epoch: epoch, live: entry.id > newest, thisNode: nodeID, logger: logger)
                     }
                 }
             }
@@ -116,7 +96,7 @@ public final class PostgresCluster: ClusterBackend {
     /// newest row, up to which rows only fill the history. Nil if cancelled before the database answered.
     private func startPosition(replayingSince: Duration) async -> (start: Int64, newest: Int64)? {
         let logger = self.logger
-        let milliseconds = Self.milliseconds(replayingSince)
+        let milliseconds = replayingSince.milliseconds
         while !Task.isCancelled {
             do {
                 return try await self.store.link.run(timeout: self.settings.timeout) { connection in
@@ -147,7 +127,7 @@ public final class PostgresCluster: ClusterBackend {
     private func keepTidy() async {
         let interval = min(max(self.settings.retention / 10, .seconds(1)), .seconds(10))
         let logger = self.logger
-        let retention = Self.milliseconds(self.settings.retention)
+        let retention = self.settings.retention.milliseconds
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             do {
@@ -162,8 +142,28 @@ public final class PostgresCluster: ClusterBackend {
             }
         }
     }
+}
 
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+extension BusReceiver {
+    /// Hands on one outbox row.
+    fileprivate func receive(_ entry: OutboxEntry, epoch: String, live: Bool, thisNode: String, logger: Logger) {
+        switch entry.kind {
+        case .publish:
+            let position = StreamPosition(epoch: epoch, offset: UInt64(max(0, entry.topicOffset)))
+            self.deliver(topic: entry.topic, userID: entry.userID, message: entry.payload, position: position, live: live)
+        case .unregister:
+            guard let id = ClientID(entry.payload) else { return logger.warning("outbox: malformed unregister row \(entry.id)") }
+            self.unregistered(id)
+        case .claim:
+            guard let (id, connection) = entry.claim else { return logger.warning("outbox: malformed claim row \(entry.id)") }
+            self.claimed(id, connection: connection, byThisNode: entry.topic == thisNode)
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for SQL intervals.
+    var milliseconds: Int64 {
+        self.components.seconds * 1000 + self.components.attoseconds / 1_000_000_000_000_000
     }
 }

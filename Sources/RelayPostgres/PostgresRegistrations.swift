@@ -130,13 +130,7 @@ final class PostgresRegistrations: RegistrationStore {
 
     /// On shutdown: this node's connections are gone (changes still queued are dropped).
     func leave() async {
-        let logger = self.logger
-        let node = self.nodeID
-        _ = try? await self.link.run(timeout: self.timeout) { connection in
-            try await connection.query(
-                "UPDATE relay_registrations SET node = NULL, last_seen = now() WHERE node = \(node)", logger: logger
-            )
-        }
+        try? await self.sweep(ttl: .zero, startingUp: true)
     }
 
     /// Marks this node's connections gone (after a restart they are) and forgets registrations
@@ -151,7 +145,7 @@ final class PostgresRegistrations: RegistrationStore {
                 )
             }
             if ttl > .zero {
-                let milliseconds = PostgresCluster.milliseconds(ttl)
+                let milliseconds = ttl.milliseconds
                 try await connection.query(
                     """
                     DELETE FROM relay_registrations

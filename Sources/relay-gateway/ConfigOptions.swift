@@ -14,15 +14,16 @@ struct ConfigOptions: ParsableArguments {
     /// - Parameter cluster: the backend for the config's `cluster:` section, when serving.
     func loadGateway(logger: Logger, cluster: (@Sendable (GatewayConfig) async throws -> (any ClusterBackend)?)? = nil) async throws -> Gateway {
         let config: GatewayConfig
+        let singleNode: Gateway
         do {
             config = try ConfigLoader.load(file: self.config)
-            // Validate everything before touching the database.
-            _ = try Gateway(config: config, logger: logger)
+            // Everything is validated here, before the database is touched.
+            singleNode = try Gateway(config: config, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("relay-gateway: config error: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        guard let cluster else { return try Gateway(config: config, logger: logger) }
+        guard let cluster, config.cluster != nil else { return singleNode }
         let backend: (any ClusterBackend)?
         do {
             backend = try await cluster(config)
