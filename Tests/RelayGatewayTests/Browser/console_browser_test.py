@@ -22,7 +22,7 @@ import sys
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -67,7 +67,10 @@ def make_driver():
 def wait_for(driver, description, condition):
     """Waits up to TIMEOUT s for condition(driver) to be truthy; returns its value."""
     try:
-        return WebDriverWait(driver, TIMEOUT, poll_frequency=0.1).until(condition)
+        # The page re-renders its tables as stats arrive: an element read mid-render is retried.
+        return WebDriverWait(
+            driver, TIMEOUT, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+        ).until(condition)
     except TimeoutException:
         raise Failure(f"timed out after {TIMEOUT} s waiting for {description}") from None
 
