@@ -12,13 +12,25 @@ import Synchronization
 /// - `publish`: publishes to a topic nobody follows; server CPU per request.
 /// - `cluster`, `cluster-rate`: `fanout` and `rate` with the subscribers spread over the cluster's
 ///   nodes (`nodes`), publishing to the first: cross-node throughput and latency.
+///
+/// The same scenarios run against nchan (`Target.nchan`), to compare side by side on one machine.
 public struct Bench: Sendable {
     public enum Scenario: String, CaseIterable, Sendable {
         case fanout, rate, idle, publish, cluster
         case clusterRate = "cluster-rate"
     }
 
+    /// The server under test.
+    public enum Target: String, CaseIterable, Sendable {
+        /// relay-gateway: `register`, then the WebSocket URL it returns; `publish` with a JSON body.
+        case relay
+        /// An nginx with nchan (`benchmarks/nchan.conf`): WebSockets on `/sub/TOPIC`, publishes
+        /// posted raw to `/pub/TOPIC`; the answer's `subscribers` counts the recipients.
+        case nchan
+    }
+
     public struct Settings: Sendable {
+        public var target = Target.relay
         public var baseURL = "http://127.0.0.1:8000"
         public var registerPath = "/register"
         /// Used between runs to wait until the previous run's connections are gone; nil skips it.
@@ -31,7 +43,8 @@ public struct Bench: Sendable {
         public var messageSize = 64
         public var rate = 100
         public var duration: Duration = .seconds(10)
-        public var serverPID: Int32?
+        /// The server's processes (several for nginx's workers): CPU and memory are their sum.
+        public var serverPIDs: [Int32] = []
         /// The other nodes of a cluster (base URLs like `baseURL`), for the cluster scenarios:
         /// subscriber `i` connects to node `i % (nodes.count + 1)`, the first being `baseURL`.
         public var nodes: [String] = []
@@ -111,7 +124,7 @@ public struct Bench: Sendable {
         let counter = DeliveryCounter()
         let subscribers = try await self.connectSubscribers(counter: counter, spread: spread)
         let publishers = try await self.connections(count)
-        let measurement = Measurement(serverPID: self.settings.serverPID)
+        let measurement = Measurement(serverPIDs: self.settings.serverPIDs)
         counter.markStart()
         let reported = try await publishing(publishers, counter)
         let expected = spread ? self.deliveries(ofPublishes: publishCount) : reported
@@ -142,11 +155,11 @@ public struct Bench: Sendable {
     }
 
     private func idle() async throws -> BenchResult {
-        let before = self.settings.serverPID.flatMap(ProcessStats.read(pid:))
+        let before = ProcessStats.read(pids: self.settings.serverPIDs)
         let counter = DeliveryCounter()
         let subscribers = try await self.connectSubscribers(counter: counter)
         try await Task.sleep(for: .seconds(1))
-        let after = self.settings.serverPID.flatMap(ProcessStats.read(pid:))
+        let after = ProcessStats.read(pids: self.settings.serverPIDs)
         await Self.close(subscribers)
         var result = BenchResult(scenario: "idle", settings: self.settings, expected: 0, received: 0, usage: nil, latency: nil)
         if let before, let after {
@@ -158,7 +171,7 @@ public struct Bench: Sendable {
 
     private func publishOnly() async throws -> BenchResult {
         let publishers = try await self.connections(self.settings.inFlight)
-        let measurement = Measurement(serverPID: self.settings.serverPID)
+        let measurement = Measurement(serverPIDs: self.settings.serverPIDs)
         let recipients = try await self.publish(count: self.settings.publishes, over: publishers, counter: nil, topic: "bench-nobody")
         let usage = measurement.finish()
         await Self.close(publishers)
@@ -170,7 +183,7 @@ public struct Bench: Sendable {
     /// Waits until the server reports no live connections (the previous run's are closed), so
     /// they neither receive nor cost anything in this run.
     private func awaitIdleServer() async throws {
-        guard let path = self.settings.healthPath else {
+        guard let path = self.settings.healthPath, self.settings.target == .relay else {
             return try await Task.sleep(for: .milliseconds(500))
         }
         let connection = try await self.connections(1)[0]
@@ -206,6 +219,12 @@ public struct Bench: Sendable {
                     while true {
                         let index = next.take()
                         guard index < count else { return mine }
+                        let topic = "bench-\(index % max(1, self.settings.topics))"
+                        if self.settings.target == .nchan {
+                            let url = try BenchURL.rehome("ws://_:0/sub/\(topic)", to: self.settings.baseURL)
+                            mine.append(try await BenchConnection.open(url: url, topics: nil, counter: counter, group: self.group))
+                            continue
+                        }
                         let answer = try await registrar.request(.POST, self.settings.registerPath, json: #"{"user_id": \#(index)}"#)
                         guard answer.status == 200, var url = Self.stringField("url", in: answer.body) else {
                             throw BenchError(message: "register answered \(answer.status): \(answer.body)")
@@ -215,7 +234,7 @@ public struct Bench: Sendable {
                         }
                         mine.append(
                             try await BenchConnection.open(
-                                url: url, topics: ["bench-\(index % max(1, self.settings.topics))"], counter: counter, group: self.group
+                                url: url, topics: [topic], counter: counter, group: self.group
                             )
                         )
                         if index > 0 && index % 1000 == 0 {
@@ -261,8 +280,17 @@ public struct Bench: Sendable {
         if message.utf8.count < self.settings.messageSize {
             message += String(repeating: "x", count: self.settings.messageSize - message.utf8.count)
         }
-        let answer = try await connection.request(.POST, self.settings.publishPath, json: #"{"topic":"\#(topic)","message":"\#(message)"}"#)
-        guard answer.status == 200, let recipients = Self.intField("recipients", in: answer.body) else {
+        let answer: HTTPConnection.Answer
+        let recipients: Int?
+        switch self.settings.target {
+        case .relay:
+            answer = try await connection.request(.POST, self.settings.publishPath, json: #"{"topic":"\#(topic)","message":"\#(message)"}"#)
+            recipients = answer.status == 200 ? Self.intField("recipients", in: answer.body) : nil
+        case .nchan:
+            answer = try await connection.request(.POST, "/pub/\(topic)", body: message, contentType: "text/plain", accept: "application/json")
+            recipients = (200..<300).contains(answer.status) ? Self.intField("subscribers", in: answer.body) : nil
+        }
+        guard let recipients else {
             throw BenchError(message: "publish answered \(answer.status): \(answer.body)")
         }
         return recipients
@@ -302,7 +330,7 @@ public struct Bench: Sendable {
 
     static func intField(_ name: String, in json: String) -> Int? {
         guard let key = json.range(of: "\"\(name)\":") else { return nil }
-        return Int(json[key.upperBound...].prefix { $0.isNumber })
+        return Int(json[key.upperBound...].drop { $0 == " " }.prefix { $0.isNumber })
     }
 }
 

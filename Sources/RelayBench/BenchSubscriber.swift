@@ -90,8 +90,9 @@ struct BenchConnection: Sendable {
 
     struct UpgradeRefused: Error {}
 
-    /// Opens a WebSocket to `url` (`ws://HOST:PORT/PATH`) and subscribes to `topics`.
-    static func open(url: String, topics: [String], counter: DeliveryCounter, group: any EventLoopGroup) async throws -> BenchConnection {
+    /// Opens a WebSocket to `url` (`ws://HOST:PORT/PATH`) and subscribes to `topics` (nil: the
+    /// URL names the topic, as nchan's do).
+    static func open(url: String, topics: [String]?, counter: DeliveryCounter, group: any EventLoopGroup) async throws -> BenchConnection {
         let (host, port, path) = try BenchURL.split(url)
         let upgraded = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -125,6 +126,7 @@ struct BenchConnection: Sendable {
         let handler = try await channel.eventLoop.submit {
             NIOLoopBound(try channel.pipeline.syncOperations.handler(type: BenchSubscriber.self), eventLoop: channel.eventLoop)
         }.get()
+        guard let topics else { return BenchConnection(channel: channel, handler: handler) }
         let context = try await channel.pipeline.context(handlerType: BenchSubscriber.self).get()
         try await channel.eventLoop.flatSubmit {
             handler.value.subscribe(topics: topics, context: context)

@@ -37,16 +37,24 @@ final class HTTPConnection: Sendable {
     }
 
     func request(_ method: HTTPMethod, _ path: String, json: String? = nil) async throws -> Answer {
+        try await self.request(method, path, body: json, contentType: "application/json")
+    }
+
+    /// Sends `body` (if any) as `contentType`; `accept` sets the `Accept` header.
+    func request(_ method: HTTPMethod, _ path: String, body text: String?, contentType: String, accept: String? = nil) async throws -> Answer {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "Host", value: self.host)
+        if let accept { head.headers.add(name: "Accept", value: accept) }
         var body: ByteBuffer?
-        if let json {
-            body = self.channel.allocator.buffer(string: json)
-            head.headers.add(name: "Content-Type", value: "application/json")
+        if let text {
+            body = self.channel.allocator.buffer(string: text)
+            head.headers.add(name: "Content-Type", value: contentType)
             head.headers.add(name: "Content-Length", value: String(body!.readableBytes))
         }
         let promise = self.channel.eventLoop.makePromise(of: Answer.self)
         self.channel.eventLoop.execute {
+            // A server may close a keep-alive connection (nginx after `keepalive_requests`).
+            guard self.channel.isActive else { return promise.fail(ChannelError.ioOnClosedChannel) }
             self.handler.value.pending.append(promise)
             self.channel.write(HTTPClientRequestPart.head(head), promise: nil)
             if let body {

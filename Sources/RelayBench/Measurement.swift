@@ -1,4 +1,4 @@
-/// CPU used by the server (given its pid) and by the bench itself over one measured phase.
+/// CPU used by the server (given its pids) and by the bench itself over one measured phase.
 struct Measurement {
     struct Usage: Sendable {
         let seconds: Double
@@ -6,20 +6,20 @@ struct Measurement {
         let benchCPUSeconds: Double
     }
 
-    private let serverPID: Int32?
+    private let serverPIDs: [Int32]
     private let start = ContinuousClock.now
     private let serverBefore: ProcessStats?
     private let benchBefore: ProcessStats?
 
-    init(serverPID: Int32?) {
-        self.serverPID = serverPID
-        self.serverBefore = serverPID.flatMap(ProcessStats.read(pid:))
+    init(serverPIDs: [Int32]) {
+        self.serverPIDs = serverPIDs
+        self.serverBefore = ProcessStats.read(pids: serverPIDs)
         self.benchBefore = ProcessStats.current
     }
 
     func finish() -> Usage {
         let elapsed = (ContinuousClock.now - self.start).seconds
-        let serverAfter = self.serverPID.flatMap(ProcessStats.read(pid:))
+        let serverAfter = ProcessStats.read(pids: self.serverPIDs)
         let benchAfter = ProcessStats.current
         var server: Double?
         if let before = self.serverBefore, let after = serverAfter {

@@ -21,5 +21,18 @@ struct ProcessStats: Sendable {
         return ProcessStats(cpuSeconds: (utime + stime) / ticks, residentBytes: rssKiB * 1024)
     }
 
+    /// The sum over several processes (a server with worker processes); nil if one is missing.
+    static func read(pids: [Int32]) -> ProcessStats? {
+        guard !pids.isEmpty else { return nil }
+        var cpu = 0.0
+        var resident = 0
+        for pid in pids {
+            guard let stats = self.read(pid: pid) else { return nil }
+            cpu += stats.cpuSeconds
+            resident += stats.residentBytes
+        }
+        return ProcessStats(cpuSeconds: cpu, residentBytes: resident)
+    }
+
     static var current: ProcessStats? { self.read(pid: getpid()) }
 }

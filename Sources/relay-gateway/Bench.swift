@@ -26,7 +26,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Message size in bytes.") var size = 64
     @Option(help: "Publishes per second (rate).") var rate = 100
     @Option(help: "Seconds to publish (rate).") var duration = 10.0
-    @Option(help: "The gateway's pid, to report its CPU and memory from /proc.") var serverPID: Int32?
+    @Option(help: "The gateway's pid, to report its CPU and memory from /proc; several comma-separated (nginx workers) are summed.")
+    var serverPID = ""
+    @Option(help: "The server under test: relay (this gateway) or nchan (nginx with benchmarks/nchan.conf), to compare on one machine.")
+    var target = "relay"
     @Option(help: "The other nodes of a cluster, comma-separated base URLs (cluster scenarios): subscribers are spread over --url and these; publishes go to --url.")
     var nodes = ""
     @Option(help: "Repeat each scenario this many times.") var runs = 1
@@ -48,7 +51,14 @@ struct BenchCommand: AsyncParsableCommand {
         settings.messageSize = self.size
         settings.rate = self.rate
         settings.duration = .milliseconds(Int(self.duration * 1000))
-        settings.serverPID = self.serverPID
+        settings.serverPIDs = try self.serverPID.split(separator: ",").map { text in
+            guard let pid = Int32(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--server-pid: not a pid: \(text)") }
+            return pid
+        }
+        guard let target = Bench.Target(rawValue: self.target) else {
+            throw ValidationError("unknown target \(self.target); use relay or nchan")
+        }
+        settings.target = target
         settings.nodes = self.nodes.split(separator: ",").map(String.init)
         let scenarios = try self.scenario.split(separator: ",").map { name in
             guard let scenario = Bench.Scenario(rawValue: String(name)) else {

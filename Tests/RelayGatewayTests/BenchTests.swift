@@ -16,7 +16,7 @@ import Testing
             settings.publishes = 20
             settings.rate = 20
             settings.duration = .milliseconds(500)
-            settings.serverPID = ProcessInfo.processInfo.processIdentifier
+            settings.serverPIDs = [ProcessInfo.processInfo.processIdentifier]
             let bench = Bench(settings: settings) { _ in }
 
             let fanout = try await bench.run(.fanout)
