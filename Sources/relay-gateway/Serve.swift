@@ -14,7 +14,7 @@ struct Serve: AsyncParsableCommand {
         raiseOpenFileLimit()
         let level = self.logLevel
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardOutput(label: label)
+            var handler = DeferredMetadataLogHandler(label: label)
             handler.logLevel = level
             return handler
         }
