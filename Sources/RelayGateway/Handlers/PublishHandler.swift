@@ -10,12 +10,29 @@ enum PublishHandler {
         let topic: String
         let user_id: Int?
         let message: String
+
+        init(topic: String, user_id: Int?, message: String) {
+            self.topic = topic
+            self.user_id = user_id
+            self.message = message
+        }
+
+        /// The body from a flat object; nil when `JSONDecoder` must judge (a field missing or of
+        /// another type).
+        init?(_ object: FlatJSONObject) {
+            guard case .string(let topic) = object["topic"], case .string(let message) = object["message"] else { return nil }
+            switch object["user_id"] {
+            case nil, .null?: self.init(topic: topic, user_id: nil, message: message)
+            case .integer(let userID)?: self.init(topic: topic, user_id: userID, message: message)
+            case .string?: return nil
+            }
+        }
     }
 
     static let plugin = HandlerPlugin(name: "publish", defaultMethod: .post) { environment in
         let rules = environment.relay.settings.topicRules
         return { request, context in
-            let body = try await JSONBody.decode(Body.self, from: request, limit: environment.settings.maxMessageBytes)
+            let body = try await JSONBody.decode(Body.self, from: request, limit: environment.settings.maxMessageBytes, fast: Body.init)
             if let userID = body.user_id, userID < 0 {
                 throw RelayHTTPError(.badRequest, "\"user_id\" must be an integer ≥ 0")
             }
