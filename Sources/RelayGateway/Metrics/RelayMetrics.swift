@@ -71,8 +71,13 @@ public final class RelayMetrics: Sendable {
     /// Records the time a publish took to look up its recipients and hand them the frame, in the
     /// calling thread's own series.
     func recordPublishEnqueue(_ duration: Duration) {
-        let box = Self.timersOfThread.currentValue ?? TimerBox()
-        Self.timersOfThread.currentValue = box
+        let box: TimerBox
+        if let existing = Self.timersOfThread.currentValue {
+            box = existing
+        } else {
+            box = TimerBox()
+            Self.timersOfThread.currentValue = box
+        }
         let key = ObjectIdentifier(self)
         if let entry = box.timers[key], entry.owner.value === self {
             return entry.timer.record(duration: duration)
