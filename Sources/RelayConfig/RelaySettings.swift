@@ -6,6 +6,9 @@ public struct RelaySettings: Sendable, Equatable {
     public var registrationTTL: Duration = .seconds(600)
     /// Messages buffered per connection before `slowConsumer` acts (`send_queue`), at least 1.
     public var sendQueue: Int = 1024
+    /// Bytes of messages buffered per connection before `slowConsumer` acts (`send_queue_bytes`),
+    /// at least 1; a lone message larger than this is still queued.
+    public var sendQueueBytes: Int = 16 * 1_048_576
     /// What a full send queue does (`slow_consumer`).
     public var slowConsumer: SlowConsumerPolicy = .close
     /// Publish body and WebSocket frame limit (`max_message_bytes`), at least 1.
@@ -67,7 +70,7 @@ public enum SlowConsumerPolicy: String, Sendable, CaseIterable {
 
 extension RelaySettings {
     static let allowedKeys = [
-        "default_topics", "registration_ttl", "send_queue", "slow_consumer",
+        "default_topics", "registration_ttl", "send_queue", "send_queue_bytes", "slow_consumer",
         "max_message_bytes", "max_topics_per_client", "max_topic_length", "ping_interval", "ping_timeout",
         "handshake_timeout", "idle_timeout", "shutdown_timeout", "history", "flush_window",
     ]
@@ -78,6 +81,7 @@ extension RelaySettings {
         try mapping.rejectUnknownKeys(allowed: Self.allowedKeys)
         if let node = mapping.node("registration_ttl") { registrationTTL = try node.duration() }
         if let node = mapping.node("send_queue") { sendQueue = try node.int(atLeast: 1) }
+        if let node = mapping.node("send_queue_bytes") { sendQueueBytes = try node.byteCount(atLeast: 1) }
         if let node = mapping.node("slow_consumer") { slowConsumer = try node.choice(SlowConsumerPolicy.self) }
         if let node = mapping.node("max_message_bytes") { maxMessageBytes = try node.byteCount(atLeast: 1) }
         if let node = mapping.node("max_topics_per_client") { maxTopicsPerClient = try node.int(atLeast: 1) }

@@ -99,6 +99,7 @@ listeners:
         #expect(relay.defaultTopics == ["cats"])
         #expect(relay.registrationTTL == .seconds(600))
         #expect(relay.sendQueue == 1024)
+        #expect(relay.sendQueueBytes == 16 * 1_048_576)
         #expect(relay.slowConsumer == .close)
         #expect(relay.maxMessageBytes == 1_048_576)
         #expect(relay.maxTopicsPerClient == 64)
@@ -132,6 +133,7 @@ listeners:
           default_topics: [news, sport]
           registration_ttl: 0
           send_queue: 8
+          send_queue_bytes: 2MiB
           slow_consumer: drop_oldest
           max_message_bytes: 64KiB
           max_topics_per_client: 4
@@ -140,6 +142,7 @@ listeners:
         #expect(config.relay.defaultTopics == ["news", "sport"])
         #expect(config.relay.registrationTTL == .zero)
         #expect(config.relay.sendQueue == 8)
+        #expect(config.relay.sendQueueBytes == 2 * 1_048_576)
         #expect(config.relay.slowConsumer == .dropOldest)
         #expect(config.relay.maxMessageBytes == 65_536)
         #expect(config.relay.maxTopicsPerClient == 4)

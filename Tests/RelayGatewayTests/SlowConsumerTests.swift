@@ -3,8 +3,11 @@ import Testing
 
 /// A subscriber that never reads must not stall the others nor hold more than its bound.
 @Suite(.serialized) struct SlowConsumerTests {
-    static func yaml(policy: String) -> String {
-        RunningGateway.seedYAML(relay: "relay: {send_queue: 8, slow_consumer: \(policy), max_message_bytes: 1MiB}")
+    /// The queue bound in messages (8 of 64 KiB), or, with `byBytes`, in bytes (256 KiB, while
+    /// 1,024 messages would hold all 150 of a flood).
+    static func yaml(policy: String, byBytes: Bool = false) -> String {
+        let bounds = byBytes ? "send_queue: 1024, send_queue_bytes: 256KiB" : "send_queue: 8"
+        return RunningGateway.seedYAML(relay: "relay: {\(bounds), slow_consumer: \(policy), max_message_bytes: 1MiB}")
     }
 
     /// Publishes `count` messages of 64 KiB while one subscriber reads and one never does; more than
@@ -29,9 +32,10 @@ import Testing
         return (fast, slow, slowPath)
     }
 
-    @Test func closePolicyClosesTheSlowReaderAndOthersGetEverything() async throws {
+    @Test(arguments: [false, true])
+    func closePolicyClosesTheSlowReaderAndOthersGetEverything(byBytes: Bool) async throws {
         let capture = LogCapture()
-        try await RunningGateway.with(yaml: Self.yaml(policy: "close"), logHandler: capture.handler) { gateway in
+        try await RunningGateway.with(yaml: Self.yaml(policy: "close", byBytes: byBytes), logHandler: capture.handler) { gateway in
             let count = 150
             let (fast, slow, _) = try await self.flood(gateway, count: count)
             let messages = try await fast.messages(count, within: .seconds(20))
@@ -49,8 +53,9 @@ import Testing
         }
     }
 
-    @Test func dropOldestKeepsTheSlowReaderConnectedAndBounded() async throws {
-        try await RunningGateway.with(yaml: Self.yaml(policy: "drop_oldest")) { gateway in
+    @Test(arguments: [false, true])
+    func dropOldestKeepsTheSlowReaderConnectedAndBounded(byBytes: Bool) async throws {
+        try await RunningGateway.with(yaml: Self.yaml(policy: "drop_oldest", byBytes: byBytes)) { gateway in
             let count = 150
             let (fast, slow, _) = try await self.flood(gateway, count: count)
             #expect(try await fast.messages(count, within: .seconds(20)).count == count)

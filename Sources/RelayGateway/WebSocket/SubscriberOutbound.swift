@@ -6,8 +6,9 @@ import RelayConfig
 /// here, already encoded, straight to the socket.
 ///
 /// The channel's write buffer is bounded by its water marks; while the channel is not writable,
-/// frames wait in a queue of at most `relay.send_queue` messages, and past that the
-/// `slow_consumer` policy acts: close with 1008, or drop the oldest waiting frame.
+/// frames wait in a queue of at most `relay.send_queue` messages and `relay.send_queue_bytes`
+/// bytes, and past either the `slow_consumer` policy acts: close with 1008, or drop the oldest
+/// waiting frames.
 final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
@@ -18,9 +19,11 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private let capacity: Int
+    private let byteCapacity: Int
     private let policy: SlowConsumerPolicy
     private var context: ChannelHandlerContext?
     private var waiting = CircularBuffer<ByteBuffer>()
+    private var waitingBytes = 0
     private var state = State.open
     private var flushBatch: FlushBatch?
     private var needsFlush = false
@@ -39,8 +42,9 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
     /// See ``FlushBatch``: under load, at most one flush per this window.
     private let flushWindow: TimeAmount
 
-    init(capacity: Int, policy: SlowConsumerPolicy, flushWindow: TimeAmount = .zero) {
+    init(capacity: Int, byteCapacity: Int = .max, policy: SlowConsumerPolicy, flushWindow: TimeAmount = .zero) {
         self.capacity = max(1, capacity)
+        self.byteCapacity = max(1, byteCapacity)
         self.policy = policy
         self.flushWindow = flushWindow
     }
@@ -57,7 +61,7 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.state = .closed
-        self.waiting.removeAll()
+        self.clearWaiting()
         context.fireChannelInactive()
     }
 
@@ -81,22 +85,36 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
             }
             return
         }
-        if self.waiting.count >= self.capacity {
+        let bytes = frame.readableBytes
+        if self.isFull(adding: bytes) {
             let firstTime = self.framesDropped == 0
             switch self.policy {
             case .close:
                 self.framesDropped += 1 + self.waiting.count
-                self.waiting.removeAll()
+                self.clearWaiting()
                 if firstTime { self.onSlowConsumer?(.close) }
                 self.close(code: .policyViolation, reason: "slow consumer", cause: .slowConsumer, afterQueued: false)
                 return
             case .dropOldest:
-                self.waiting.removeFirst()
-                self.framesDropped += 1
+                while self.isFull(adding: bytes), let oldest = self.waiting.popFirst() {
+                    self.waitingBytes -= oldest.readableBytes
+                    self.framesDropped += 1
+                }
                 if firstTime { self.onSlowConsumer?(.dropOldest) }
             }
         }
         self.waiting.append(frame)
+        self.waitingBytes += bytes
+    }
+
+    /// Whether queueing `bytes` more would pass a bound; a frame alone always fits.
+    private func isFull(adding bytes: Int) -> Bool {
+        !self.waiting.isEmpty && (self.waiting.count >= self.capacity || self.waitingBytes + bytes > self.byteCapacity)
+    }
+
+    private func clearWaiting() {
+        self.waiting.removeAll()
+        self.waitingBytes = 0
     }
 
     /// Writes out what was written since the last flush (called by the ``FlushBatch``).
@@ -118,9 +136,8 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
                 self.framesSent += 1
                 context.write(NIOAny(frame), promise: nil)
             }
-        } else {
-            self.waiting.removeAll()
         }
+        self.clearWaiting()
         let channel = context.channel
         // RFC 6455 §7.1.1: wait for the client's close frame (see `acknowledgeClose`) before
         // closing TCP, so the client sees our code rather than a reset; a client that never
@@ -147,6 +164,7 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
     private func drain(context: ChannelHandlerContext) {
         guard self.state == .open, !self.waiting.isEmpty else { return }
         while context.channel.isWritable, let frame = self.waiting.popFirst() {
+            self.waitingBytes -= frame.readableBytes
             self.framesSent += 1
             context.write(NIOAny(frame), promise: nil)
         }

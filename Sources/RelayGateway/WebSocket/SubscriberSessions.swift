@@ -25,7 +25,7 @@ struct SubscriberSessions: Sendable {
         }
         let pipeline = channel.pipeline.syncOperations
         let outbound = SubscriberOutbound(
-            capacity: self.settings.sendQueue, policy: self.settings.slowConsumer, flushWindow: TimeAmount(self.settings.flushWindow)
+            capacity: self.settings.sendQueue, byteCapacity: self.settings.sendQueueBytes, policy: self.settings.slowConsumer, flushWindow: TimeAmount(self.settings.flushWindow)
         )
         let logger = self.logger
         outbound.onSlowConsumer = { policy in
