@@ -48,6 +48,10 @@ public struct Bench: Sendable {
         /// The other nodes of a cluster (base URLs like `baseURL`), for the cluster scenarios:
         /// subscriber `i` connects to node `i % (nodes.count + 1)`, the first being `baseURL`.
         public var nodes: [String] = []
+        /// Extra subscribers (delivery scenarios) that connect, subscribe like the others, then
+        /// never read again: what stalled readers cost everyone else. Their deliveries are not
+        /// expected; the server's `slow_consumer` policy deals with them.
+        public var stalled = 0
         public var timeout: Duration = .seconds(300)
 
         public init() {}
@@ -122,23 +126,32 @@ public struct Bench: Sendable {
         publishing: (_ publishers: [HTTPConnection], _ counter: DeliveryCounter) async throws -> Int
     ) async throws -> BenchResult {
         let counter = DeliveryCounter()
-        let subscribers = try await self.connectSubscribers(counter: counter, spread: spread)
+        let subscribers = try await self.connectSubscribers(self.settings.subscribers, counter: counter, spread: spread)
+        let stalled = try await self.connectSubscribers(self.settings.stalled, counter: DeliveryCounter())
+        for subscriber in stalled {
+            try await subscriber.channel.setOption(ChannelOptions.autoRead, value: false)
+        }
         let publishers = try await self.connections(count)
         let measurement = Measurement(serverPIDs: self.settings.serverPIDs)
         counter.markStart()
         let reported = try await publishing(publishers, counter)
-        let expected = spread ? self.deliveries(ofPublishes: publishCount) : reported
+        // Counted here when the server's count includes the stalled subscribers (or, in a
+        // cluster, may miss connections the database has not heard of yet).
+        let expected = spread || !stalled.isEmpty ? self.deliveries(ofPublishes: publishCount) : reported
         let received = try await self.awaitDeliveries(expected, counter: counter)
         let usage = measurement.finish()
+        let residentAtEnd = ProcessStats.read(pids: self.settings.serverPIDs)?.residentBytes
         for subscriber in subscribers { await subscriber.flushSamples() }
         await Self.close(publishers)
         await Self.close(subscribers)
+        await Self.close(stalled)
         let latencies = counter.sortedLatencies()
         var result = BenchResult(
             scenario: scenario, settings: self.settings, expected: expected, received: received,
             usage: usage, latency: LatencySummary(sortedMicroseconds: latencies)
         )
         result.series = RunSeries(sortedMicroseconds: latencies, deliveriesPerSecond: counter.deliveryRate())
+        result.serverRSSMiB = residentAtEnd.map { Double($0) / 1_048_576 }
         return result
     }
 
@@ -157,7 +170,7 @@ public struct Bench: Sendable {
     private func idle() async throws -> BenchResult {
         let before = ProcessStats.read(pids: self.settings.serverPIDs)
         let counter = DeliveryCounter()
-        let subscribers = try await self.connectSubscribers(counter: counter)
+        let subscribers = try await self.connectSubscribers(self.settings.subscribers, counter: counter)
         try await Task.sleep(for: .seconds(1))
         let after = ProcessStats.read(pids: self.settings.serverPIDs)
         await Self.close(subscribers)
@@ -206,9 +219,9 @@ public struct Bench: Sendable {
         return connections
     }
 
-    /// Registers and connects the subscribers, subscriber `i` to topic `bench-(i % topics)`.
-    private func connectSubscribers(counter: DeliveryCounter, spread: Bool = false) async throws -> [BenchConnection] {
-        let count = self.settings.subscribers
+    /// Registers and connects `count` subscribers, subscriber `i` to topic `bench-(i % topics)`.
+    private func connectSubscribers(_ count: Int, counter: DeliveryCounter, spread: Bool = false) async throws -> [BenchConnection] {
+        guard count > 0 else { return [] }
         let nodes = spread ? [self.settings.baseURL] + self.settings.nodes : []
         let registrars = try await self.connections(8)
         let next = Dispenser()

@@ -4,6 +4,8 @@ import Foundation
 public struct BenchResult: Sendable, Encodable {
     public let scenario: String
     public let subscribers: Int
+    /// Subscribers that never read (`Bench.Settings.stalled`), besides `subscribers`.
+    public let stalled: Int
     public let topics: Int
     public let publishes: Int
     public let expected: Int
@@ -17,6 +19,8 @@ public struct BenchResult: Sendable, Encodable {
     /// Server CPU per delivery (fanout, rate) or per request (publish), in microseconds.
     public let serverCPUMicroseconds: Double?
     public var serverBytesPerConnection: Double?
+    /// The server's resident memory: after the connections (idle), or at the end of the
+    /// publishing (delivery scenarios).
     public var serverRSSMiB: Double?
     /// The latency histogram and the delivery rate over time (delivery scenarios), for `--plot`.
     public var series: RunSeries?
@@ -24,6 +28,7 @@ public struct BenchResult: Sendable, Encodable {
     init(scenario: String, settings: Bench.Settings, expected: Int, received: Int, usage: Measurement.Usage?, latency: LatencySummary?) {
         self.scenario = scenario
         self.subscribers = scenario == "publish" ? 0 : settings.subscribers
+        self.stalled = ["fanout", "rate", "cluster", "cluster-rate"].contains(scenario) ? settings.stalled : 0
         self.topics = settings.topics
         self.publishes = scenario == "rate" ? Int(Double(settings.rate) * settings.duration.seconds) : settings.publishes
         self.expected = expected
@@ -49,17 +54,18 @@ public struct BenchResult: Sendable, Encodable {
     }
 
     public static let tableHeader =
-        "scenario  subs   topics pubs   expected  received  lost  deliv/s    p50 ms  p99 ms  max ms  srv µs/unit  srv CPU s  bench CPU s  B/conn"
+        "scenario  subs   stall  topics pubs   expected  received  lost  deliv/s    p50 ms  p99 ms  max ms  srv µs/unit  srv CPU s  bench CPU s  B/conn  RSS MiB"
 
     public var tableRow: String {
         func number(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
         let columns: [(String, Int)] = [
-            (self.scenario, 9), (String(self.subscribers), 6), (String(self.topics), 6), (String(self.publishes), 6),
+            (self.scenario, 9), (String(self.subscribers), 6), (String(self.stalled), 6), (String(self.topics), 6), (String(self.publishes), 6),
             (String(self.expected), 9), (String(self.received), 9), (String(self.lost), 5),
             (number(self.deliveriesPerSecond, "%.0f"), 10), (number(self.latencyMs?.p50, "%.2f"), 7),
             (number(self.latencyMs?.p99, "%.2f"), 7), (number(self.latencyMs?.max, "%.2f"), 7),
             (number(self.serverCPUMicroseconds, "%.2f"), 12), (number(self.serverCPUSeconds, "%.2f"), 10),
             (number(self.benchCPUSeconds, "%.2f"), 12), (number(self.serverBytesPerConnection, "%.0f"), 6),
+            (number(self.serverRSSMiB, "%.0f"), 7),
         ]
         return columns.map { text, width in text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count + 1) }
             .joined().trimmingCharacters(in: .whitespaces)

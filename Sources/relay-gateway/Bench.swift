@@ -32,6 +32,8 @@ struct BenchCommand: AsyncParsableCommand {
     var target = "relay"
     @Option(help: "The other nodes of a cluster, comma-separated base URLs (cluster scenarios): subscribers are spread over --url and these; publishes go to --url.")
     var nodes = ""
+    @Option(help: "Extra subscribers that connect, then never read (fanout, rate, cluster scenarios): what stalled readers cost the others. Their deliveries are not expected.")
+    var stalled = 0
     @Option(help: "Repeat each scenario this many times.") var runs = 1
     @Flag(help: "Print one JSON line per run instead of a table.") var json = false
     @Option(help: "Draw the latency distribution and deliveries/s of the last delivery run (fanout or rate) as an SVG chart into this file.")
@@ -59,6 +61,7 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("unknown target \(self.target); use relay or nchan")
         }
         settings.target = target
+        settings.stalled = self.stalled
         settings.nodes = self.nodes.split(separator: ",").map(String.init)
         let scenarios = try self.scenario.split(separator: ",").map { name in
             guard let scenario = Bench.Scenario(rawValue: String(name)) else {

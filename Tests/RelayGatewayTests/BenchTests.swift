@@ -26,6 +26,15 @@ import Testing
             #expect(fanout.latencyMs?.samples == 100)
             #expect(fanout.serverCPUSeconds != nil)
 
+            // Stalled readers: subscribed like the others, never read; not expected, not lost.
+            var stalledSettings = settings
+            stalledSettings.stalled = 4
+            let stalled = try await Bench(settings: stalledSettings) { _ in }.run(.fanout)
+            #expect(stalled.stalled == 4)
+            #expect(stalled.expected == 100)
+            #expect(stalled.received == 100)
+            #expect(stalled.serverRSSMiB != nil)
+
             let rate = try await bench.run(.rate)
             #expect(rate.expected == 50)
             #expect(rate.received == 50)
@@ -43,7 +52,7 @@ import Testing
 
             let idle = try await bench.run(.idle)
             #expect(idle.serverBytesPerConnection != nil)
-            #expect(gateway.gateway.relay.counts.registrations == 30)
+            #expect(gateway.gateway.relay.counts.registrations == 44)
         }
     }
 }
