@@ -69,6 +69,9 @@ struct BenchCommand: AsyncParsableCommand {
             }
             return scenario
         }
+        if target == .nchan, scenarios.contains(where: { $0 == .cluster || $0 == .clusterRate }) {
+            throw ValidationError("the cluster scenarios need relay-gateway nodes, not --target nchan")
+        }
         let bench = Bench(settings: settings) { line in
             FileHandle.standardError.write(Data("  … \(line)\n".utf8))
         }

@@ -27,11 +27,6 @@ struct FlatJSONObject {
         self.fields = fields
     }
 
-    init?(_ text: String) {
-        guard let fields = Array(text.utf8).withUnsafeBufferPointer({ Self.parse($0) }) else { return nil }
-        self.fields = fields
-    }
-
     private static func parse(_ bytes: [UInt8]) -> [String: Value]? {
         bytes.withUnsafeBufferPointer { Self.parse($0) }
     }
