@@ -2,8 +2,11 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import NIOCore
 import RelayBench
 import Testing
+
+@testable import RelayGateway
 
 /// `relay-gateway bench` against a live gateway, with small numbers: it must count every delivery.
 @Suite struct BenchTests {
@@ -53,6 +56,23 @@ import Testing
             let idle = try await bench.run(.idle)
             #expect(idle.serverBytesPerConnection != nil)
             #expect(gateway.gateway.relay.counts.registrations == 44)
+        }
+    }
+
+    /// Thousands of subscribers per event loop: their flushes go in slices (`FlushBatch`), and
+    /// every message still reaches every subscriber.
+    @Test func slicedFlushesDeliverEverything() async throws {
+        let loops = System.coreCount
+        try await RunningGateway.with(yaml: RunningGateway.seedYAML()) { gateway in
+            var settings = Bench.Settings()
+            settings.baseURL = gateway.url("")
+            settings.subscribers = (FlushBatch.slicedAbove + 500) * loops
+            settings.publishes = 30
+            let slicedBefore = FlushBatch.slicedFlushes.load(ordering: .relaxed)
+            let fanout = try await Bench(settings: settings) { _ in }.run(.fanout)
+            #expect(fanout.expected == settings.subscribers * 30)
+            #expect(fanout.received == fanout.expected)
+            #expect(FlushBatch.slicedFlushes.load(ordering: .relaxed) > slicedBefore)
         }
     }
 }
