@@ -152,6 +152,7 @@ public struct Bench: Sendable {
         )
         result.series = RunSeries(sortedMicroseconds: latencies, deliveriesPerSecond: counter.deliveryRate())
         result.serverRSSMiB = residentAtEnd.map { Double($0) / 1_048_576 }
+        result.stalled = stalled.count
         return result
     }
 

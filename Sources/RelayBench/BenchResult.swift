@@ -4,8 +4,8 @@ import Foundation
 public struct BenchResult: Sendable, Encodable {
     public let scenario: String
     public let subscribers: Int
-    /// Subscribers that never read (`Bench.Settings.stalled`), besides `subscribers`.
-    public let stalled: Int
+    /// Subscribers that never read (`Bench.Settings.stalled`, delivery runs), besides `subscribers`.
+    public var stalled = 0
     public let topics: Int
     public let publishes: Int
     public let expected: Int
@@ -28,7 +28,6 @@ public struct BenchResult: Sendable, Encodable {
     init(scenario: String, settings: Bench.Settings, expected: Int, received: Int, usage: Measurement.Usage?, latency: LatencySummary?) {
         self.scenario = scenario
         self.subscribers = scenario == "publish" ? 0 : settings.subscribers
-        self.stalled = ["fanout", "rate", "cluster", "cluster-rate"].contains(scenario) ? settings.stalled : 0
         self.topics = settings.topics
         self.publishes = scenario == "rate" ? Int(Double(settings.rate) * settings.duration.seconds) : settings.publishes
         self.expected = expected

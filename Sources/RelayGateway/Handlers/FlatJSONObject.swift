@@ -20,20 +20,14 @@ struct FlatJSONObject {
 
     subscript(key: String) -> Value? { self.fields[key] }
 
+    /// (A `ByteBufferView`'s storage is always contiguous.)
     init?(_ bytes: ByteBufferView) {
-        guard let fields = bytes.withContiguousStorageIfAvailable({ Self.parse($0) }) ?? Self.parse(Array(bytes)) else {
-            return nil
+        let parsed = bytes.withContiguousStorageIfAvailable { bytes in
+            var reader = Reader(bytes: bytes)
+            return reader.object()
         }
+        guard case let fields?? = parsed else { return nil }
         self.fields = fields
-    }
-
-    private static func parse(_ bytes: [UInt8]) -> [String: Value]? {
-        bytes.withUnsafeBufferPointer { Self.parse($0) }
-    }
-
-    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> [String: Value]? {
-        var reader = Reader(bytes: bytes)
-        return reader.object()
     }
 
     /// One pass over the bytes; every method returns nil at the first thing it is not sure of.
