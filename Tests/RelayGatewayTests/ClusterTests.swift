@@ -9,7 +9,7 @@ import Testing
 /// PostgreSQL (see ``TestDatabase``), real HTTP and real WebSocket clients.
 @Suite(.serialized) struct ClusterTests {
     @Test func registerOnOneNodeConnectToAnotherPublishOnAThird() async throws {
-        guard let database = try await TestDatabase.create("crossnode") else { return }
+        let database = try await TestDatabase.create("crossnode")
         let a = try await ClusterNode.start("a", database: database.url)
         let b = try await ClusterNode.start("b", database: database.url)
         let c = try await ClusterNode.start("c", database: database.url)
@@ -69,7 +69,7 @@ import Testing
     }
 
     @Test func unknownIdsAreRefusedOnEveryNode() async throws {
-        guard let database = try await TestDatabase.create("unknown") else { return }
+        let database = try await TestDatabase.create("unknown")
         let a = try await ClusterNode.start("a", database: database.url)
         defer { a.process.signal(SIGKILL) }
         let missing = String(repeating: "ab", count: 16)
@@ -83,7 +83,7 @@ import Testing
     }
 
     @Test func theClusterBenchSpreadsSubscribersAndCountsEveryDelivery() async throws {
-        guard let database = try await TestDatabase.create("bench") else { return }
+        let database = try await TestDatabase.create("bench")
         let a = try await ClusterNode.start("a", database: database.url)
         let b = try await ClusterNode.start("b", database: database.url)
         defer { for node in [a, b] { node.process.signal(SIGKILL) } }
@@ -110,17 +110,8 @@ import Testing
     /// `examples/cluster.yaml` on two nodes behind `examples/nginx-cluster.conf`: clients only
     /// ever talk to nginx, and land on both nodes.
     @Test func theExampleClusterWorksBehindTheExampleNginx() async throws {
-        guard let database = try await TestDatabase.create("nginx") else { return }
-        guard let nginx = Program.find("nginx") ?? ["/usr/sbin/nginx"].map(URL.init(fileURLWithPath:)).first(where: {
-            FileManager.default.isExecutableFile(atPath: $0.path)
-        }) else {
-            if ProcessInfo.processInfo.environment["RELAY_REQUIRE_POSTGRES"] == "1" {
-                Issue.record("nginx is not installed, but the cluster tests must run here (apt-get install nginx-light)")
-            } else {
-                print("SKIPPED theExampleClusterWorksBehindTheExampleNginx: no nginx (apt-get install nginx-light)")
-            }
-            return
-        }
+        let database = try await TestDatabase.create("nginx")
+        let nginx = try Prerequisite.program("nginx", install: "apt-get install nginx-light")
         let balancerPort = try freePort()
         let environment = [
             "RELAY_DATABASE_URL": database.url, "RELAY_PUBLISH_TOKEN": "secret", "RELAY_PORT": "0",
@@ -180,7 +171,7 @@ import Testing
     }
 
     @Test func aNodeRestartedMidStreamCatchesUpWithNoGap() async throws {
-        guard let database = try await TestDatabase.create("noderestart") else { return }
+        let database = try await TestDatabase.create("noderestart")
         let a = try await ClusterNode.start("a", database: database.url, history: true)
         let b = try await ClusterNode.start("b", database: database.url, history: true)
         defer { for node in [a, b] { node.process.signal(SIGKILL) } }
@@ -223,9 +214,9 @@ import Testing
     }
 
     @Test func aDatabaseRestartLosesNothingAcknowledged() async throws {
-        guard TestDatabase.serverURL != nil else { return }
+        _ = try TestDatabase.serverURL()
         let server = try await PrivateDatabaseServer.start(port: 25433)
-        guard let database = try await TestDatabase.create("dbrestart", on: server.url) else { return }
+        let database = try await TestDatabase.create("dbrestart", on: server.url)
         let a = try await ClusterNode.start("a", database: database.url)
         let b = try await ClusterNode.start("b", database: database.url)
         defer {
@@ -270,9 +261,9 @@ import Testing
     }
 
     @Test func publishesAnswer503WhileTheDatabaseIsDownAndTheNodeRecovers() async throws {
-        guard TestDatabase.serverURL != nil else { return }
+        _ = try TestDatabase.serverURL()
         let server = try await PrivateDatabaseServer.start(port: 25434)
-        guard let database = try await TestDatabase.create("dbdown", on: server.url) else { return }
+        let database = try await TestDatabase.create("dbdown", on: server.url)
         let a = try await ClusterNode.start("a", database: database.url)
         defer { a.process.signal(SIGKILL) }
         try await withTimeout(.seconds(90)) {

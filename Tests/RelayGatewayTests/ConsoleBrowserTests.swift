@@ -6,23 +6,11 @@ import Testing
 /// curl, changes topics and publishes from the page, under the `cors`, `auth` and `rate_limit`
 /// filters, and leaves a screenshot in `.build/test-artifacts/browser/`.
 ///
-/// It needs `chromium`, `chromedriver` and Python's `selenium` (`.ci/run` installs them). Where
-/// they are missing it is skipped with a message, unless `RELAY_REQUIRE_BROWSER=1` (set by
-/// `.ci/run`), where their absence fails it.
+/// It needs `chromium`, `chromedriver` and Python's `selenium` (`scripts/test` installs them);
+/// without them it is skipped, naming what is missing (see ``Prerequisite``).
 @Suite struct ConsoleBrowserTests {
     static let script = Program.packageRoot.appendingPathComponent("Tests/RelayGatewayTests/Browser/console_browser_test.py")
     static let artifacts = Program.packageRoot.appendingPathComponent(".build/test-artifacts/browser")
-
-    /// What is missing for the browser test, if anything.
-    static var missing: [String] {
-        var missing: [String] = []
-        if Program.find("chromium") == nil && Program.find("chromium-browser") == nil { missing.append("chromium") }
-        if Program.find("chromedriver") == nil { missing.append("chromedriver") }
-        if Program.find("python3") == nil { missing.append("python3") }
-        return missing
-    }
-
-    static var required: Bool { ProcessInfo.processInfo.environment["RELAY_REQUIRE_BROWSER"] == "1" }
 
     /// A public listener with the console, registration and WebSockets (token, rate limit), and
     /// an internal one with publish and stats (token, CORS for the page's cross-origin fetches).
@@ -52,27 +40,16 @@ import Testing
         """
 
     @Test(.timeLimit(.minutes(3))) func consoleWorksInChromium() async throws {
-        guard Self.missing.isEmpty else {
-            if Self.required {
-                Issue.record("the browser test must run here, but these are missing: \(Self.missing.joined(separator: ", "))")
-            } else {
-                print("SKIPPED ConsoleBrowserTests: missing \(Self.missing.joined(separator: ", ")) (install chromium chromium-driver and pip selenium)")
-            }
-            return
-        }
-        let python = try #require(Program.find("python3"))
+        _ = try Prerequisite.program("chromium", "chromium-browser", install: "apt-get install chromium")
+        _ = try Prerequisite.program("chromedriver", install: "apt-get install chromium-driver")
+        let python = try Prerequisite.program("python3", install: "apt-get install python3")
         let selenium = try await Program.run(python, ["-c", "import selenium"])
-        guard selenium.status == 0 else {
-            if Self.required {
-                Issue.record("Python's selenium is not installed: \(selenium.stderr)")
-            } else {
-                print("SKIPPED ConsoleBrowserTests: Python's selenium is missing (pip install selenium)")
-            }
-            return
+        if selenium.status != 0 {
+            try Prerequisite.missing("Python's selenium", install: "python3 -m pip install selenium")
         }
         try? FileManager.default.removeItem(at: Self.artifacts)
         try FileManager.default.createDirectory(at: Self.artifacts, withIntermediateDirectories: true)
-        try await RunningGateway.with(yaml: Self.yaml, environment: ["APP_TOKEN": "browser-secret"]) { gateway in
+        try await RunningGateway.with(yaml: Self.yaml, environment: ["APP_TOKEN": "browser-secret"], limit: .seconds(170)) { gateway in
             let run = try await Program.run(
                 python,
                 [

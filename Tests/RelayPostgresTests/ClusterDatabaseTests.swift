@@ -8,21 +8,21 @@ import Testing
 
 /// The outbox and registrations against a real PostgreSQL: each test gets a database of its own
 /// on the server `RELAY_TEST_DATABASE_URL` names (`scripts/postgres-test-instance.sh start`;
-/// `.ci/run` exports it). Without it these tests are skipped with a message, unless
-/// `RELAY_REQUIRE_POSTGRES=1` (set by `.ci/run`): then they fail.
+/// `scripts/test` exports it). Without it these tests are skipped (Swift Testing reports them as
+/// cancelled), unless `RELAY_REQUIRE_ALL_TESTS=1` (set by `scripts/test`): then they fail.
 @Suite struct ClusterDatabaseTests {
     static let logger = Logger(label: "cluster-db-test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    /// A fresh database with the cluster's tables; nil when there is no server to test against.
-    static func freshDatabase(_ name: String) async throws -> (url: PostgresURL, epoch: String)? {
+    struct NoServer: Error, CustomStringConvertible {
+        let description = "every test must run here (RELAY_REQUIRE_ALL_TESTS=1), but RELAY_TEST_DATABASE_URL is not set"
+    }
+
+    /// A fresh database with the cluster's tables; without a server to test against the test skips.
+    static func freshDatabase(_ name: String) async throws -> (url: PostgresURL, epoch: String) {
         let environment = ProcessInfo.processInfo.environment
         guard let text = environment["RELAY_TEST_DATABASE_URL"], !text.isEmpty else {
-            if environment["RELAY_REQUIRE_POSTGRES"] == "1" {
-                Issue.record("RELAY_TEST_DATABASE_URL is not set, but RELAY_REQUIRE_POSTGRES=1")
-            } else {
-                print("SKIPPED ClusterDatabaseTests: no RELAY_TEST_DATABASE_URL (scripts/postgres-test-instance.sh start)")
-            }
-            return nil
+            if environment["RELAY_REQUIRE_ALL_TESTS"] == "1" { throw NoServer() }
+            try Test.cancel("needs a PostgreSQL server in RELAY_TEST_DATABASE_URL: run scripts/test, which starts one")
         }
         let server = try PostgresURL(text)
         let database = "relay_\(name)_\(UInt32.random(in: 0...UInt32.max))"
@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func theEpochIsMadeOnceAndKept() async throws {
-        guard let (url, epoch) = try await Self.freshDatabase("epoch") else { return }
+        let (url, epoch) = try await Self.freshDatabase("epoch")
         #expect(epoch.count == 8)
         let link = DatabaseLink(url: url, name: "again", logger: Self.logger)
         let again = try await link.run(timeout: .seconds(10)) { try await ClusterSchema.migrate(on: $0, logger: Self.logger) }
@@ -67,7 +67,7 @@ import Testing
     /// Two nodes (two writers, each its own connection) appending at once: every id is unique,
     /// rows read back in id order number each topic 1, 2, 3... with no gap and no repeat.
     @Test func concurrentWritersOnTwoNodesKeepOneOrder() async throws {
-        guard let (url, _) = try await Self.freshDatabase("writers") else { return }
+        let (url, _) = try await Self.freshDatabase("writers")
         let writers = (0..<2).map { OutboxWriter(link: DatabaseLink(url: url, name: "node\($0)", logger: Self.logger), timeout: .seconds(10), logger: Self.logger) }
         let perWriter = 150
         let results = try await withThrowingTaskGroup(of: (String, OutboxWriter.Appended).self) { group in
@@ -102,7 +102,7 @@ import Testing
     }
 
     @Test func publishesCountConnectedSubscribersOnEveryNode() async throws {
-        guard let (url, _) = try await Self.freshDatabase("recipients") else { return }
+        let (url, _) = try await Self.freshDatabase("recipients")
         let link = DatabaseLink(url: url, name: "store", logger: Self.logger)
         let nodeA = PostgresRegistrations(link: link, nodeID: "a", timeout: .seconds(5), logger: Self.logger)
         let nodeB = PostgresRegistrations(link: link, nodeID: "b", timeout: .seconds(5), logger: Self.logger)
@@ -142,7 +142,7 @@ import Testing
 
     /// The whole backend running: old outbox rows and registrations no node held for the ttl go.
     @Test func oldRowsAndAbandonedRegistrationsAreDeleted() async throws {
-        guard let (url, _) = try await Self.freshDatabase("tidy") else { return }
+        let (url, _) = try await Self.freshDatabase("tidy")
         var settings = PostgresCluster.Settings(url: url, nodeID: "a")
         settings.retention = .seconds(1)
         settings.registrationTTL = .seconds(1)
@@ -187,7 +187,7 @@ import Testing
     }
 
     @Test func theFollowerHandsOverEveryRowInOrderAndFromWhereItStarts() async throws {
-        guard let (url, _) = try await Self.freshDatabase("follower") else { return }
+        let (url, _) = try await Self.freshDatabase("follower")
         let writer = OutboxWriter(link: DatabaseLink(url: url, name: "writer", logger: Self.logger), timeout: .seconds(5), logger: Self.logger)
         let before = try await writer.append(.publish(topic: "cats", userID: nil, message: "before"))
         let collected = Mutex<[OutboxEntry]>([])

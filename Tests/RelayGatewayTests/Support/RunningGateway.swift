@@ -38,10 +38,13 @@ struct RunningGateway: Sendable {
             """
     }
 
+    /// Serves `yaml` for the duration of `body`; the whole run fails past `limit` (give tests
+    /// that do much work a limit that grows with it).
     static func with<T: Sendable>(
         yaml: String,
         environment: [String: String] = [:],
         logHandler: (@Sendable (String) -> any LogHandler)? = nil,
+        limit: Duration = .seconds(60),
         _ body: @escaping @Sendable (RunningGateway) async throws -> T
     ) async throws -> T {
         raiseOpenFileLimit()
@@ -50,7 +53,7 @@ struct RunningGateway: Sendable {
         let gateway = try Gateway(config: config, logger: logger)
         let expected = config.listeners.count
         let (ports, portsContinuation) = AsyncStream.makeStream(of: (String, Int).self)
-        return try await withTimeout(.seconds(60), "gateway test") {
+        return try await withTimeout(limit, "gateway test") {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     try await gateway.run(gracefulShutdownSignals: []) { listener, port in

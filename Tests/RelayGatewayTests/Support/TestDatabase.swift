@@ -4,28 +4,25 @@ import Testing
 /// A fresh PostgreSQL database for one cluster test, on the server `RELAY_TEST_DATABASE_URL`
 /// names (`scripts/postgres-test-instance.sh start` prints one; `.ci/run` exports it).
 ///
-/// Without that variable the cluster tests are skipped with a message, unless
-/// `RELAY_REQUIRE_POSTGRES=1` (set by `.ci/run`): then they fail.
+/// Without that variable the cluster tests are skipped, naming what is missing (see ``Prerequisite``).
 struct TestDatabase: Sendable {
     /// The new database's URL.
     let url: String
 
-    static var serverURL: String? {
-        let environment = ProcessInfo.processInfo.environment
-        if let url = environment["RELAY_TEST_DATABASE_URL"], !url.isEmpty {
+    /// The server to create test databases on; without one the test skips (or fails, see ``Prerequisite``).
+    static func serverURL() throws -> String {
+        if let url = ProcessInfo.processInfo.environment["RELAY_TEST_DATABASE_URL"], !url.isEmpty {
             return url
         }
-        if environment["RELAY_REQUIRE_POSTGRES"] == "1" {
-            Issue.record("RELAY_TEST_DATABASE_URL is not set, but RELAY_REQUIRE_POSTGRES=1: the cluster tests must run here")
-        } else {
-            print("SKIPPED cluster tests: no RELAY_TEST_DATABASE_URL (run `scripts/postgres-test-instance.sh start` and export what it prints)")
-        }
-        return nil
+        try Prerequisite.missing(
+            "a PostgreSQL server in RELAY_TEST_DATABASE_URL",
+            install: "apt-get install postgresql, then export what `scripts/postgres-test-instance.sh start` prints"
+        )
     }
 
-    /// Creates a database named after `test` on `server` (nil without a server).
-    static func create(_ test: String, on server: String? = Self.serverURL) async throws -> TestDatabase? {
-        guard let server else { return nil }
+    /// Creates a database named after `test` on `server` (by default ``serverURL()``).
+    static func create(_ test: String, on server: String? = nil) async throws -> TestDatabase {
+        let server = try server ?? Self.serverURL()
         let name = "relay_\(test.lowercased().filter { $0.isLetter || $0.isNumber })_\(UInt32.random(in: 0...UInt32.max))"
         try await Self.psql(server, "CREATE DATABASE \(name)")
         guard let slash = server.lastIndex(of: "/") else { throw TimedOut(what: "a database URL: \(server)") }
@@ -35,7 +32,7 @@ struct TestDatabase: Sendable {
     /// Runs one SQL command with `psql` and returns its unaligned output.
     @discardableResult
     static func psql(_ url: String, _ sql: String) async throws -> String {
-        guard let psql = Program.find("psql") else { throw TimedOut(what: "psql on PATH (apt-get install postgresql-client)") }
+        let psql = try Prerequisite.program("psql", install: "apt-get install postgresql-client")
         let result = try await Program.run(psql, [url, "-v", "ON_ERROR_STOP=1", "-tAc", sql])
         guard result.status == 0 else { throw TimedOut(what: "psql \(sql): \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
