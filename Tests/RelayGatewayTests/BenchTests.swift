@@ -9,7 +9,7 @@ import Testing
 @testable import RelayGateway
 
 /// `relay-gateway bench` against a live gateway, with small numbers: it must count every delivery.
-@Suite struct BenchTests {
+@Suite(.heavy) struct BenchTests {
     @Test func scenariosCountEveryDeliveryAndReportServerUsage() async throws {
         try await RunningGateway.with(yaml: RunningGateway.seedYAML()) { gateway in
             var settings = Bench.Settings()

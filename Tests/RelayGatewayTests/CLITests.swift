@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The `relay-gateway` binary: `check`, config errors at start-up, and a clean stop on SIGTERM.
-@Suite struct CLITests {
+@Suite(.timed) struct CLITests {
     private func writeConfig(_ yaml: String) throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString).yaml")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
@@ -110,7 +110,8 @@ import Testing
         client.send("GET /health HTTP/1.1\r\nHost: x\r\n")
         try await Task.sleep(for: .milliseconds(200))
         running.signal(SIGTERM)
-        try await Task.sleep(for: .milliseconds(300))
+        // Draining has begun once the listener accepts no new connection.
+        try await eventually("the listener stopped accepting", within: .seconds(10)) { (try? RawSocket(port: port)) == nil }
         client.send("\r\n")
         let answer = String(decoding: await client.receive(timeout: .seconds(5), until: "}"), as: UTF8.self)
         #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer)")

@@ -8,7 +8,7 @@ import Testing
 ///
 /// It needs `chromium`, `chromedriver` and Python's `selenium` (`scripts/test` installs them);
 /// without them it is skipped, naming what is missing (see ``Prerequisite``).
-@Suite struct ConsoleBrowserTests {
+@Suite(.heavy) struct ConsoleBrowserTests {
     static let script = Program.packageRoot.appendingPathComponent("Tests/RelayGatewayTests/Browser/console_browser_test.py")
     static let artifacts = Program.packageRoot.appendingPathComponent(".build/test-artifacts/browser")
 

@@ -8,7 +8,7 @@ import Testing
 /// Seeded, time-bounded fuzzing of the two parsers that read untrusted text: the config loader
 /// (with the route table's plugin validation) and the subscriber command parser. Any input must
 /// give a result or a typed error, never a crash.
-@Suite struct FuzzTests {
+@Suite(.heavy) struct FuzzTests {
     /// SplitMix64: a tiny deterministic generator, so a failure can be replayed from its seed.
     struct SeededGenerator: RandomNumberGenerator {
         var state: UInt64

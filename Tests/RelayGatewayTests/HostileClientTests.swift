@@ -4,7 +4,7 @@ import Testing
 
 /// Clients that break the protocol, hog resources or send garbage: each gets the documented
 /// answer, and the server keeps serving everyone else.
-@Suite struct HostileClientTests {
+@Suite(.timed) struct HostileClientTests {
     static let yaml = RunningGateway.seedYAML(relay: "relay: {max_message_bytes: 1KiB}")
 
     /// A client frame with a mask (unless `masked` is false).
@@ -42,7 +42,7 @@ import Testing
     }
 
     /// Handshakes a raw socket for a fresh registration; what follows the 101 head is returned.
-    private func connectRaw(_ gateway: RunningGateway) async throws -> RawSocket {
+    static func connectRaw(_ gateway: RunningGateway) async throws -> RawSocket {
         let url = try await gateway.register(userID: 1)
         let socket = try RawSocket(port: gateway.port)
         let head = await socket.handshake(path: String(url.dropFirst("ws://127.0.0.1:\(gateway.port)".count)))
@@ -71,7 +71,7 @@ import Testing
         let (bytes, code) = Self.violations[name]!
         try await RunningGateway.with(yaml: Self.yaml) { gateway in
             let healthy = try await TestSubscriber.connect(try await gateway.register(userID: 2))
-            let socket = try await self.connectRaw(gateway)
+            let socket = try await Self.connectRaw(gateway)
             socket.send(bytes)
             let answer = await socket.receive(timeout: .seconds(5))
             #expect(Self.closeCode(in: answer) == code, "\(name): got \(answer.count) bytes starting \(answer.prefix(8))")
@@ -134,12 +134,13 @@ import Testing
     }
 
     @Test func silentClientsAreClosedAfterThePingTimeout() async throws {
-        let yaml = RunningGateway.seedYAML(relay: "relay: {ping_interval: 200ms, ping_timeout: 1s}")
+        // A timeout of ten intervals, so a busy machine does not time out the answering client.
+        let yaml = RunningGateway.seedYAML(relay: "relay: {ping_interval: 200ms, ping_timeout: 2s}")
         try await RunningGateway.with(yaml: yaml) { gateway in
             // swift-websocket's client answers pings; the raw socket never does.
             let answering = try await TestSubscriber.connect(try await gateway.register(userID: 1))
-            let silent = try await self.connectRaw(gateway)
-            let received = await silent.receive(timeout: .seconds(6), until: "ping timeout")
+            let silent = try await Self.connectRaw(gateway)
+            let received = await silent.receive(timeout: .seconds(10), until: "ping timeout")
             #expect(received.contains(0x89), "the server pinged")
             #expect(Self.closeCode(in: received) == 1001)
             try await eventually("silent one detached") { gateway.gateway.relay.counts.connections == 1 }

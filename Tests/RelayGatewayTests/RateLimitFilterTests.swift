@@ -3,7 +3,7 @@ import Testing
 @testable import RelayGateway
 
 /// `rate_limit`: token buckets per key, 429 with the IETF headers, recovery, isolation, bounds.
-@Suite struct RateLimitFilterTests {
+@Suite(.timed) struct RateLimitFilterTests {
     /// The seed routes with one rate_limit filter `name` (with `options`) on the given handlers.
     static func yaml(_ name: String, _ options: String, on handlers: [String]) -> String {
         """

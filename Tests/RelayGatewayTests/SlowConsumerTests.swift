@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// A subscriber that never reads must not stall the others nor hold more than its bound.
-@Suite(.serialized) struct SlowConsumerTests {
+@Suite(.serialized, .heavy) struct SlowConsumerTests {
     /// The queue bound in messages (8 of 64 KiB), or, with `byBytes`, in bytes (256 KiB, while
     /// 1,024 messages would hold all 150 of a flood).
     static func yaml(policy: String, byBytes: Bool = false) -> String {

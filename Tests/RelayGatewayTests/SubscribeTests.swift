@@ -21,7 +21,7 @@ import WSClient
     /// A handshake after another request on a keep-alive connection (as a proxy with pooled
     /// connections may send it) gets 400 with `Connection: close`, and the connection is closed,
     /// so the proxy does not reuse a connection that can no longer be read.
-    @Test func aHandshakeLaterOnAKeepAliveConnectionGets400AndAClose() async throws {
+    @Test(.timed) func aHandshakeLaterOnAKeepAliveConnectionGets400AndAClose() async throws {
         try await RunningGateway.with(yaml: Self.yaml) { gateway in
             let url = try await gateway.register(userID: 1)
             let id = url.split(separator: "/").last!
