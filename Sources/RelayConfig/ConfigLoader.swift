@@ -4,16 +4,23 @@ import Foundation
 public enum ConfigLoader {
     static let topLevelKeys = ["relay", "tokens", "filters", "listeners", "cluster"]
 
+    /// The largest config file read (16 MiB: some 200,000 routes); a bigger one, or an endless
+    /// one such as `/dev/zero`, is refused before it is parsed.
+    public static let maxFileBytes = 16 << 20
+
     /// Reads, interpolates, parses and validates. The file path is used verbatim in every error.
     public static func load(
         file: String,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigError) -> GatewayConfig {
-        let yaml: String
-        do {
-            yaml = try String(contentsOfFile: file, encoding: .utf8)
+        let bytes: [UInt8]
+        do throws(ReadFailure) {
+            bytes = try readCapped(file)
         } catch {
-            throw ConfigError(file: file, keyPath: "", line: nil, message: "cannot read config file: \(reason(error))")
+            throw ConfigError(file: file, keyPath: "", line: nil, message: error.message)
+        }
+        guard let yaml = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigError(file: file, keyPath: "", line: nil, message: "cannot read config file: not valid UTF-8 text")
         }
         return try parse(yaml: yaml, file: file, environment: environment)
     }
@@ -37,14 +44,30 @@ public enum ConfigLoader {
         return GatewayConfig(file: file, relay: relay, tokens: tokens, filters: filters, listeners: listeners, cluster: cluster)
     }
 
-    /// A short reason for a failed read, such as "No such file or directory".
-    private static func reason(_ error: Error) -> String {
-        if let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? POSIXError {
-            return String(cString: strerror(underlying.code.rawValue))
+    private struct ReadFailure: Error {
+        let message: String
+    }
+
+    /// The file's bytes, read with plain POSIX calls so a failure names its errno ("No such file
+    /// or directory", "Is a directory"); refused past `maxFileBytes`, however long it would go on.
+    private static func readCapped(_ file: String) throws(ReadFailure) -> [UInt8] {
+        func failure() -> ReadFailure {
+            ReadFailure(message: "cannot read config file: \(String(cString: strerror(errno)))")
         }
-        if (error as? CocoaError)?.code == .fileReadInapplicableStringEncoding {
-            return "not valid UTF-8 text"
+        let descriptor = open(file, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure() }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count <= maxFileBytes {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { return bytes }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure()
+            }
+            bytes += chunk[0..<count]
         }
-        return error.localizedDescription
+        throw ReadFailure(message: "config file is larger than \(maxFileBytes >> 20) MiB")
     }
 }

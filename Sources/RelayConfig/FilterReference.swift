@@ -9,12 +9,12 @@ public struct FilterReference: Sendable, Equatable {
         self.location = location
     }
 
-    /// Reads a list of filter names, each of which must be declared.
-    static func readList(_ node: ConfigNode, declared: [FilterDeclaration]) throws(ConfigError) -> [FilterReference] {
+    /// Reads a list of filter names, each of which must be among the `declared` names.
+    static func readList(_ node: ConfigNode, declared: Set<String>) throws(ConfigError) -> [FilterReference] {
         try node.list().map { item throws(ConfigError) in
             let name = try item.string()
-            guard declared.contains(where: { $0.name == name }) else {
-                let names = declared.map(\.name).sorted()
+            guard declared.contains(name) else {
+                let names = declared.sorted()
                 let known = names.isEmpty ? "no filters are declared" : "declared: \(names.joined(separator: ", "))"
                 throw item.location.error("undeclared filter \"\(name)\" (\(known))")
             }

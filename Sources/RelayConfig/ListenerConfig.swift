@@ -35,7 +35,7 @@ public struct ListenerConfig: Sendable {
 extension ListenerConfig {
     static let allowedKeys = ["name", "host", "port", "public_url", "max_connections", "filters", "routes"]
 
-    init(reading mapping: ConfigMapping, index: Int, declared: [FilterDeclaration]) throws(ConfigError) {
+    init(reading mapping: ConfigMapping, index: Int, declared: Set<String>) throws(ConfigError) {
         try mapping.rejectUnknownKeys(allowed: Self.allowedKeys)
         name = try mapping.node("name")?.nonEmptyString() ?? "listener\(index)"
         host = try mapping.node("host")?.nonEmptyString() ?? "127.0.0.1"
@@ -55,20 +55,12 @@ extension ListenerConfig {
         location = mapping.location
     }
 
-    /// A non-empty list of routes with no two for the same method and path.
-    private static func readRoutes(_ node: ConfigNode, declared: [FilterDeclaration]) throws(ConfigError) -> [RouteConfig] {
+    /// A non-empty list of routes. Two routes for the same path and method are refused by the
+    /// route table, once every method is known (a route may take its handler's default).
+    private static func readRoutes(_ node: ConfigNode, declared: Set<String>) throws(ConfigError) -> [RouteConfig] {
         let items = try node.list()
         guard !items.isEmpty else { throw node.location.error("must list at least one route") }
-        var routes: [RouteConfig] = []
-        for item in items {
-            let route = try RouteConfig(reading: item, declared: declared)
-            if let earlier = routes.first(where: { $0.path == route.path && $0.method == route.method }) {
-                let shown = [route.method, route.path].compactMap { $0 }.joined(separator: " ")
-                throw route.location.error("duplicate route \"\(shown)\" (also \(earlier.location.keyPath))")
-            }
-            routes.append(route)
-        }
-        return routes
+        return try items.map { item throws(ConfigError) in try RouteConfig(reading: item, declared: declared) }
     }
 
     /// Reads `listeners:`: a non-empty list with unique names and no two listeners on the same
@@ -76,10 +68,11 @@ extension ListenerConfig {
     static func readAll(_ node: ConfigNode, declared: [FilterDeclaration]) throws(ConfigError) -> [ListenerConfig] {
         let items = try node.list()
         guard !items.isEmpty else { throw node.location.error("must list at least one listener") }
+        let names = Set(declared.map(\.name))
         var listeners: [ListenerConfig] = []
         for (index, item) in items.enumerated() {
             let mapping = try item.mapping()
-            let listener = try ListenerConfig(reading: mapping, index: index, declared: declared)
+            let listener = try ListenerConfig(reading: mapping, index: index, declared: names)
             if let earlier = listeners.first(where: { $0.name == listener.name }) {
                 let location = mapping.node("name")?.location ?? listener.location
                 throw location.error("duplicate listener name \"\(listener.name)\" (also \(earlier.location.keyPath))")

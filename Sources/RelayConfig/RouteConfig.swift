@@ -1,7 +1,9 @@
 /// One route of a listener: a path (and optionally a method) served by a named handler.
 public struct RouteConfig: Sendable {
-    /// Starts with `/`; may hold parameters such as `{client_id}`.
+    /// As written; starts with `/` and may hold parameters such as `{client_id}`.
     public var path: String
+    /// The path parsed and normalised (see ``RoutePath``).
+    public var routePath: RoutePath
     /// Uppercased HTTP method, or nil for any method.
     public var method: String?
     /// The handler's name, checked against the handler registry by the gateway.
@@ -13,10 +15,11 @@ public struct RouteConfig: Sendable {
     public var location: ConfigLocation
 
     public init(
-        path: String, method: String?, handler: String, handlerLocation: ConfigLocation,
+        path: String, routePath: RoutePath, method: String?, handler: String, handlerLocation: ConfigLocation,
         filters: [FilterReference], location: ConfigLocation
     ) {
         self.path = path
+        self.routePath = routePath
         self.method = method
         self.handler = handler
         self.handlerLocation = handlerLocation
@@ -28,12 +31,16 @@ public struct RouteConfig: Sendable {
 extension RouteConfig {
     static let allowedKeys = ["path", "method", "handler", "filters"]
 
-    init(reading node: ConfigNode, declared: [FilterDeclaration]) throws(ConfigError) {
+    init(reading node: ConfigNode, declared: Set<String>) throws(ConfigError) {
         let mapping = try node.mapping()
         try mapping.rejectUnknownKeys(allowed: Self.allowedKeys)
         let pathNode = try mapping.required("path")
         path = try pathNode.string()
-        guard path.hasPrefix("/") else { throw pathNode.location.error("must start with \"/\"\(pathNode.gotSuffix)") }
+        do throws(RoutePath.Invalid) {
+            routePath = try RoutePath(path)
+        } catch {
+            throw pathNode.location.error("\(error.message)\(pathNode.gotSuffix)")
+        }
         if let methodNode = mapping.node("method") {
             let method = try methodNode.string().uppercased()
             guard !method.isEmpty, method.allSatisfy({ $0.isASCII && $0.isLetter }) else {

@@ -5,6 +5,14 @@ import Yams
 enum YAMLReader {
     /// The document's root, or nil when the document is empty.
     static func read(yaml: String, file: String, environment: [String: String]) throws(ConfigError) -> ConfigNode? {
+        // Yams resolves aliases while it composes, so a 1 KB alias bomb would grow to gigabytes
+        // before the node walk below could refuse it: refuse anchors and aliases from the tokens.
+        if let found = YAMLAnchorScan.firstAnchorOrAlias(in: yaml) {
+            throw ConfigError(
+                file: file, keyPath: "", line: found.line,
+                message: "YAML \(found.isAlias ? "aliases (*name)" : "anchors (&name)") are not supported; write the value out"
+            )
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml, .default, .default, .utf8)
@@ -33,13 +41,14 @@ enum YAMLReader {
                 return ConfigNode(location: location, value: isEmpty ? .empty : .scalar(text))
             case .mapping(let mapping):
                 var entries: [ConfigMapping.Entry] = []
+                var keys: Set<String> = []
                 for (keyNode, valueNode) in mapping {
                     let line = keyNode.mark?.line
                     guard case .scalar(let key) = keyNode else {
                         throw ConfigError(file: location.file, keyPath: location.keyPath, line: line,
                                           message: "mapping keys must be plain strings")
                     }
-                    guard !entries.contains(where: { $0.key == key.string }) else {
+                    guard keys.insert(key.string).inserted else {
                         throw ConfigError(file: location.file, keyPath: location.keyPath, line: line,
                                           message: "duplicate key \"\(key.string)\"")
                     }

@@ -130,11 +130,6 @@ private func listener(_ lines: String) -> String {
         #expect(error.keyPath == "listeners[0].routes[0].method")
         #expect(error.message == "must be an HTTP method such as GET or POST, got \"GET /\"")
     }
-
-    @Test func duplicateRoute() throws {
-        let error = try parseError(listener("port: 1\nroutes:\n  - {path: /a, method: GET, handler: health}\n  - {path: /a, method: GET, handler: register}"))
-        #expect(error.description == "relay.yaml:6: listeners[0].routes[1]: duplicate route \"GET /a\" (also listeners[0].routes[0])")
-    }
 }
 
 @Suite struct FilterErrorTests {

@@ -16,20 +16,19 @@ extension RouteTable.Listener {
             router.add(middleware: filter.middleware)
         }
         router.add(middleware: DrainingGuard(state: environment.drain))
-        var methodsByPath: [(path: String, methods: [HTTPRequest.Method])] = []
+        var paths: [String] = []
+        var methodsByPath: [String: [HTTPRequest.Method]] = [:]
         for route in self.routes {
             let group = router.group()
             for filter in route.filters {
                 group.add(middleware: filter.middleware)
             }
             group.on(RouterPath(route.path), method: route.method, use: route.handler.make(environment))
-            if let index = methodsByPath.firstIndex(where: { $0.path == route.path }) {
-                methodsByPath[index].methods.append(route.method)
-            } else {
-                methodsByPath.append((route.path, [route.method]))
-            }
+            if methodsByPath[route.path] == nil { paths.append(route.path) }
+            methodsByPath[route.path, default: []].append(route.method)
         }
-        for (path, methods) in methodsByPath {
+        for path in paths {
+            let methods = methodsByPath[path]!
             let allow = methods.map(\.rawValue).joined(separator: ", ")
             for method in Self.knownMethods where !methods.contains(method) {
                 router.on(RouterPath(path), method: method) { request, _ -> Response in

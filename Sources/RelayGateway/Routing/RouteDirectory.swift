@@ -41,9 +41,7 @@ public final class RouteDirectory: Sendable {
     /// the id filled in.
     public func subscribeURL(for id: ClientID) -> String {
         guard let route = self.entries.first(where: \.servesWebSocket) else { return "/" }
-        let path = route.path
-            .replacingOccurrences(of: "{client_id}", with: id.description)
-            .replacingOccurrences(of: ":client_id", with: id.description)
+        let path = route.path.replacingOccurrences(of: "{client_id}", with: id.description)
         return self.origin(of: route, websocket: true, requestHost: nil) + path
     }
 

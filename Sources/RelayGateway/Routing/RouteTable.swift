@@ -13,7 +13,9 @@ public struct RouteTable: Sendable {
     }
 
     public struct Route: Sendable {
+        /// The path normalised (`/health/` is `/health`): what the router serves.
         public let path: String
+        public let routePath: RoutePath
         public let method: HTTPRequest.Method
         public let handler: HandlerPlugin
         public let filters: [Filter]
@@ -70,11 +72,26 @@ public struct RouteTable: Sendable {
         var listeners: [Listener] = []
         for listener in config.listeners {
             var routes: [Route] = []
+            // Per method and path shape (`/ws/{}`), the route that serves it: two routes the
+            // router would take for one request are refused here, never at serve time.
+            var served: [String: RouteConfig] = [:]
+            var namesByShape: [String: (names: [String], route: RouteConfig)] = [:]
             for route in listener.routes {
                 let resolved = try Self.route(route, handlers: handlers, filters: try resolve(route.filters))
-                if routes.contains(where: { $0.path == resolved.path && $0.method == resolved.method }) {
-                    throw route.location.error("duplicate route \(resolved.method.rawValue) \(resolved.path) in this listener")
+                let shape = route.routePath.shape
+                if let earlier = served.updateValue(route, forKey: "\(resolved.method.rawValue) \(shape)") {
+                    let same = earlier.path == route.path ? "" : ", the same path as \(earlier.path)"
+                    throw route.location.error(
+                        "duplicate route \(resolved.method.rawValue) \(route.path)\(same) (also \(earlier.location.keyPath)\(Self.onLine(earlier.location)))"
+                    )
                 }
+                let names = route.routePath.parameters
+                if let earlier = namesByShape[shape], earlier.names != names {
+                    throw route.location.error(
+                        "\(route.path) is the same path as \(earlier.route.path) (\(earlier.route.location.keyPath)\(Self.onLine(earlier.route.location))) with its parameters named differently; name them alike"
+                    )
+                }
+                namesByShape[shape] = (names, route)
                 routes.append(resolved)
             }
             listeners.append(Listener(config: listener, filters: try resolve(listener.filters), routes: routes))
@@ -100,10 +117,14 @@ public struct RouteTable: Sendable {
         if handler.servesWebSocket && method != .get {
             throw route.location.error("handler \"\(handler.name)\" serves WebSocket upgrades, which use GET, not \(method.rawValue)")
         }
-        for parameter in handler.requiredParameters where !route.path.contains("{\(parameter)}") && !route.path.contains(":\(parameter)") {
+        for parameter in handler.requiredParameters where !route.routePath.parameters.contains(parameter) {
             throw route.location.error("handler \"\(handler.name)\" needs {\(parameter)} in its path, e.g. \"/ws/{\(parameter)}\"")
         }
-        return Route(path: route.path, method: method, handler: handler, filters: filters)
+        return Route(path: route.routePath.description, routePath: route.routePath, method: method, handler: handler, filters: filters)
+    }
+
+    private static func onLine(_ location: ConfigLocation) -> String {
+        location.line.map { ", line \($0)" } ?? ""
     }
 
     private static func firstRoute(named handler: String, in config: GatewayConfig) -> RouteConfig? {
