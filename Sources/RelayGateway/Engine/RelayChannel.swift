@@ -49,6 +49,9 @@ struct RelayChannel: ServerChildChannel, HTTPChannelHandler {
             let connectionSlots = self.connectionSlots
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: sessions.maxFrameSize,
+                // The subscriber's ClientFrameHandler answers decoder errors itself, once, with
+                // the right code and cause (NIO's handler would write a second close frame).
+                enableAutomaticErrorHandling: false,
                 shouldUpgrade: { channel, head in
                     headReceived.value = true
                     let promise = channel.eventLoop.makePromise(of: UpgradeDecision.self)

@@ -24,6 +24,11 @@ final class ClientFrameHandler: ChannelInboundHandler {
     /// A text message arriving in several frames, until its final frame.
     private var fragments: ByteBuffer?
     private var fragmentsAreText = false
+    private var fragmentCount = 0
+    private var failed = false
+    private var context: ChannelHandlerContext?
+    /// At most this many frames make one message (each costs a frame's work, whatever its size).
+    static let maxFragmentsPerMessage = 1024
 
     init(
         relay: Relay<WebSocketSubscriber>,
@@ -54,6 +59,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         guard let interval = self.keepalive.interval else { return }
         self.allocator = context.channel.allocator
         self.sweep = KeepaliveSweep.current(on: context.eventLoop, interval: interval)
@@ -61,6 +67,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
         self.leaveSweep()
     }
 
@@ -110,7 +117,22 @@ final class ClientFrameHandler: ChannelInboundHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// The frame decoder's refusals (a frame over `max_message_bytes`, a fragmented or oversized
+    /// control frame) close the connection here, with the code RFC 6455 gives them.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let error = error as? NIOWebSocketError else {
+            return context.fireErrorCaught(error)
+        }
+        switch error {
+        case .invalidFrameLength: self.fail(code: .messageTooLarge, "frame larger than the message limit")
+        case .fragmentedControlFrame: self.fail(code: .protocolError, "control frames must not be fragmented")
+        case .multiByteControlFrameLength: self.fail(code: .protocolError, "control frames carry at most 125 bytes")
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Frames already read with the one that failed the connection are dropped too.
+        guard !self.failed else { return }
         let frame = self.unwrapInboundIn(data)
         self.lastHeard = .now()
         guard frame.maskKey != nil else {
@@ -129,19 +151,25 @@ final class ClientFrameHandler: ChannelInboundHandler {
             } else {
                 self.fragments = frame.unmaskedData
                 self.fragmentsAreText = frame.opcode == .text
+                self.fragmentCount = 1
             }
         case .continuation:
+            // Taken out of `self` while it grows, so the buffer is not shared and each append
+            // writes in place: assembling N fragments is linear, not a copy per fragment.
             guard var buffered = self.fragments else {
                 return self.fail(code: .protocolError, "continuation frame without a message")
             }
+            self.fragments = nil
             var data = frame.unmaskedData
             guard buffered.readableBytes + data.readableBytes <= self.maxMessageBytes else {
-                self.fragments = nil
                 return self.fail(code: .messageTooLarge, "message too large")
+            }
+            self.fragmentCount += 1
+            guard self.fragmentCount <= Self.maxFragmentsPerMessage else {
+                return self.fail(code: .messageTooLarge, "more than \(Self.maxFragmentsPerMessage) fragments in one message")
             }
             buffered.writeBuffer(&data)
             if frame.fin {
-                self.fragments = nil
                 self.message(buffered, isText: self.fragmentsAreText, context: context)
             } else {
                 self.fragments = buffered
@@ -151,9 +179,14 @@ final class ClientFrameHandler: ChannelInboundHandler {
         case .pong:
             break
         case .connectionClose:
-            var data = frame.unmaskedData
-            let code = data.readInteger(as: UInt16.self).map { WebSocketErrorCode(codeNumber: Int($0)) } ?? .normalClosure
-            self.outbound.acknowledgeClose(ServerFrame.close(code: code, reason: "", allocator: context.channel.allocator))
+            switch ClientCloseFrame(payload: frame.unmaskedData) {
+            case .valid(let code):
+                // Echo the client's code (RFC 6455 §5.5.1); an empty close is answered with 1000.
+                let echoed = code.map { WebSocketErrorCode(codeNumber: Int($0)) } ?? .normalClosure
+                self.outbound.acknowledgeClose(ServerFrame.close(code: echoed, reason: "", allocator: context.channel.allocator))
+            case .invalid(let code, let reason):
+                self.fail(code: code, reason)
+            }
         default:
             self.fail(code: .protocolError, "unknown opcode")
         }
@@ -210,7 +243,22 @@ final class ClientFrameHandler: ChannelInboundHandler {
         self.outbound.send(ServerFrame.text(JSONResponse.errorText(message), allocator: context.channel.allocator))
     }
 
+    /// Fails the connection (RFC 6455 §7.1.7): the close frame goes out, and nothing more the
+    /// client sends is decoded or acted on: a client flooding frames costs no more work from here.
     private func fail(code: WebSocketErrorCode, _ reason: String) {
+        guard !self.failed else { return }
+        self.failed = true
         self.outbound.close(code: code, reason: reason, cause: .protocolError, afterQueued: false)
+        try? self.context?.pipeline.syncOperations.addHandler(InputDiscarder(), position: .first)
     }
+}
+
+/// Put at the front of a failed connection's pipeline: what the client still sends is read and
+/// dropped, undecoded, while the close frame goes out and the connection lingers for at most
+/// ``SubscriberOutbound/closeTimeout`` (closing at once could reset it before the client reads
+/// the close frame).
+private final class InputDiscarder: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }

@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// A plain TCP socket for what well-behaved clients never do: stop reading, send garbage.
-final class RawSocket {
+/// One task may send while another receives (the kernel serialises calls on the descriptor).
+final class RawSocket: @unchecked Sendable {
     let descriptor: Int32
 
     /// Connects to 127.0.0.1:`port`; a small receive buffer makes a non-reading client back up fast.
@@ -38,6 +39,23 @@ final class RawSocket {
 
     func send(_ bytes: [UInt8]) {
         _ = bytes.withUnsafeBytes { Glibc.send(self.descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Sends all of `bytes` without holding a thread while the server is slow to read (it
+    /// sleeps while the socket buffer is full); stops early once the connection is gone.
+    func sendAll(_ bytes: [UInt8]) async {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes.withUnsafeBytes {
+                Glibc.send(self.descriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            if sent > 0 {
+                offset += sent
+                continue
+            }
+            guard sent < 0, errno == EAGAIN || errno == EWOULDBLOCK else { return }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
     }
 
     /// Reads what arrives within `timeout` (stopping early once `until` is seen); empty at EOF.
