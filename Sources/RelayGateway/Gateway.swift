@@ -1,13 +1,13 @@
-import Hummingbird
 import Logging
 import NIOCore
 import RelayConfig
 import RelayCore
+import RelayHTTP
 import ServiceLifecycle
 import UnixSignals
 
-/// A whole deployment: one relay shared by every listener of the config, each listener a
-/// Hummingbird application with the gateway's own WebSocket upgrade path.
+/// A whole deployment: one relay shared by every listener of the config, each listener an
+/// `HTTPServer` of the engine (RelayHTTP) serving its route table.
 ///
 /// ```swift
 /// let config = try ConfigLoader.load(file: "config/relay.yaml")
@@ -71,6 +71,10 @@ public struct Gateway: Sendable {
         let publisher = Publisher(relay: self.relay, history: self.history, envelopes: self.envelopes)
         let registrations = self.cluster?.registrations ?? LocalRegistrations()
         let recentUnregisters = RecentUnregisters()
+        let sessions = SubscriberSessions(
+            relay: self.relay, registrations: registrations, history: self.history, envelopes: self.envelopes,
+            settings: self.config.relay, logger: self.logger, metrics: self.metrics
+        )
         let environment = HandlerEnvironment(
             relay: self.relay,
             settings: self.config.relay,
@@ -80,11 +84,8 @@ public struct Gateway: Sendable {
             publisher: publisher,
             bus: self.cluster?.bus ?? LocalBus(publisher: publisher),
             registrations: registrations,
-            recentUnregisters: recentUnregisters
-        )
-        let sessions = SubscriberSessions(
-            relay: self.relay, registrations: registrations, history: self.history, envelopes: self.envelopes,
-            settings: self.config.relay, logger: self.logger, metrics: self.metrics
+            recentUnregisters: recentUnregisters,
+            sessions: sessions
         )
         var services: [any Service] = [RegistrationSweeper(relay: self.relay)]
         if let cluster = self.cluster {
@@ -99,27 +100,22 @@ public struct Gateway: Sendable {
         if let history = self.history {
             services.append(HistoryTrimmer(history: history))
         }
+        let settings = self.config.relay
         for listener in self.routeTable.listeners {
-            let responder = listener.makeRouter(environment: environment).buildResponder()
             var logger = self.logger
             logger[metadataKey: "listener"] = .string(listener.config.name)
-            let application = Application(
-                responder: responder,
-                server: .relay(
-                    router: responder,
-                    sessions: sessions,
-                    connectionSlots: listener.config.maxConnections.map(ConnectionSlots.init),
-                    settings: self.config.relay
-                ),
-                configuration: ApplicationConfiguration(address: .hostname(listener.config.host, port: listener.config.port)),
-                onServerRunning: { channel in
-                    let port = channel.localAddress?.port ?? listener.config.port
+            var configuration = HTTPServer.Configuration(host: listener.config.host, port: listener.config.port)
+            configuration.handshakeTimeout = TimeAmount(settings.handshakeTimeout)
+            configuration.idleTimeout = settings.idleTimeout > .zero ? TimeAmount(settings.idleTimeout) : nil
+            configuration.maxBodyBytes = settings.maxMessageBytes
+            configuration.maxFrameSize = sessions.maxFrameSize
+            let router = listener.makeRouter(environment: environment, connectionSlots: listener.config.maxConnections.map(ConnectionSlots.init))
+            services.append(
+                HTTPServer(configuration: configuration, router: router, logger: logger) { port in
                     directory.listenerBound(listener.config.name, port: port)
                     await onListening(listener.config, port)
-                },
-                logger: logger
+                }
             )
-            services.append(application)
         }
         services.append(DrainWatcher(state: self.drain))
         var configuration = ServiceGroupConfiguration(

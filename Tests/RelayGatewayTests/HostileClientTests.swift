@@ -191,7 +191,7 @@ import Testing
                 headers.send("X-Filler: " + String(repeating: "a", count: 1000) + "\r\n")
             }
             let headersAnswer = String(decoding: await headers.receive(timeout: .seconds(3)), as: UTF8.self)
-            #expect(headersAnswer.hasPrefix("HTTP/1.1 400"), "\(headersAnswer.prefix(40))")
+            #expect(headersAnswer.hasPrefix("HTTP/1.1 431"), "\(headersAnswer.prefix(40))")
 
             // A huge Content-Length and then nothing.
             let body = try RawSocket(port: gateway.port)

@@ -20,6 +20,15 @@ public protocol MessageBus: Sendable {
     /// every node. Returns once it is accepted; throws if the bus is unavailable, and then nothing
     /// was accepted.
     func publish(topic: String, userID: Int?, message: String) async throws -> PublishReceipt
+
+    /// The same publish done at once, when this bus needs no waiting (a single node's fan-out);
+    /// nil when it must be awaited through ``publish(topic:userID:message:)``, and then nothing
+    /// was done.
+    func publishImmediately(topic: String, userID: Int?, message: String) -> PublishReceipt?
+}
+
+extension MessageBus {
+    public func publishImmediately(topic: String, userID: Int?, message: String) -> PublishReceipt? { nil }
 }
 
 /// A node's end of a cluster bus: what its follower hands over, in the bus's order.

@@ -1,11 +1,15 @@
 import RelayCore
 
-/// The single-node bus: a publish goes straight to this node's fan-out.
+/// The single-node bus: a publish goes straight to this node's fan-out, on the caller's thread.
 struct LocalBus: MessageBus {
     let publisher: Publisher
 
-    func publish(topic: String, userID: Int?, message: String) async throws -> PublishReceipt {
+    func publishImmediately(topic: String, userID: Int?, message: String) -> PublishReceipt? {
         let (recipients, position) = self.publisher.publish(topic: topic, userID: userID, message: message)
         return PublishReceipt(recipients: recipients, position: position)
+    }
+
+    func publish(topic: String, userID: Int?, message: String) async throws -> PublishReceipt {
+        self.publishImmediately(topic: topic, userID: userID, message: message)!
     }
 }

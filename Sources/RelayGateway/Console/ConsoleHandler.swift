@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
-import Hummingbird
+import NIOCore
+import RelayHTTP
 
 /// `GET /console` (not in the default table): one self-contained page, embedded in the binary, to
 /// register, subscribe, watch messages arrive, publish, and watch the gateway's `stats`.
@@ -46,8 +47,7 @@ enum ConsoleHandler {
             let body = ByteBuffer(string: Self.page.replacingOccurrences(of: Self.placeholder, with: json))
             var headers = Self.securityHeaders
             headers[.contentType] = "text/html; charset=utf-8"
-            headers[.contentLength] = String(body.readableBytes)
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+            return .now(Response(status: .ok, headers: headers, body: body))
         }
     }
 

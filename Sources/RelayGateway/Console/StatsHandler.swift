@@ -1,4 +1,3 @@
-import Hummingbird
 
 /// `GET /stats` (not in the default table): a small JSON view of the gateway for dashboards and
 /// the `console` page: connections, registrations, the busiest topics and running totals.
@@ -31,7 +30,7 @@ enum StatsHandler {
                 .map { TopicCount(topic: $0.key, subscribers: $0.value) }
             let totals = environment.metrics.totals
             let uptime = ContinuousClock.now - environment.metrics.startedAt
-            return JSONResponse.make(
+            return .now(JSONResponse.make(
                 .ok,
                 Answer(
                     connections: counts.connections,
@@ -43,7 +42,7 @@ enum StatsHandler {
                     uptime_seconds: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18
                 ),
                 headers: [.cacheControl: "no-store"]
-            )
+            ))
         }
     }
 }

@@ -1,5 +1,5 @@
-import Hummingbird
 import NIOCore
+import RelayHTTP
 import ServiceLifecycle
 import Synchronization
 
@@ -29,16 +29,16 @@ struct DrainWatcher: Service {
 
 /// Answers every request 503 once the gateway is draining (requests still arriving on open
 /// connections while they close); placed after the listener's filters, so the log shows it.
-struct DrainingGuard: RouterMiddleware {
+struct DrainingGuard: RequestFilter {
     let state: DrainState
 
-    func handle(_ request: Request, context: RelayRequestContext, next: (Request, RelayRequestContext) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: RequestContext, next: any Responder) throws -> Reply {
         guard !self.state.isDraining else {
             // The connection may have opened after the server's quiesce signal went out; tell it
             // now, so it closes once this answer is written instead of waiting for more requests.
             context.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-            throw RelayHTTPError(.serviceUnavailable, "server shutting down", headers: [.connection: "close"])
+            throw HTTPError(.serviceUnavailable, "server shutting down", headers: [.connection: "close"])
         }
-        return try await next(request, context)
+        return next.respond(to: request, context: context)
     }
 }

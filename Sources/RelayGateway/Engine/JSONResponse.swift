@@ -1,5 +1,7 @@
 import Foundation
-import Hummingbird
+import HTTPTypes
+import NIOCore
+import RelayHTTP
 
 /// Small JSON bodies for the relay's answers.
 enum JSONResponse {
@@ -12,19 +14,18 @@ enum JSONResponse {
 
     static func make(_ status: HTTPResponse.Status = .ok, _ value: some Encodable, headers: HTTPFields = [:]) -> Response {
         let data = (try? self.encoder.encode(value)) ?? Data("{}".utf8)
-        return self.make(status, rawJSON: ByteBuffer(bytes: data), headers: headers)
-    }
-
-    static func make(_ status: HTTPResponse.Status, rawJSON body: ByteBuffer, headers: HTTPFields = [:]) -> Response {
-        var headers = headers
-        headers[.contentType] = "application/json"
-        headers[.contentLength] = String(body.readableBytes)
-        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+        return Response.json(status, ByteBuffer(bytes: data), headers: headers)
     }
 
     /// `{"error": "..."}` as a text, for WebSocket error frames.
     static func errorText(_ message: String) -> String {
-        let data = (try? self.encoder.encode(["error": message])) ?? Data(#"{"error":"internal error"}"#.utf8)
-        return String(decoding: data, as: UTF8.self)
+        HTTPError.json(error: message)
+    }
+}
+
+extension HTTPError {
+    /// 503 for a cluster backend that could not be reached; nothing was done.
+    static func clusterUnavailable(_ error: any Error) -> HTTPError {
+        HTTPError(.serviceUnavailable, "cluster unavailable: \(error); retry later", headers: [.retryAfter: "1"])
     }
 }

@@ -1,10 +1,10 @@
-import Hummingbird
 import RelayConfig
+import RelayHTTP
 
 /// `type: auth`: the request must carry `Authorization: Bearer <secret>` for one of the named
 /// `tokens`; a WebSocket upgrade may instead pass `?token=<secret>` (browsers cannot set headers
 /// on WebSockets). Secrets are compared in constant time and never logged or echoed.
-struct AuthFilter: RouterMiddleware {
+struct AuthFilter: RequestFilter {
     static let plugin = FilterPlugin(type: "auth") { declaration, environment throws(ConfigError) in
         let options = declaration.options
         try options.rejectUnknownKeys(allowed: ["type", "tokens"])
@@ -27,10 +27,10 @@ struct AuthFilter: RouterMiddleware {
     let secrets: [[UInt8]]
     let metrics: RelayMetrics
 
-    func handle(_ request: Request, context: RelayRequestContext, next: (Request, RelayRequestContext) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: RequestContext, next: any Responder) throws -> Reply {
         guard let presented = Self.credential(of: request, isUpgrade: context.upgrade != nil) else {
             self.metrics.authFailures.increment()
-            throw RelayHTTPError(.unauthorized, "missing bearer token", headers: [.wwwAuthenticate: "Bearer"])
+            throw HTTPError(.unauthorized, "missing bearer token", headers: [.wwwAuthenticate: "Bearer"])
         }
         let bytes = Array(presented.utf8)
         var matched = false
@@ -39,9 +39,9 @@ struct AuthFilter: RouterMiddleware {
         }
         guard matched else {
             self.metrics.authFailures.increment()
-            throw RelayHTTPError(.unauthorized, "invalid token", headers: [.wwwAuthenticate: #"Bearer error="invalid_token""#])
+            throw HTTPError(.unauthorized, "invalid token", headers: [.wwwAuthenticate: #"Bearer error="invalid_token""#])
         }
-        return try await next(request, context)
+        return next.respond(to: request, context: context)
     }
 
     /// The bearer credential of a request: the `Authorization` header, or on an upgrade `?token=`.
@@ -53,7 +53,7 @@ struct AuthFilter: RouterMiddleware {
             }
             return nil
         }
-        if isUpgrade, let token = request.uri.queryParameters.get("token"), !token.isEmpty {
+        if isUpgrade, let token = request.queryValue("token"), !token.isEmpty {
             return token
         }
         return nil
@@ -68,4 +68,9 @@ struct AuthFilter: RouterMiddleware {
         }
         return difference == 0 && !lhs.isEmpty
     }
+}
+
+extension AuthFilter: CustomStringConvertible {
+    /// Never the secrets, whoever prints the filter.
+    var description: String { "AuthFilter(\(self.secrets.count) tokens)" }
 }

@@ -1,5 +1,6 @@
-import Hummingbird
+import HTTPTypes
 import RelayConfig
+import RelayHTTP
 
 /// `type: cors`: Cross-Origin Resource Sharing for browsers.
 ///
@@ -7,7 +8,7 @@ import RelayConfig
 /// for an origin not allowed. Other requests from an allowed origin get the CORS headers on their
 /// answer; from another origin they pass without them (the browser then blocks the read), except
 /// WebSocket upgrades, which browsers do not guard: those are refused with 403.
-struct CORSFilter: RouterMiddleware {
+struct CORSFilter: RequestFilter {
     struct Options: Sendable {
         var allowOrigins: [String] = ["*"]
         var allowMethods: [String] = ["GET", "POST", "DELETE", "OPTIONS"]
@@ -45,37 +46,36 @@ struct CORSFilter: RouterMiddleware {
         self.anyOrigin = options.allowOrigins.contains("*")
     }
 
-    func handle(_ request: Request, context: RelayRequestContext, next: (Request, RelayRequestContext) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: RequestContext, next: any Responder) throws -> Reply {
         guard let origin = request.headers[.origin] else {
-            return try await next(request, context)
+            return next.respond(to: request, context: context)
         }
         let allowed = self.anyOrigin || self.options.allowOrigins.contains(origin)
         let isPreflight = request.method == .options && request.headers[.accessControlRequestMethod] != nil
         let isWebSocket = request.headers[.upgrade]?.lowercased() == "websocket"
         guard allowed else {
             if isPreflight || isWebSocket {
-                throw RelayHTTPError(.forbidden, "origin not allowed")
+                throw HTTPError(.forbidden, "origin not allowed")
             }
-            return try await next(request, context)
+            return next.respond(to: request, context: context)
         }
         if isPreflight {
             var headers = self.originHeaders(origin)
             headers[.accessControlAllowMethods] = self.options.allowMethods.joined(separator: ", ")
             headers[.accessControlAllowHeaders] = self.options.allowHeaders.joined(separator: ", ")
             headers[.accessControlMaxAge] = String(self.options.maxAge.components.seconds)
-            return Response(status: .noContent, headers: headers)
+            return .now(Response(status: .noContent, headers: headers))
         }
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch {
-            response = RelayHTTPError.from(error).response
-        }
-        response.headers.append(contentsOf: self.originHeaders(origin))
+        var headers = self.originHeaders(origin)
         if !self.options.exposeHeaders.isEmpty {
-            response.headers[.accessControlExposeHeaders] = self.options.exposeHeaders.joined(separator: ", ")
+            headers[.accessControlExposeHeaders] = self.options.exposeHeaders.joined(separator: ", ")
         }
-        return response
+        let added = headers
+        return next.respond(to: request, context: context).map { response in
+            var response = response
+            response.headers.append(contentsOf: added)
+            return response
+        }
     }
 
     private func originHeaders(_ origin: String) -> HTTPFields {

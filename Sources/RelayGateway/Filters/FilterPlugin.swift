@@ -1,10 +1,11 @@
-import Hummingbird
 import Logging
 import RelayConfig
+import RelayHTTP
 
-/// A filter instance: a middleware that runs ahead of the relay handlers, on plain HTTP routes and
-/// on WebSocket upgrades alike. It may answer by itself (preflight, 401, 403, 429) or call `next`.
-public typealias RelayFilter = any MiddlewareProtocol<Request, Response, RelayRequestContext>
+/// A filter instance: it runs ahead of the relay handlers, on plain HTTP routes and on WebSocket
+/// upgrades alike, on the connection's event loop. It may answer by itself (preflight, 401, 403,
+/// 429) or pass the request on to `next`.
+public typealias RelayFilter = any RequestFilter
 
 /// What a filter is built from, besides its own options.
 public struct FilterEnvironment: Sendable {

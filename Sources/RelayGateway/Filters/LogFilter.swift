@@ -1,13 +1,12 @@
-import Foundation
-import Hummingbird
 import Logging
 import RelayConfig
+import RelayHTTP
 
 /// `type: log`: one line per finished request: method, path (client ids masked, query dropped),
 /// status, duration and peer address; for an accepted WebSocket also one line when it closes, with
 /// its duration and the frames sent. Never a header, a query string or a body, so no token or full
 /// client id reaches the log.
-struct LogFilter: RouterMiddleware {
+struct LogFilter: RequestFilter {
     enum Format: String {
         case text
         case json
@@ -35,89 +34,71 @@ struct LogFilter: RouterMiddleware {
         return LogFilter(logger: logger, level: level, format: format)
     }
 
-    private struct Entry: Encodable {
-        let method: String
-        let path: String
-        let status: Int?
-        let duration_ms: Double
-        let peer: String
-        var event: String? = nil
-        var sent: Int? = nil
-        var dropped: Int? = nil
-    }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
     let logger: Logger
     let level: Logger.Level
     let format: Format
 
-    func handle(_ request: Request, context: RelayRequestContext, next: (Request, RelayRequestContext) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: RequestContext, next: any Responder) throws -> Reply {
         let start = ContinuousClock.now
-        do {
-            let response = try await next(request, context)
-            self.log(request, status: response.status.code, since: start, peer: context.peerAddress)
-            if response.status == .switchingProtocols, let upgrade = context.upgrade {
-                let path = Self.maskedPath(request.uri.path)
-                let peer = context.peerAddress
-                upgrade.onSessionEnd { summary in
-                    self.logClose(path: path, peer: peer, summary: summary)
+        let upgrade = context.upgrade
+        return next.respond(to: request, context: context).map { response in
+            let peer = context.peerAddress
+            let path = Self.maskedPath(request.path)
+            self.emit(method: request.method.rawValue, path: path, status: response.status.code, duration: ContinuousClock.now - start, peer: peer)
+            if response.status == .switchingProtocols, let slot = upgrade?.attachment(UpgradeSlot.self) {
+                slot.onSessionEnd { summary in
+                    self.emit(method: "WS", path: path, status: nil, duration: summary.duration, peer: peer, closed: summary)
                 }
             }
             return response
-        } catch {
-            self.log(request, status: RelayHTTPError.from(error).status.code, since: start, peer: context.peerAddress)
-            throw error
         }
     }
 
-    private func log(_ request: Request, status: Int, since start: ContinuousClock.Instant, peer: String) {
-        let path = Self.maskedPath(request.uri.path)
-        let milliseconds = Self.milliseconds(ContinuousClock.now - start)
+    /// One line, written by hand (no formatter, no encoder: this runs for every request).
+    private func emit(method: String, path: String, status: Int?, duration: Duration, peer: String, closed: SessionSummary? = nil) {
+        let milliseconds = Self.milliseconds(duration)
+        let line: String
         switch self.format {
         case .text:
-            self.emit("\(request.method.rawValue) \(path) \(status) \(String(format: "%.2f", milliseconds))ms peer=\(peer)")
+            if let closed {
+                line = "\(method) \(path) closed \(milliseconds)ms peer=\(peer) sent=\(closed.messagesSent) dropped=\(closed.messagesDropped)"
+            } else {
+                line = "\(method) \(path) \(status ?? 0) \(milliseconds)ms peer=\(peer)"
+            }
         case .json:
-            self.emit(Entry(method: request.method.rawValue, path: path, status: status, duration_ms: milliseconds, peer: peer))
+            // Keys sorted, as the gateway's other JSON.
+            var fields: [String] = []
+            if let closed {
+                fields.append(#""dropped":\#(closed.messagesDropped)"#)
+            }
+            fields.append(#""duration_ms":\#(milliseconds)"#)
+            if closed != nil {
+                fields.append(#""event":"close""#)
+            }
+            fields.append(#""method":\#(JSONString.quoted(method))"#)
+            fields.append(#""path":\#(JSONString.quoted(path))"#)
+            fields.append(#""peer":\#(JSONString.quoted(peer))"#)
+            if let closed {
+                fields.append(#""sent":\#(closed.messagesSent)"#)
+            }
+            if let status {
+                fields.append(#""status":\#(status)"#)
+            }
+            line = "{" + fields.joined(separator: ",") + "}"
         }
-    }
-
-    private func logClose(path: String, peer: String, summary: SessionSummary) {
-        let milliseconds = Self.milliseconds(summary.duration)
-        switch self.format {
-        case .text:
-            self.emit(
-                "WS \(path) closed \(String(format: "%.2f", milliseconds))ms peer=\(peer) sent=\(summary.messagesSent) dropped=\(summary.messagesDropped)"
-            )
-        case .json:
-            self.emit(
-                Entry(
-                    method: "WS", path: path, status: nil, duration_ms: milliseconds, peer: peer, event: "close",
-                    sent: summary.messagesSent, dropped: summary.messagesDropped
-                )
-            )
-        }
-    }
-
-    private func emit(_ entry: Entry) {
-        self.emit((try? Self.encoder.encode(entry)).map { String(decoding: $0, as: UTF8.self) } ?? "")
-    }
-
-    private func emit(_ line: String) {
         self.logger.log(level: self.level, "\(line)")
     }
 
-    private static func milliseconds(_ duration: Duration) -> Double {
-        let value = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-        return (value * 100).rounded() / 100
+    /// `12.34`: milliseconds to two decimals.
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let hundredths = seconds * 100_000 + (attoseconds + 5_000_000_000_000) / 10_000_000_000_000
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 
     /// Client ids are capabilities: a path segment that looks like one keeps only its first 8 characters.
-    static func maskedPath(_ path: String) -> String {
+    static func maskedPath(_ path: some StringProtocol) -> String {
         path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
             segment.count == 32 && segment.allSatisfy(\.isHexDigit) ? segment.prefix(8) + "…" : String(segment)
         }.joined(separator: "/")

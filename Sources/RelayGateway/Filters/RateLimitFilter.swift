@@ -1,11 +1,11 @@
 import HTTPTypes
-import Hummingbird
 import RelayConfig
+import RelayHTTP
 
 /// `type: rate_limit`: a token bucket per key (`ip`, `token`, or `header:NAME`), refilled at
 /// `rate` (`20/s`, `600/m`, `10/h`) up to `burst`. Over the limit: 429 with `Retry-After` and the
 /// IETF `RateLimit` / `RateLimit-Policy` headers; every answer carries the latter two.
-struct RateLimitFilter: RouterMiddleware {
+struct RateLimitFilter: RequestFilter {
     enum Key: Sendable {
         case ip
         case token
@@ -55,28 +55,30 @@ struct RateLimitFilter: RouterMiddleware {
     let buckets: TokenBuckets
     let metrics: RelayMetrics
 
-    func handle(_ request: Request, context: RelayRequestContext, next: (Request, RelayRequestContext) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: RequestContext, next: any Responder) throws -> Reply {
         let decision = self.buckets.take(key: self.key(of: request, context: context))
         var headers: HTTPFields = [
-            HTTPField.Name("RateLimit-Policy")!: "\"\(self.name)\";q=\(self.buckets.burst);w=\(self.buckets.windowSeconds)",
-            HTTPField.Name("RateLimit")!: "\"\(self.name)\";r=\(decision.remaining);t=\(decision.resetSeconds)",
+            Self.policyField: "\"\(self.name)\";q=\(self.buckets.burst);w=\(self.buckets.windowSeconds)",
+            Self.stateField: "\"\(self.name)\";r=\(decision.remaining);t=\(decision.resetSeconds)",
         ]
         guard decision.allowed else {
             self.metrics.rateLimited.increment()
             headers[.retryAfter] = String(decision.retryAfterSeconds)
-            throw RelayHTTPError(.tooManyRequests, "rate limit exceeded; retry in \(decision.retryAfterSeconds) s", headers: headers)
+            throw HTTPError(.tooManyRequests, "rate limit exceeded; retry in \(decision.retryAfterSeconds) s", headers: headers)
         }
         // Every answer carries the headers, also a refusal by a later filter or the handler.
-        do {
-            var response = try await next(request, context)
-            response.headers.append(contentsOf: headers)
+        let added = headers
+        return next.respond(to: request, context: context).map { response in
+            var response = response
+            response.headers.append(contentsOf: added)
             return response
-        } catch {
-            throw RelayHTTPError.from(error).adding(headers)
         }
     }
 
-    private func key(of request: Request, context: RelayRequestContext) -> String {
+    private static let policyField = HTTPField.Name("RateLimit-Policy")!
+    private static let stateField = HTTPField.Name("RateLimit")!
+
+    private func key(of request: Request, context: RequestContext) -> String {
         switch self.key {
         case .ip:
             return context.peerAddress

@@ -1,9 +1,12 @@
-import Hummingbird
+import HTTPTypes
 import RelayConfig
 import RelayCore
+import RelayHTTP
 
-/// A relay handler answering one request.
-public typealias RelayHandler = @Sendable (Request, RelayRequestContext) async throws -> Response
+/// A relay handler answering one request, on the connection's event loop: at once (`.now`), or
+/// through `Reply.async` when it must wait (a cluster's database). A thrown `HTTPError` is the
+/// answer.
+public typealias RelayHandler = @Sendable (Request, RequestContext) throws -> Reply
 
 /// What a handler is built from.
 public struct HandlerEnvironment: Sendable {
@@ -22,8 +25,12 @@ public struct HandlerEnvironment: Sendable {
     public let registrations: any RegistrationStore
     /// Ids a cluster's bus unregistered lately.
     let recentUnregisters: RecentUnregisters
+    /// Turns accepted handshakes into live subscribers.
+    let sessions: SubscriberSessions
     /// The listener whose router the handler is built for.
     public internal(set) var listenerName = ""
+    /// That listener's `max_connections`, if it has one.
+    var connectionSlots: ConnectionSlots?
 }
 
 /// A handler type the config can name in a route's `handler:`.

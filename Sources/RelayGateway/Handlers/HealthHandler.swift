@@ -1,5 +1,3 @@
-import Hummingbird
-
 /// `GET /health`: `{"status": "ok", "connections": N, "registrations": N}`.
 enum HealthHandler {
     struct Answer: Encodable {
@@ -11,7 +9,7 @@ enum HealthHandler {
     static let plugin = HandlerPlugin(name: "health", defaultMethod: .get) { environment in
         { _, _ in
             let counts = environment.relay.counts
-            return JSONResponse.make(.ok, Answer(connections: counts.connections, registrations: counts.registrations))
+            return .now(JSONResponse.make(.ok, Answer(connections: counts.connections, registrations: counts.registrations)))
         }
     }
 }

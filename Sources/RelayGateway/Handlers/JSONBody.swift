@@ -1,19 +1,15 @@
 import Foundation
-import Hummingbird
+import RelayHTTP
 
-/// Reads a bounded JSON request body into a `Decodable`, with errors a client can act on.
+/// Reads a JSON request body (already read whole by the engine, within `max_message_bytes`)
+/// into a `Decodable`, with errors a client can act on.
 enum JSONBody {
     /// - Parameter fast: reads the body from a `FlatJSONObject` when it is one (nil: not sure,
     ///   ask `JSONDecoder`), which skips `JSONDecoder` on a hot path.
-    static func decode<T: Decodable>(
-        _ type: T.Type, from request: Request, limit: Int, fast: ((FlatJSONObject) -> T?)? = nil
-    ) async throws -> T {
-        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
-            throw RelayHTTPError(.contentTooLarge, "request body too large: \(declared) bytes (at most \(limit))")
-        }
-        let buffer = try await request.body.collect(upTo: limit)
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, fast: ((FlatJSONObject) -> T?)? = nil) throws -> T {
+        let buffer = request.body
         guard buffer.readableBytes > 0 else {
-            throw RelayHTTPError(.badRequest, "request body must be a JSON object")
+            throw HTTPError(.badRequest, "request body must be a JSON object")
         }
         if let fast, let object = FlatJSONObject(buffer.readableBytesView), let value = fast(object) {
             return value
@@ -21,7 +17,7 @@ enum JSONBody {
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
-            throw RelayHTTPError(.badRequest, Self.describe(error))
+            throw HTTPError(.badRequest, Self.describe(error))
         }
     }
 

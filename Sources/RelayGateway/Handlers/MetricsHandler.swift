@@ -1,4 +1,4 @@
-import Hummingbird
+import RelayHTTP
 
 /// `GET /metrics` (not in the default table): the gateway's counters in Prometheus text format.
 enum MetricsHandler {
@@ -6,11 +6,7 @@ enum MetricsHandler {
         { _, _ in
             let counts = environment.relay.counts
             let body = environment.metrics.render(connections: counts.connections, registrations: counts.registrations)
-            return Response(
-                status: .ok,
-                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .contentLength: String(body.readableBytes)],
-                body: .init(byteBuffer: body)
-            )
+            return .now(Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: body))
         }
     }
 }

@@ -1,49 +1,54 @@
-import Hummingbird
 import RelayCore
+import RelayHTTP
 
-/// `GET /ws/{client_id}` with a WebSocket upgrade: a known id is accepted (`101`), an unknown one
-/// gets `404`. `?envelope=1` and `?since=topic:epoch:offset,...` are read here (400 if malformed). Filters ahead of it run first, so their refusals (401, 403, 429) answer the
-/// handshake with their real status.
+/// `GET /ws/{client_id}` with a WebSocket handshake: a known id is accepted (`101`), an unknown one
+/// gets `404`, a plain `GET` `426`. `?envelope=1` and `?since=topic:epoch:offset,...` are read
+/// here (400 if malformed). Filters ahead of it run first, so their refusals (401, 403, 429)
+/// answer the handshake with their real status.
 enum SubscribeHandler {
     static let plugin = HandlerPlugin(name: "subscribe", defaultMethod: .get, requiredParameters: ["client_id"], servesWebSocket: true) {
         environment in
         { request, context in
-            guard let text = context.parameters.get("client_id"), let id = ClientID(text) else {
-                throw RelayHTTPError(.notFound, "unknown client id")
+            guard let text = request.parameters.get("client_id"), let id = ClientID(text) else {
+                throw HTTPError(.notFound, "unknown client id")
             }
-            try await adoptSharedRegistration(id, environment: environment)
-            guard environment.relay.registration(id) != nil else {
-                throw RelayHTTPError(.notFound, "unknown client id")
+            guard environment.registrations.isShared else {
+                return .now(try Self.accept(id, request: request, context: context, environment: environment))
             }
-            guard let slot = context.upgrade else {
-                if request.headers[.upgrade] != nil {
-                    // The connection cannot be read further (the decoder stopped at the upgrade):
-                    // say so, and close it after the answer.
-                    throw RelayHTTPError(
-                        .badRequest,
-                        "invalid WebSocket handshake: it must be the first request on its connection and carry Sec-WebSocket-Key and Sec-WebSocket-Version: 13",
-                        headers: [.connection: "close"]
-                    )
-                }
-                throw RelayHTTPError(.upgradeRequired, "this route needs a WebSocket upgrade", headers: [.upgrade: "websocket"])
+            return .async(on: context.eventLoop) {
+                try await adoptSharedRegistration(id, environment: environment)
+                return try Self.accept(id, request: request, context: context, environment: environment)
             }
-            let query = request.uri.queryParameters
-            let options: SubscribeOptions
-            do throws(SubscribeOptions.Invalid) {
-                options = try SubscribeOptions.parse(
-                    envelope: query["envelope"].map(String.init),
-                    since: query["since"].map(String.init),
-                    maxTopics: environment.settings.maxTopicsPerClient
-                )
-            } catch {
-                throw RelayHTTPError(.badRequest, error.message)
-            }
-            guard slot.reserveConnectionSlot() else {
-                throw RelayHTTPError(.serviceUnavailable, "at capacity: \(slot.connectionSlots?.limit ?? 0) connections; retry later", headers: [.retryAfter: "1"])
-            }
-            slot.accept(id, options: options)
-            return Response(status: .switchingProtocols)
         }
+    }
+
+    private static func accept(_ id: ClientID, request: Request, context: RequestContext, environment: HandlerEnvironment) throws -> Response {
+        guard environment.relay.registration(id) != nil else {
+            throw HTTPError(.notFound, "unknown client id")
+        }
+        guard let upgrade = context.upgrade else {
+            throw HTTPError(.upgradeRequired, "this route needs a WebSocket upgrade", headers: [.upgrade: "websocket"])
+        }
+        let options: SubscribeOptions
+        do throws(SubscribeOptions.Invalid) {
+            options = try SubscribeOptions.parse(
+                envelope: request.queryValue("envelope"),
+                since: request.queryValue("since"),
+                maxTopics: environment.settings.maxTopicsPerClient
+            )
+        } catch {
+            throw HTTPError(.badRequest, error.message)
+        }
+        let slot = upgrade.attachment(UpgradeSlot.self) { UpgradeSlot(connectionSlots: environment.connectionSlots) }
+        guard slot.reserveConnectionSlot(until: context.channel) else {
+            throw HTTPError(
+                .serviceUnavailable, "at capacity: \(slot.connectionSlots?.limit ?? 0) connections; retry later", headers: [.retryAfter: "1"]
+            )
+        }
+        slot.accept(id, options: options)
+        let sessions = environment.sessions
+        upgrade.accept { channel in try sessions.start(on: channel, upgrade: slot) }
+        return Response(status: .switchingProtocols)
     }
 }
 
@@ -52,12 +57,11 @@ enum SubscribeHandler {
 /// While the store is down, a registration this node already knows may still connect.
 private func adoptSharedRegistration(_ id: ClientID, environment: HandlerEnvironment) async throws {
     let registrations = environment.registrations
-    guard registrations.isShared else { return }
     let shared: SharedRegistration?
     do {
         shared = try await registrations.find(id)
     } catch {
-        guard environment.relay.registration(id) != nil else { throw RelayHTTPError.clusterUnavailable(error) }
+        guard environment.relay.registration(id) != nil else { throw HTTPError.clusterUnavailable(error) }
         return
     }
     guard let shared else {

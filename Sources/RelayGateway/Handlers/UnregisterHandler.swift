@@ -1,24 +1,34 @@
-import Hummingbird
 import RelayCore
+import RelayHTTP
 
-/// `DELETE /register/{client_id}`: forgets the registration and closes its live connection.
+/// `DELETE /register/{client_id}`: forgets the registration and closes its live connection. In a
+/// cluster the store is told first, and the node holding the connection closes it.
 enum UnregisterHandler {
     static let plugin = HandlerPlugin(name: "unregister", defaultMethod: .delete, requiredParameters: ["client_id"]) { environment in
-        { _, context in
-            guard let text = context.parameters.get("client_id"), let id = ClientID(text) else {
-                throw RelayHTTPError(.notFound, "unknown client id")
+        { request, context in
+            guard let text = request.parameters.get("client_id"), let id = ClientID(text) else {
+                throw HTTPError(.notFound, "unknown client id")
             }
-            let shared: Bool
-            do {
-                // In a cluster, wherever its connection is, that node closes it.
-                shared = try await environment.registrations.remove(id)
-            } catch {
-                throw RelayHTTPError.clusterUnavailable(error)
+            let registrations = environment.registrations
+            guard registrations.isShared else {
+                return .now(try Self.forget(id, sharedKnewIt: false, environment: environment))
             }
-            guard environment.relay.unregister(id) || shared else {
-                throw RelayHTTPError(.notFound, "unknown client id")
+            return .async(on: context.eventLoop) {
+                let shared: Bool
+                do {
+                    shared = try await registrations.remove(id)
+                } catch {
+                    throw HTTPError.clusterUnavailable(error)
+                }
+                return try Self.forget(id, sharedKnewIt: shared, environment: environment)
             }
-            return JSONResponse.make(.ok, ["status": "unregistered"])
         }
+    }
+
+    private static func forget(_ id: ClientID, sharedKnewIt: Bool, environment: HandlerEnvironment) throws -> Response {
+        guard environment.relay.unregister(id) || sharedKnewIt else {
+            throw HTTPError(.notFound, "unknown client id")
+        }
+        return JSONResponse.make(.ok, ["status": "unregistered"])
     }
 }

@@ -80,12 +80,17 @@ public final class RelayMetrics: Sendable {
         }
         let key = ObjectIdentifier(self)
         if let entry = box.timers[key], entry.owner.value === self {
-            return entry.timer.record(duration: duration)
+            return entry.timer.recordNanoseconds(Self.nanoseconds(duration))
         }
         let index = self.threadCount.add(1, ordering: .relaxed).oldValue
-        let timer = Timer(label: "relay_publish_enqueue_seconds", dimensions: [("thread", String(index))], factory: self.factory)
+        let timer = CoreMetrics.Timer(label: "relay_publish_enqueue_seconds", dimensions: [("thread", String(index))], factory: self.factory)
         box.timers[key] = (WeakMetrics(value: self), timer)
-        timer.record(duration: duration)
+        timer.recordNanoseconds(Self.nanoseconds(duration))
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 
     /// Counts one publish and the recipients it reached.

@@ -1,41 +1,26 @@
-import Hummingbird
+import RelayConfig
+import RelayHTTP
 
 extension RouteTable.Listener {
-    /// Methods that get `405` on a declared path that does not serve them.
-    private static let knownMethods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .options]
-
-    /// The Hummingbird router of this listener: JSON errors outermost, then the listener's
-    /// filters, then per route its own filters and handler. A path that exists but not for the
-    /// request's method answers `405` with `Allow`.
-    func makeRouter(environment shared: HandlerEnvironment) -> Router<RelayRequestContext> {
+    /// The engine's router of this listener: the listener's filters and the drain guard in front
+    /// of every answer (404 and 405 included), then per route its own filters and handler.
+    func makeRouter(environment shared: HandlerEnvironment, connectionSlots: ConnectionSlots?) -> Router {
         var environment = shared
         environment.listenerName = self.config.name
-        let router = Router(context: RelayRequestContext.self, options: .autoGenerateHeadEndpoints)
-        router.add(middleware: JSONErrorMiddleware())
-        for filter in self.filters {
-            router.add(middleware: filter.middleware)
+        environment.connectionSlots = connectionSlots
+        let routes = self.routes.map { route in
+            Route(
+                method: route.method,
+                segments: route.routePath.segments.map { segment in
+                    switch segment {
+                    case .literal(let text): .literal(text)
+                    case .parameter(let name): .parameter(name)
+                    }
+                },
+                responder: HandlerResponder(route.handler.make(environment)).behind(route.filters.map(\.middleware)),
+                acceptsWebSocket: route.handler.servesWebSocket
+            )
         }
-        router.add(middleware: DrainingGuard(state: environment.drain))
-        var paths: [String] = []
-        var methodsByPath: [String: [HTTPRequest.Method]] = [:]
-        for route in self.routes {
-            let group = router.group()
-            for filter in route.filters {
-                group.add(middleware: filter.middleware)
-            }
-            group.on(RouterPath(route.path), method: route.method, use: route.handler.make(environment))
-            if methodsByPath[route.path] == nil { paths.append(route.path) }
-            methodsByPath[route.path, default: []].append(route.method)
-        }
-        for path in paths {
-            let methods = methodsByPath[path]!
-            let allow = methods.map(\.rawValue).joined(separator: ", ")
-            for method in Self.knownMethods where !methods.contains(method) {
-                router.on(RouterPath(path), method: method) { request, _ -> Response in
-                    throw RelayHTTPError(.methodNotAllowed, "\(request.method.rawValue) is not allowed here; use \(allow)", headers: [.allow: allow])
-                }
-            }
-        }
-        return router
+        return Router(routes: routes, listenerFilters: self.filters.map(\.middleware) + [DrainingGuard(state: environment.drain)])
     }
 }

@@ -1,48 +1,15 @@
-import Hummingbird
-import Logging
 import NIOCore
 import RelayCore
 import Synchronization
 
-/// The request context every route and filter of the gateway sees.
-///
-/// On the WebSocket upgrade path it also carries an ``UpgradeSlot``: the `subscribe` handler puts
-/// the accepted client id there and answers `101`; the channel then performs the upgrade.
-public struct RelayRequestContext: RequestContext, RemoteAddressRequestContext {
-    public var coreContext: CoreRequestContextStorage
-    public let remoteAddress: SocketAddress?
-    /// The connection the request came on.
-    public let channel: any Channel
-    /// Present only while deciding a WebSocket upgrade.
-    public let upgrade: UpgradeSlot?
-
-    public init(source: ApplicationRequestContextSource) {
-        self.coreContext = .init(source: source)
-        self.remoteAddress = source.channel.remoteAddress
-        self.channel = source.channel
-        self.upgrade = nil
-    }
-
-    init(channel: any Channel, logger: Logger, upgrade: UpgradeSlot) {
-        self.coreContext = .init(source: ApplicationRequestContextSource(channel: channel, logger: logger))
-        self.remoteAddress = channel.remoteAddress
-        self.channel = channel
-        self.upgrade = upgrade
-    }
-
-    /// The peer's IP address as text (no port), or `"unknown"`.
-    public var peerAddress: String {
-        self.remoteAddress?.ipAddress ?? "unknown"
-    }
-}
-
-/// Where the `subscribe` handler leaves the client id it accepted for a WebSocket upgrade, and
-/// where filters ask to hear when that WebSocket session ends (the `log` filter's close line).
+/// What the relay knows of one WebSocket handshake, attached to the engine's `WebSocketUpgrade`
+/// (`upgrade.attachment(UpgradeSlot.self)`): the client id the `subscribe` handler accepted, its
+/// options, its connection slot, and who wants to hear when the session ends (the `log`
+/// filter's close line).
 public final class UpgradeSlot: Sendable {
     private struct State {
         var clientID: ClientID?
         var options = SubscribeOptions()
-        var holdsConnectionSlot = false
         var endObservers: [@Sendable (SessionSummary) -> Void] = []
     }
 
@@ -54,17 +21,13 @@ public final class UpgradeSlot: Sendable {
         self.connectionSlots = connectionSlots
     }
 
-    /// Takes one of the listener's connection slots for this upgrade; false at capacity.
-    func reserveConnectionSlot() -> Bool {
+    /// Takes one of the listener's connection slots for this upgrade, given back when `channel`
+    /// closes (whether or not it was upgraded); false at capacity.
+    func reserveConnectionSlot(until channel: any Channel) -> Bool {
         guard let slots = self.connectionSlots else { return true }
         guard slots.tryAcquire() else { return false }
-        self.state.withLock { $0.holdsConnectionSlot = true }
+        channel.closeFuture.whenComplete { _ in slots.release() }
         return true
-    }
-
-    /// Whether this upgrade took a connection slot that must be given back.
-    var holdsConnectionSlot: Bool {
-        self.state.withLock { $0.holdsConnectionSlot }
     }
 
     /// The client id the upgrade is for, once accepted.

@@ -1,0 +1,444 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// One HTTP/1.1 connection, on its event loop: reads each request (NIO's decoder parses it),
+/// checks it against RFC 9112, runs its route's chain right there (no task, no hop), writes the
+/// answer, and keeps the connection or closes it as the request and answer say. A WebSocket
+/// handshake its route accepts turns the connection into a WebSocket; anything else refused ends
+/// it after the answer.
+///
+/// Requests are answered in order: while one waits for a `.later` reply, what the client sends
+/// next waits too (reading pauses). A malformed request gets exactly one `400` (or `431` for an
+/// oversized head), with `Connection: close`, and the connection closes at once.
+final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    struct Settings: Sendable {
+        /// The first request head, and each request's body after its head, must arrive within this.
+        var handshakeTimeout: TimeAmount
+        /// An idle keep-alive connection is closed after this; nil: never.
+        var idleTimeout: TimeAmount?
+        /// The largest request body read; a bigger one is answered 413 and the connection closed.
+        var maxBodyBytes: Int
+        /// The largest WebSocket frame the decoder accepts once a connection is upgraded.
+        var maxFrameSize: Int
+    }
+
+    private enum State {
+        case awaitingHead
+        case readingBody(Pending)
+        /// A `.later` answer is on its way; what the client sends meanwhile is queued.
+        case responding
+        /// The request was refused before its body (413, 417, a bad handshake): the rest of it
+        /// is dropped and the connection closes after the answer.
+        case ignoringRest
+        case upgraded
+        case closed
+    }
+
+    /// A request whose head was accepted, until its answer is written.
+    private struct Pending {
+        let nioHead: HTTPRequestHead
+        var request: Request
+        let match: Router.Match
+        var body: ByteBuffer?
+        /// Whether the connection may serve another request after this one.
+        var keepAlive: Bool
+        let upgrade: WebSocketUpgrade?
+    }
+
+    private let router: Router
+    private let settings: Settings
+    private let encoder: HTTPResponseEncoder
+    private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
+    private let upgrader: NIOWebSocketServerUpgrader
+    private let logger: Logger
+
+    private var state = State.awaitingHead
+    private var remoteAddress: SocketAddress?
+    /// Parts that arrived while an answer was on its way, handled once it is written.
+    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var readHeld = false
+    private var needsFlush = false
+    /// Whether the last read delivered a part, and whether bytes of a head not yet whole have
+    /// arrived (a read that delivered nothing): a connection is idle only without them.
+    private var partInRead = false
+    private var headUnderway = false
+    /// Set by a shutdown (quiesce) or a client that closed its sending side: no next request.
+    private var ending = false
+    /// When the client must have sent what it owes (a head, a body); nil while the server works.
+    private var deadline: NIODeadline?
+    private var timer: Scheduled<Void>?
+
+    init(
+        router: Router, settings: Settings, encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>,
+        upgrader: NIOWebSocketServerUpgrader, logger: Logger
+    ) {
+        self.router = router
+        self.settings = settings
+        self.encoder = encoder
+        self.decoder = decoder
+        self.upgrader = upgrader
+        self.logger = logger
+    }
+
+    // MARK: Events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.remoteAddress = context.channel.remoteAddress
+        self.expect(within: self.settings.handshakeTimeout, context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.timer?.cancel()
+        self.timer = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.state = .closed
+        self.queued.removeAll()
+        self.timer?.cancel()
+        self.timer = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = self.unwrapInboundIn(data)
+        self.partInRead = true
+        if case .responding = self.state {
+            return self.queued.append(part)
+        }
+        self.handle(part, context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if !self.partInRead, case .awaitingHead = self.state {
+            self.headUnderway = true
+        }
+        self.partInRead = false
+        if self.needsFlush {
+            self.needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if case .responding = self.state {
+            self.readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case is ChannelShouldQuiesceEvent, ChannelEvent.inputClosed:
+            // No next request: close now if idle, else after the answer under way.
+            self.ending = true
+            if case .awaitingHead = self.state, self.queued.isEmpty, !self.headUnderway {
+                self.close(context: context)
+            }
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parserError = error as? HTTPParserError else {
+            self.logger.debug("connection error", metadata: ["error": "\(error)"])
+            return self.close(context: context)
+        }
+        switch self.state {
+        case .awaitingHead, .readingBody:
+            let status: HTTPResponse.Status = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+            self.refuseMalformed(HTTPError(status, Self.describe(parserError)), context: context)
+        case .responding:
+            // The request being answered was whole; nothing after it can be read.
+            self.ending = true
+            self.queued.removeAll()
+        case .ignoringRest, .upgraded, .closed:
+            break
+        }
+    }
+
+    // MARK: Requests
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch (self.state, part) {
+        case (.awaitingHead, .head(let head)):
+            self.begin(head, context: context)
+        case (.readingBody(var pending), .body(var chunk)):
+            let received = (pending.body?.readableBytes ?? 0) + chunk.readableBytes
+            guard received <= self.settings.maxBodyBytes else {
+                return self.refuse(
+                    pending, HTTPError(.contentTooLarge, "request body too large: more than \(self.settings.maxBodyBytes) bytes"),
+                    context: context
+                )
+            }
+            if pending.body == nil {
+                pending.body = chunk
+            } else {
+                pending.body!.writeBuffer(&chunk)
+            }
+            self.state = .readingBody(pending)
+        case (.readingBody(let pending), .end):
+            self.dispatch(pending, context: context)
+        case (.ignoringRest, _), (.closed, _), (.upgraded, _):
+            break
+        case (.awaitingHead, .body), (.awaitingHead, .end), (.readingBody, .head), (.responding, _):
+            // The decoder never delivers these out of order.
+            self.close(context: context)
+        }
+    }
+
+    private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        self.headUnderway = false
+        self.expect(within: self.settings.handshakeTimeout, context: context)
+        let request: Request
+        do throws(HTTPError) {
+            request = try RequestHeadRules.request(from: head)
+        } catch {
+            return self.refuseMalformed(error, context: context)
+        }
+        let fields = request.headers
+        let tokens = ConnectionTokens(fields)
+        let declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) } ?? 0
+        let hasBody = declaredLength > 0 || head.headers.contains(name: "transfer-encoding")
+        let match = self.router.match(method: request.method, path: request.path)
+        // The decoder stops reading after a request that asks to switch protocols, so such a
+        // connection ends after its answer unless it is upgraded.
+        let switchesProtocols = tokens.contains("upgrade") && fields[.upgrade] != nil
+        var keepAlive = head.version.minor >= 1 ? !tokens.contains("close") : tokens.contains("keep-alive")
+        keepAlive = keepAlive && !switchesProtocols
+        var pending = Pending(nioHead: head, request: request, match: match, body: nil, keepAlive: keepAlive, upgrade: nil)
+        if match.acceptsWebSocket && HandshakeRules.asksForWebSocket(fields) {
+            do throws(HTTPError) {
+                try HandshakeRules.validate(fields, version: head.version, hasBody: hasBody)
+            } catch {
+                return self.refuse(pending, error, context: context)
+            }
+            pending = Pending(nioHead: head, request: request, match: match, body: nil, keepAlive: false, upgrade: WebSocketUpgrade())
+        }
+        guard declaredLength <= self.settings.maxBodyBytes else {
+            return self.refuse(
+                pending, HTTPError(.contentTooLarge, "request body too large: \(declaredLength) bytes (at most \(self.settings.maxBodyBytes))"),
+                context: context
+            )
+        }
+        if let expectation = fields[.expect] {
+            guard expectation.lowercased() == "100-continue" else {
+                return self.refuse(pending, HTTPError(.expectationFailed, "only Expect: 100-continue is supported"), context: context)
+            }
+            if hasBody {
+                context.writeAndFlush(self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            }
+        }
+        self.state = .readingBody(pending)
+    }
+
+    /// Runs the route's chain on the whole request.
+    private func dispatch(_ pending: Pending, context: ChannelHandlerContext) {
+        self.deadline = nil
+        var request = pending.request
+        request.body = pending.body ?? ByteBuffer()
+        request.parameters = pending.match.parameters
+        let requestContext = RequestContext(
+            channel: context.channel, logger: self.logger, remoteAddress: self.remoteAddress, upgrade: pending.upgrade
+        )
+        switch pending.match.responder.respond(to: request, context: requestContext) {
+        case .now(let response):
+            self.answer(pending, with: response, context: context)
+        case .later(let future):
+            self.state = .responding
+            future.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+                let response = (try? result.get()) ?? HTTPError(.internalServerError, "internal error").response
+                self.needsFlush = true
+                self.answer(pending, with: response, context: context)
+                self.resume(context: context)
+            }
+        }
+    }
+
+    /// A request refused before its body was read (its answer still runs behind the listener's
+    /// filters, so it is logged and carries CORS headers); the connection closes after it.
+    private func refuse(_ pending: Pending, _ error: HTTPError, context: ChannelHandlerContext) {
+        let refusal = Pending(
+            nioHead: pending.nioHead, request: pending.request,
+            match: Router.Match(responder: self.router.refusal(error), parameters: Parameters(), acceptsWebSocket: false),
+            body: nil, keepAlive: false, upgrade: nil
+        )
+        self.state = .ignoringRest
+        self.dispatch(refusal, context: context)
+    }
+
+    /// A request that cannot be read as one: one answer straight from the engine, then close.
+    private func refuseMalformed(_ error: HTTPError, context: ChannelHandlerContext) {
+        self.state = .closed
+        self.queued.removeAll()
+        self.write(error.response, version: .http1_1, isHead: false, keepAlive: false, context: context)
+        self.close(context: context)
+    }
+
+    private func answer(_ pending: Pending, with response: Response, context: ChannelHandlerContext) {
+        if let upgrade = pending.upgrade {
+            if response.status == .switchingProtocols, let installer = upgrade.installer {
+                return self.upgrade(pending, response: response, installer: installer, context: context)
+            }
+            if response.status == .switchingProtocols {
+                return self.answer(
+                    Pending(nioHead: pending.nioHead, request: pending.request, match: pending.match, body: nil, keepAlive: false, upgrade: nil),
+                    with: HTTPError(.internalServerError, "the handler did not accept the handshake").response, context: context
+                )
+            }
+        }
+        let keepAlive = pending.keepAlive && !self.ending && !ConnectionTokens(response.headers).contains("close")
+        self.write(response, version: pending.nioHead.version, isHead: pending.request.method == .head, keepAlive: keepAlive, context: context)
+        guard keepAlive else {
+            self.state = .closed
+            return self.close(context: context)
+        }
+        self.state = .awaitingHead
+        self.expect(within: self.settings.idleTimeout, context: context)
+    }
+
+    /// Handles what arrived while an answer was on its way, then reads again.
+    private func resume(context: ChannelHandlerContext) {
+        while case .awaitingHead = self.state, let part = self.queued.popFirst() {
+            self.handle(part, context: context)
+        }
+        switch self.state {
+        case .responding, .closed:
+            return
+        case .awaitingHead where self.ending && self.queued.isEmpty && !self.headUnderway:
+            return self.close(context: context)
+        case .awaitingHead, .readingBody, .ignoringRest:
+            if self.needsFlush {
+                self.needsFlush = false
+                context.flush()
+            }
+        case .upgraded:
+            break
+        }
+        if self.readHeld {
+            // Through the channel: once upgraded, this handler may have left the pipeline.
+            self.readHeld = false
+            context.channel.read()
+        }
+    }
+
+    // MARK: Writing
+
+    private func write(_ response: Response, version: HTTPVersion, isHead: Bool, keepAlive: Bool, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(response.headers.count + 3)
+        for field in response.headers where field.name != .contentLength && field.name != .connection && field.name != .date {
+            headers.add(name: field.name.rawName, value: field.value)
+        }
+        let code = response.status.code
+        let mayHaveBody = !(100..<200).contains(code) && code != 204 && code != 304
+        if mayHaveBody {
+            headers.add(name: "Content-Length", value: String(response.body.readableBytes))
+        }
+        headers.add(name: "Date", value: HTTPDate.now)
+        if !keepAlive {
+            headers.add(name: "Connection", value: "close")
+        } else if version.minor == 0 {
+            headers.add(name: "Connection", value: "keep-alive")
+        }
+        let status = HTTPResponseStatus(statusCode: code, reasonPhrase: response.status.reasonPhrase)
+        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+        if mayHaveBody && !isHead && response.body.readableBytes > 0 {
+            context.write(self.wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        }
+        context.write(self.wrapOutboundOut(.end(nil)), promise: nil)
+        self.needsFlush = true
+    }
+
+    private func close(context: ChannelHandlerContext) {
+        if self.needsFlush {
+            self.needsFlush = false
+            context.flush()
+        }
+        self.timer?.cancel()
+        self.timer = nil
+        context.close(promise: nil)
+    }
+
+    // MARK: WebSocket
+
+    /// Writes the `101`, then swaps the HTTP handlers for a WebSocket frame decoder and what the
+    /// handler installs. Bytes the client sent after its handshake go to the frame decoder.
+    private func upgrade(_ pending: Pending, response: Response, installer: @escaping WebSocketUpgrade.Installer, context: ChannelHandlerContext) {
+        self.state = .upgraded
+        self.deadline = nil
+        var extra = HTTPHeaders()
+        for field in response.headers where ![.connection, .upgrade, .contentLength, .contentType, .date].contains(field.name) {
+            extra.add(name: field.name.rawName, value: field.value)
+        }
+        self.upgrader.buildUpgradeResponse(channel: context.channel, upgradeRequest: pending.nioHead, initialResponseHeaders: extra)
+            .hop(to: context.eventLoop)
+            .assumeIsolated()
+            .whenComplete { result in
+                guard case .success(let headers) = result else { return self.close(context: context) }
+                let head = HTTPResponseHead(version: pending.nioHead.version, status: .switchingProtocols, headers: headers)
+                context.writeAndFlush(self.wrapOutboundOut(.head(head)), promise: nil)
+                self.needsFlush = false
+                do {
+                    let pipeline = context.pipeline.syncOperations
+                    pipeline.removeHandler(self.encoder, promise: nil)
+                    try pipeline.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: self.settings.maxFrameSize)))
+                    try installer(context.channel)
+                    let decoder = self.decoder
+                    pipeline.removeHandler(context: context, promise: nil)
+                    pipeline.removeHandler(decoder, promise: nil)
+                } catch {
+                    self.logger.debug("WebSocket upgrade failed", metadata: ["error": "\(error)"])
+                    context.close(promise: nil)
+                }
+            }
+    }
+
+    // MARK: Deadlines
+
+    /// The client must send what it owes within `timeout` (nil: no limit). One timer per
+    /// connection at most, re-armed only when it fires early: moving the deadline costs nothing.
+    private func expect(within timeout: TimeAmount?, context: ChannelHandlerContext) {
+        self.deadline = timeout.map { .now() + $0 }
+        self.armTimer(context: context)
+    }
+
+    private func armTimer(context: ChannelHandlerContext) {
+        guard self.timer == nil, let deadline = self.deadline else { return }
+        self.timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.timer = nil
+            guard let deadline = self.deadline else { return }
+            if deadline <= .now() {
+                self.close(context: context)
+            } else {
+                self.armTimer(context: context)
+            }
+        }
+    }
+
+    private static func describe(_ error: HTTPParserError) -> String {
+        switch error {
+        case .headerOverflow: "request head too large"
+        case .unexpectedContentLength: "conflicting message framing: Content-Length with Transfer-Encoding, or two Content-Lengths"
+        case .invalidContentLength: "invalid Content-Length"
+        case .invalidChunkSize: "invalid chunk size"
+        case .invalidEOFState: "the request ended early"
+        case .invalidMethod: "invalid method"
+        case .invalidURL: "invalid request target"
+        case .invalidVersion: "invalid HTTP version"
+        case .invalidHeaderToken: "invalid header field"
+        case .lfExpected, .invalidConstant, .strictModeAssertion: "malformed request"
+        default: "malformed request: \(error)"
+        }
+    }
+}

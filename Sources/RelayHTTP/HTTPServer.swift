@@ -1,0 +1,130 @@
+import Logging
+import NIOCore
+import NIOExtras
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import ServiceLifecycle
+import Synchronization
+
+/// One listening socket serving a ``Router`` over HTTP/1.1, as a service of a `ServiceGroup`.
+///
+/// Each connection runs on one of NIO's event loops from accept to close (see
+/// ``HTTPConnection``). On graceful shutdown the socket stops accepting and every connection is
+/// told to quiesce: idle ones close, busy ones after their answer, WebSockets as their handlers
+/// decide; the service returns once all are closed (or at once, when cancelled).
+///
+/// ```swift
+/// let router = Router(routes: [Route(method: .get, segments: [.literal("health")], responder: HandlerResponder { _, _ in
+///     .now(Response(status: .ok))
+/// })], listenerFilters: [])
+/// let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 8000), router: router, logger: logger)
+/// try await ServiceGroup(services: [server], logger: logger).run()
+/// ```
+public struct HTTPServer: Service {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        /// The first request head, and each request's body, must arrive within this.
+        public var handshakeTimeout: TimeAmount = .seconds(10)
+        /// Idle keep-alive connections are closed after this; nil: never.
+        public var idleTimeout: TimeAmount? = .seconds(60)
+        /// Bigger request bodies are answered 413.
+        public var maxBodyBytes: Int = 1 << 20
+        /// The largest WebSocket frame accepted on upgraded connections.
+        public var maxFrameSize: Int = 1 << 20
+        /// Bigger request heads (the request line and all header fields) are answered 431.
+        public var maxHeadBytes: Int = 80 * 1024
+        public var backlog: Int32 = 256
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    let configuration: Configuration
+    let router: Router
+    let logger: Logger
+    let onBound: @Sendable (Int) async -> Void
+
+    public init(configuration: Configuration, router: Router, logger: Logger, onBound: @escaping @Sendable (Int) async -> Void = { _ in }) {
+        self.configuration = configuration
+        self.router = router
+        self.logger = logger
+        self.onBound = onBound
+    }
+
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let quiescing = ServerQuiescingHelper(group: group)
+        let configuration = self.configuration
+        let settings = HTTPConnection.Settings(
+            handshakeTimeout: configuration.handshakeTimeout, idleTimeout: configuration.idleTimeout,
+            maxBodyBytes: configuration.maxBodyBytes, maxFrameSize: configuration.maxFrameSize
+        )
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = configuration.maxHeadBytes
+        limits.maxHeaderListSize = configuration.maxHeadBytes
+        limits.maxHeaderFieldCount = 256
+        let router = self.router
+        let logger = self.logger
+        // Only computes Sec-WebSocket-Accept: the handshake is checked and decided before it is asked.
+        let upgrader = NIOWebSocketServerUpgrader(
+            maxFrameSize: configuration.maxFrameSize, automaticErrorHandling: false,
+            shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
+            upgradePipelineHandler: { channel, _ in channel.eventLoop.makeSucceededVoidFuture() }
+        )
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: configuration.backlog)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits))
+                    let encoder = HTTPResponseEncoder()
+                    try sync.addHandler(decoder)
+                    try sync.addHandler(encoder)
+                    try sync.addHandler(
+                        HTTPConnection(router: router, settings: settings, encoder: encoder, decoder: decoder, upgrader: upgrader, logger: logger)
+                    )
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+        await self.onBound(channel.localAddress?.port ?? configuration.port)
+        try? await gracefulShutdown()
+        let closed = channel.eventLoop.makePromise(of: Void.self)
+        quiescing.initiateShutdown(promise: closed)
+        await Self.waitUnlessCancelled(closed.futureResult)
+    }
+
+    /// Waits for `future`; a cancelled task stops waiting at once.
+    private static func waitUnlessCancelled(_ future: EventLoopFuture<Void>) async {
+        let waiting = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                waiting.withLock { $0 = continuation }
+                future.whenComplete { _ in waiting.withLock { $0.take() }?.resume() }
+                if Task.isCancelled { waiting.withLock { $0.take() }?.resume() }
+            }
+        } onCancel: {
+            waiting.withLock { $0.take() }?.resume()
+        }
+    }
+}
+
+extension HTTPServer: CustomStringConvertible {
+    /// What a `ServiceGroup` logs for this service: its address, nothing of its routes (whose
+    /// filters may hold secrets).
+    public var description: String {
+        "HTTPServer(\(self.configuration.host):\(self.configuration.port))"
+    }
+}

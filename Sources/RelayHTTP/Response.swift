@@ -1,0 +1,83 @@
+import HTTPTypes
+import NIOCore
+
+/// A complete answer: status, header fields and body. The engine adds `Content-Length` (from the
+/// body), `Date` and the connection's own `Connection` field when it writes it.
+public struct Response: Sendable {
+    public var status: HTTPResponse.Status
+    public var headers: HTTPFields
+    public var body: ByteBuffer
+
+    public init(status: HTTPResponse.Status, headers: HTTPFields = [:], body: ByteBuffer = ByteBuffer()) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// `body` as `application/json`.
+    public static func json(_ status: HTTPResponse.Status, _ body: ByteBuffer, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: body)
+    }
+}
+
+/// An error answer: a status and `{"error": "..."}`. Thrown by a filter or a handler (or the
+/// engine itself for a malformed request), it becomes that answer.
+public struct HTTPError: Error, Sendable, CustomStringConvertible {
+    public let status: HTTPResponse.Status
+    public let message: String
+    public let headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.message = message
+        self.headers = headers
+    }
+
+    public var description: String { "\(self.status.code) \(self.message)" }
+
+    /// The same answer with `extra` header fields too.
+    public func adding(_ extra: HTTPFields) -> HTTPError {
+        var headers = self.headers
+        headers.append(contentsOf: extra)
+        return HTTPError(self.status, self.message, headers: headers)
+    }
+
+    public var response: Response {
+        Response.json(self.status, ByteBuffer(string: Self.json(error: self.message)), headers: self.headers)
+    }
+
+    /// Any error as an answer: an ``HTTPError`` as it is, anything else 500 "internal error".
+    public static func from(_ error: any Error) -> HTTPError {
+        (error as? HTTPError) ?? HTTPError(.internalServerError, "internal error")
+    }
+
+    /// `{"error":"<message>"}` with the message escaped as a JSON string.
+    public static func json(error message: String) -> String {
+        #"{"error":"# + JSONString.quoted(message) + "}"
+    }
+}
+
+/// JSON string literals, for the few answers and log lines written by hand on hot paths.
+public enum JSONString {
+    /// `text` in double quotes, with `"`, `\\` and control characters escaped (as JSONEncoder does).
+    public static func quoted(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
