@@ -1,8 +1,8 @@
 import HTTPTypes
 import NIOHTTP1
 
-/// RFC 9112 on a request head, before any route sees it: the version, the request target, and
-/// the `Host` field. A head that breaks them cannot be answered as asked; the engine answers it
+/// RFC 9112 on a request head, before any route sees it: the request target and the `Host`
+/// field (llhttp has refused versions other than HTTP/1.0 and 1.1 already). A head that breaks them cannot be answered as asked; the engine answers it
 /// and closes the connection.
 enum RequestHeadRules {
     /// A field on the wire in HTTP/1.1 (swift-http-types keeps it as the request's authority).
@@ -10,9 +10,6 @@ enum RequestHeadRules {
 
     /// The head as swift-http-types' `HTTPRequest` (for filters and handlers), or the refusal.
     static func request(from head: HTTPRequestHead) throws(HTTPError) -> Request {
-        guard head.version.major == 1, head.version.minor <= 1 else {
-            throw HTTPError(.httpVersionNotSupported, "only HTTP/1.0 and HTTP/1.1 are served here")
-        }
         guard let method = HTTPRequest.Method(head.method.rawValue) else {
             throw HTTPError(.badRequest, "invalid method")
         }

@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+
+/// RFC 9112 on the wire, from a raw socket: every framing error gets exactly one answer (400, or
+/// 431 for an oversized head) with a JSON body and `Connection: close`, and the connection closes
+/// at once, not at the handshake timeout; `Connection: close`, HTTP/1.0 and pipelining behave as
+/// the RFC says; and the server keeps serving everyone else.
+@Suite(.timed) struct HTTPFramingTests {
+    static let yaml = RunningGateway.seedYAML(relay: "relay: {max_message_bytes: 1KiB}")
+
+    /// Everything the server sends until it closes, and how long that took.
+    static func exchange(_ bytes: [UInt8], port: Int, halfClose: Bool = false) async throws -> (answer: String, took: Duration) {
+        let socket = try RawSocket(port: port)
+        let start = ContinuousClock.now
+        await socket.sendAll(bytes)
+        if halfClose { shutdown(socket.descriptor, Int32(SHUT_WR)) }
+        let received = await socket.receive(timeout: .seconds(8))
+        return (String(decoding: received, as: UTF8.self), ContinuousClock.now - start)
+    }
+
+    static func answers(in text: String) -> [Int] {
+        text.matches(of: #/HTTP/1\.[01] (\d{3}) /#).compactMap { Int($0.1) }
+    }
+
+    static let malformed: [(name: String, request: String, status: Int)] = [
+        ("Content-Length with Transfer-Encoding",
+         "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        ("two different Content-Lengths", "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde", 400),
+        ("invalid Content-Length", "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400),
+        ("negative Content-Length", "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
+        ("Transfer-Encoding not ending in chunked", "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
+        ("unknown Transfer-Encoding", "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+        ("bad chunk size", "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400),
+        ("missing Host", "GET /health HTTP/1.1\r\n\r\n", 400),
+        ("two Hosts", "GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        ("invalid Host", "GET /health HTTP/1.1\r\nHost: a/b\r\n\r\n", 400),
+        ("Host with a space", "GET /health HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+        ("HTTP/1.0 with Transfer-Encoding", "POST /publish HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        ("obsolete line folding", "GET /health HTTP/1.1\r\nHost: x\r\nX-A: b\r\n  c\r\n\r\n", 400),
+        ("space before the colon", "GET /health HTTP/1.1\r\nHost : x\r\n\r\n", 400),
+        ("garbage request line", "HELLO\r\n\r\n", 400),
+        ("not a request target", "GET health HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        // llhttp refuses versions other than 1.0 and 1.1 while it parses: no HTTP/1 message.
+        ("HTTP/2.0 on the request line", "GET /health HTTP/2.0\r\nHost: x\r\n\r\n", 400),
+        ("HTTP/1.2 on the request line", "GET /health HTTP/1.2\r\nHost: x\r\n\r\n", 400),
+        ("10,000 header fields", "GET /health HTTP/1.1\r\nHost: x\r\n" + String(repeating: "X-A: b\r\n", count: 10_000) + "\r\n", 431),
+        ("a 1 MB header field", "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 1_000_000) + "\r\n\r\n", 431),
+        ("a 100 KB path", "GET /" + String(repeating: "a", count: 100_000) + " HTTP/1.1\r\nHost: x\r\n\r\n", 431),
+    ]
+
+    @Test(arguments: malformed.map(\.name))
+    func malformedRequestsGetOneAnswerAndAClose(name: String) async throws {
+        let (_, request, status) = Self.malformed.first { $0.name == name }!
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let (answer, took) = try await Self.exchange(Array(request.utf8), port: gateway.port)
+            #expect(Self.answers(in: answer) == [status], "\(name): \(answer.prefix(300))")
+            #expect(answer.lowercased().contains("connection: close"), "\(name): \(answer.prefix(300))")
+            #expect(answer.contains(#"{"error":""#), "\(name): \(answer.prefix(300))")
+            #expect(took < .seconds(5), "\(name): the connection closed at once, not at a timeout (took \(took))")
+            #expect(try await HTTP.get(gateway.url("/health")).status == 200)
+        }
+    }
+
+    @Test func aBodyCutShortGetsOne400AndNo500() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let request = "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{\"topic\": \"cats\""
+            let (answer, took) = try await Self.exchange(Array(request.utf8), port: gateway.port, halfClose: true)
+            #expect(Self.answers(in: answer) == [400], "\(answer)")
+            #expect(took < .seconds(5))
+            let chunked = "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc"
+            let (chunkedAnswer, _) = try await Self.exchange(Array(chunked.utf8), port: gateway.port, halfClose: true)
+            #expect(Self.answers(in: chunkedAnswer) == [400], "\(chunkedAnswer)")
+        }
+    }
+
+    @Test(arguments: ["close", "CLOSE", "Close", "keep-alive, close", "upgrade,CLOSE"])
+    func connectionCloseEndsTheConnectionAfterItsAnswer(value: String) async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            // A second request pipelined behind it is never run.
+            let request = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: \(value)\r\n\r\n"
+                + "POST /register HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n\r\n{\"user_id\": 1}"
+            let (answer, took) = try await Self.exchange(Array(request.utf8), port: gateway.port)
+            #expect(Self.answers(in: answer) == [200], "\(answer)")
+            #expect(answer.contains(#""status":"ok""#))
+            #expect(answer.lowercased().contains("connection: close"))
+            #expect(took < .seconds(5))
+            #expect(gateway.gateway.relay.counts.registrations == 0, "the pipelined register never ran")
+        }
+    }
+
+    @Test func http10ClosesUnlessKeepAliveWasAsked() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let (plain, took) = try await Self.exchange(Array("GET /health HTTP/1.0\r\n\r\n".utf8), port: gateway.port)
+            #expect(Self.answers(in: plain) == [200], "\(plain)")
+            #expect(plain.hasPrefix("HTTP/1.0 200"))
+            #expect(took < .seconds(5), "closed after the answer")
+
+            let socket = try RawSocket(port: gateway.port)
+            socket.send("GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            let first = String(decoding: await socket.receive(until: "\"status\":\"ok\"}"), as: UTF8.self)
+            #expect(first.lowercased().contains("connection: keep-alive"), "\(first)")
+            socket.send("GET /health HTTP/1.0\r\n\r\n")
+            let second = String(decoding: await socket.receive(timeout: .seconds(5)), as: UTF8.self)
+            #expect(Self.answers(in: second) == [200], "the kept connection served a second request: \(second)")
+        }
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let request = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+                + "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            let (answer, _) = try await Self.exchange(Array(request.utf8), port: gateway.port)
+            #expect(Self.answers(in: answer) == [200, 404, 405, 200], "\(answer)")
+        }
+    }
+
+    @Test func targetsInAbsoluteFormAndPathsTheRouterNormalises() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            for target in ["http://relay.example/health", "/health/", "//health", "/health?x=1"] {
+                let (answer, _) = try await Self.exchange(Array("GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), port: gateway.port)
+                #expect(Self.answers(in: answer) == [200], "\(target): \(answer.prefix(200))")
+            }
+            for target in ["/health/x", "/*", "/h*", "/healt"] {
+                let (answer, _) = try await Self.exchange(Array("GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), port: gateway.port)
+                #expect(Self.answers(in: answer) == [404], "\(target): \(answer.prefix(200))")
+            }
+        }
+    }
+
+    @Test func expectContinueIsAnsweredAndOtherExpectationsFail() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let socket = try RawSocket(port: gateway.port)
+            socket.send("POST /register HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\nExpect: 100-continue\r\n\r\n")
+            let interim = String(decoding: await socket.receive(until: "\r\n\r\n"), as: UTF8.self)
+            #expect(interim.hasPrefix("HTTP/1.1 100 Continue"), "\(interim)")
+            socket.send("{\"user_id\": 1}")
+            let final = String(decoding: await socket.receive(until: "\"}"), as: UTF8.self)
+            #expect(final.hasPrefix("HTTP/1.1 200"), "\(final)")
+
+            let (refused, _) = try await Self.exchange(
+                Array("POST /register HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\nExpect: 200-ok\r\n\r\n{\"user_id\": 1}".utf8), port: gateway.port
+            )
+            #expect(Self.answers(in: refused) == [417], "\(refused)")
+        }
+    }
+
+    @Test func aDeclaredBodyOverTheLimitIsRefusedUnread() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let (answer, took) = try await Self.exchange(
+                Array("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n{".utf8), port: gateway.port
+            )
+            #expect(Self.answers(in: answer) == [413], "\(answer)")
+            #expect(answer.contains("at most 1024"))
+            #expect(took < .seconds(5))
+            // Chunked, it is counted as it arrives.
+            let chunk = String(repeating: "a", count: 600)
+            let chunked = "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n\(chunk)\r\n258\r\n\(chunk)\r\n0\r\n\r\n"
+            let (chunkedAnswer, _) = try await Self.exchange(Array(chunked.utf8), port: gateway.port)
+            #expect(Self.answers(in: chunkedAnswer) == [413], "\(chunkedAnswer)")
+        }
+    }
+}
