@@ -14,10 +14,11 @@ struct Serve: AsyncParsableCommand {
         raiseOpenFileLimit()
         let level = self.logLevel
         LoggingSystem.bootstrap { label in
-            var handler = DeferredMetadataLogHandler(label: label)
+            var handler = BufferedLogHandler(label: label)
             handler.logLevel = level
             return handler
         }
+        defer { LogSink.standardOutput.flush() }
         let logger = Logger(label: "relay-gateway")
         let gateway = try await self.options.loadGateway(logger: logger) { config in
             try await connectCluster(config, logger: logger)

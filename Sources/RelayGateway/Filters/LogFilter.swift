@@ -56,6 +56,7 @@ struct LogFilter: RequestFilter {
 
     /// One line, written by hand (no formatter, no encoder: this runs for every request).
     private func emit(method: String, path: String, status: Int?, duration: Duration, peer: String, closed: SessionSummary? = nil) {
+        guard self.level >= self.logger.logLevel else { return }
         let milliseconds = Self.milliseconds(duration)
         let line: String
         switch self.format {

@@ -40,6 +40,9 @@ public final class RelayMetrics: Sendable {
     }
     private let connections: Prometheus.Gauge
     private let registrations: Prometheus.Gauge
+    /// The log lines ``LogSink/standardOutput`` dropped, caught up with at each scrape.
+    private let logLinesDropped: Prometheus.Counter
+    private let logLinesDroppedRendered = Mutex(0)
     /// Running totals the `stats` handler reads back (Prometheus counters cannot be read).
     private let publishTotal = Atomic<Int>(0)
     private let deliveryTotal = Atomic<Int>(0)
@@ -66,6 +69,9 @@ public final class RelayMetrics: Sendable {
         self.factory = factory
         self.connections = self.registry.makeGauge(name: "relay_connections", help: "Live WebSocket connections")
         self.registrations = self.registry.makeGauge(name: "relay_registrations", help: "Registered clients")
+        self.logLinesDropped = self.registry.makeCounter(
+            name: "relay_log_lines_dropped_total", help: "Log lines dropped because the output could not keep up"
+        )
     }
 
     /// Records the time a publish took to look up its recipients and hand them the frame, in the
@@ -122,6 +128,13 @@ public final class RelayMetrics: Sendable {
     func render(connections: Int, registrations: Int) -> ByteBuffer {
         self.connections.set(Int64(connections))
         self.registrations.set(Int64(registrations))
+        let dropped = LogSink.standardOutput.droppedLines
+        self.logLinesDroppedRendered.withLock { rendered in
+            if dropped > rendered {
+                self.logLinesDropped.increment(by: Int64(dropped - rendered))
+                rendered = dropped
+            }
+        }
         return ByteBuffer(bytes: self.registry.emitToBuffer())
     }
 }

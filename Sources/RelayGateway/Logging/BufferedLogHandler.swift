@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+import NIOPosix
+
+/// swift-log's `StreamLogHandler` line format (`2026-12-01T21:06:33+0000 info relay-gateway :
+/// listener=public [RelayGateway] message`), written through a ``LogSink`` instead of a locked
+/// `fwrite` and `fflush` per line: logging a request costs formatting its line, never a system call.
+/// The metadata is formatted when it is set, and the timestamp once a second per thread.
+public struct BufferedLogHandler: LogHandler {
+    private let label: String
+    private let sink: LogSink
+    public var logLevel: Logger.Level = .info
+    public var metadataProvider: Logger.MetadataProvider?
+    public var metadata: Logger.Metadata = [:] {
+        didSet { self.prettyMetadata = Self.prettify(self.metadata) }
+    }
+    private var prettyMetadata: String?
+
+    public init(label: String, sink: LogSink = .standardOutput) {
+        self.label = label
+        self.sink = sink
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var pretty = self.prettyMetadata
+        let provided = self.metadataProvider?.get() ?? [:]
+        if !provided.isEmpty || !(event.metadata ?? [:]).isEmpty || event.error != nil {
+            var merged = self.metadata.merging(provided) { current, _ in current }
+            merged.merge(event.metadata ?? [:]) { _, explicit in explicit }
+            if let error = event.error { merged["error"] = "\(error)" }
+            pretty = Self.prettify(merged)
+        }
+        let label = self.label.isEmpty ? "" : " \(self.label)"
+        self.sink.write("\(LogTimestamp.now) \(event.level)\(label):\(pretty.map { " \($0)" } ?? "") [\(event.source)] \(event.message)\n")
+    }
+
+    private static func prettify(_ metadata: Logger.Metadata) -> String? {
+        metadata.isEmpty ? nil : metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+    }
+}
+
+/// `%Y-%m-%dT%H:%M:%S%z` in local time, formatted once a second per thread.
+enum LogTimestamp {
+    private final class Cache {
+        var second = 0
+        var text = ""
+    }
+
+    nonisolated(unsafe) private static let cache = ThreadSpecificVariable<Cache>()
+
+    static var now: String {
+        let cache = Self.cache.currentValue ?? {
+            let made = Cache()
+            Self.cache.currentValue = made
+            return made
+        }()
+        var seconds = time(nil)
+        if seconds != cache.second {
+            cache.second = seconds
+            var parts = tm()
+            localtime_r(&seconds, &parts)
+            var buffer = [CChar](repeating: 0, count: 32)
+            strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &parts)
+            cache.text = String(cString: buffer)
+        }
+        return cache.text
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Synchronization
+
+/// Log lines written off the hot path: a request appends its line to a bounded buffer (a lock
+/// and a copy, no system call), and a thread of the sink's own writes the buffer out in one
+/// `write` every 10 ms, or sooner once 64 KiB are waiting. When the buffer is full (1 MiB
+/// waiting: the output cannot keep up) lines are dropped, counted, and the drop is itself
+/// reported in the output as soon as there is room (and in `relay_log_lines_dropped_total`).
+public final class LogSink: Sendable {
+    /// Standard output, as `serve` logs.
+    public static let standardOutput = LogSink(descriptor: STDOUT_FILENO)
+
+    static let capacity = 1 << 20
+    static let eagerBytes = 64 << 10
+
+    private struct State {
+        var pending: [UInt8] = []
+        var droppedSinceReport = 0
+    }
+
+    private let descriptor: Int32
+    private let state = Mutex(State())
+    private let wake = NSCondition()
+    private let dropped = Atomic<Int>(0)
+
+    /// Lines dropped so far because the buffer was full.
+    public var droppedLines: Int { self.dropped.load(ordering: .relaxed) }
+
+    init(descriptor: Int32) {
+        self.descriptor = descriptor
+        let thread = Thread(block: { [self] in self.writeForever() })
+        thread.name = "relay-log-writer"
+        thread.start()
+    }
+
+    /// Queues one line (`line` ends with a newline).
+    func write(_ line: String) {
+        let eager = self.state.withLock { state -> Bool in
+            guard state.pending.count + line.utf8.count <= Self.capacity else {
+                state.droppedSinceReport += 1
+                self.dropped.add(1, ordering: .relaxed)
+                return false
+            }
+            let before = state.pending.count
+            state.pending.append(contentsOf: line.utf8)
+            return before < Self.eagerBytes && state.pending.count >= Self.eagerBytes
+        }
+        if eager { self.wake.signal() }
+    }
+
+    /// Writes out what is waiting now (at the end of `serve`).
+    public func flush() {
+        self.writeOut()
+    }
+
+    private func writeForever() {
+        while true {
+            self.wake.lock()
+            _ = self.wake.wait(until: Date(timeIntervalSinceNow: 0.01))
+            self.wake.unlock()
+            self.writeOut()
+        }
+    }
+
+    private func writeOut() {
+        var (bytes, dropped) = self.state.withLock { state in
+            defer {
+                state.pending.removeAll(keepingCapacity: true)
+                state.droppedSinceReport = 0
+            }
+            return (state.pending, state.droppedSinceReport)
+        }
+        if dropped > 0 {
+            bytes += Array("relay-gateway: \(dropped) log lines dropped: the output could not keep up\n".utf8)
+        }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Foundation.write(self.descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written > 0 {
+                offset += written
+            } else if written < 0 && errno == EINTR {
+                continue
+            } else {
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import RelayGateway
+
+/// The buffered log output of `serve`: lines arrive in order, within milliseconds, in
+/// StreamLogHandler's format; past the buffer's capacity lines are dropped and the drop is
+/// reported, never hidden.
+@Suite struct LogSinkTests {
+    /// A sink writing into a fresh file, and a way to read that file back.
+    static func sink() throws -> (LogSink, @Sendable () -> String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("relay-log-\(UUID().uuidString)").path
+        let descriptor = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+        #expect(descriptor >= 0)
+        return (LogSink(descriptor: descriptor), { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" })
+    }
+
+    @Test func linesArriveInOrderInTheStreamFormat() async throws {
+        let (sink, read) = try Self.sink()
+        var handler = BufferedLogHandler(label: "relay-gateway", sink: sink)
+        handler[metadataKey: "listener"] = "public"
+        let logger = Logger(label: "relay-gateway") { _ in handler }
+        for index in 0..<1000 {
+            logger.info("line \(index)")
+        }
+        try await eventually("all lines written") { read().split(separator: "\n").count == 1000 }
+        let lines = read().split(separator: "\n")
+        #expect(lines.enumerated().allSatisfy { $0.element.hasSuffix(" line \($0.offset)") })
+        let first = String(lines[0])
+        #expect(
+            first.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} info relay-gateway: listener=public \[RelayGatewayTests\] line 0$"#, options: .regularExpression) != nil,
+            "\(first)"
+        )
+    }
+
+    @Test func aFullBufferDropsLinesCountsThemAndSaysSo() async throws {
+        let (sink, read) = try Self.sink()
+        let line = String(repeating: "x", count: 1023) + "\n"
+        // Faster than any writer: 3 MiB at once into a 1 MiB buffer.
+        for _ in 0..<(3 * LogSink.capacity / line.utf8.count) {
+            sink.write(line)
+        }
+        #expect(sink.droppedLines > 0)
+        try await eventually("the drop reported") { read().contains("log lines dropped: the output could not keep up") }
+        let written = read().split(separator: "\n").filter { $0.hasPrefix("xxx") }.count
+        #expect(written + sink.droppedLines == 3 * LogSink.capacity / line.utf8.count, "every line written or counted")
+    }
+}
