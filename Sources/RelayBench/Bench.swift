@@ -10,14 +10,22 @@ import Synchronization
 /// - `rate`: publishes at a fixed rate for a duration; latency at that load, loss.
 /// - `idle`: idle connections; server memory per connection.
 /// - `publish`: publishes to a topic nobody follows; server CPU per request.
+/// - `health`, `register`: those requests alone, `publishes` of them; server CPU per request.
+/// - `connect`: `subscribers` clients each register and open their WebSocket (what a reconnect
+///   storm costs); server CPU per connection.
+/// - `addressed`: every subscriber its own user id, each publish addressed to a random one of
+///   them (the seed's `user_id`); deliveries/s and server CPU per delivery.
 /// - `cluster`, `cluster-rate`: `fanout` and `rate` with the subscribers spread over the cluster's
 ///   nodes (`nodes`), publishing to the first: cross-node throughput and latency.
 ///
 /// The same scenarios run against nchan (`Target.nchan`), to compare side by side on one machine.
 public struct Bench: Sendable {
     public enum Scenario: String, CaseIterable, Sendable {
-        case fanout, rate, idle, publish, cluster
+        case fanout, rate, idle, publish, health, register, connect, addressed, cluster
         case clusterRate = "cluster-rate"
+
+        /// Scenarios that send requests only, costed per request.
+        var isRequestsOnly: Bool { [.publish, .health, .register].contains(self) }
     }
 
     /// The server under test.
@@ -73,6 +81,9 @@ public struct Bench: Sendable {
         case .rate: return try await self.fixedRate()
         case .idle: return try await self.idle()
         case .publish: return try await self.publishOnly()
+        case .health, .register: return try await self.requestsOnly(scenario)
+        case .connect: return try await self.connectOnly()
+        case .addressed: return try await self.addressed()
         case .cluster, .clusterRate:
             guard !self.settings.nodes.isEmpty else {
                 throw BenchError(message: "the cluster scenarios need the other nodes' URLs (--nodes)")
@@ -192,6 +203,71 @@ public struct Bench: Sendable {
         return BenchResult(scenario: "publish", settings: self.settings, expected: recipients, received: 0, usage: usage, latency: nil)
     }
 
+    /// `publishes` health or register requests, `inFlight` at a time.
+    private func requestsOnly(_ scenario: Scenario) async throws -> BenchResult {
+        guard self.settings.target == .relay else { throw BenchError(message: "nchan has no \(scenario.rawValue) route") }
+        let connections = try await self.connections(self.settings.inFlight)
+        let next = Dispenser()
+        let count = self.settings.publishes
+        let measurement = Measurement(serverPIDs: self.settings.serverPIDs)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for connection in connections {
+                group.addTask {
+                    while true {
+                        let index = next.take()
+                        guard index < count else { return }
+                        let answer =
+                            scenario == .health
+                            ? try await connection.request(.GET, self.settings.healthPath ?? "/health")
+                            : try await connection.request(.POST, self.settings.registerPath, json: #"{"user_id": \#(index)}"#)
+                        guard answer.status == 200 else {
+                            throw BenchError(message: "\(scenario.rawValue) answered \(answer.status): \(answer.body)")
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let usage = measurement.finish()
+        await Self.close(connections)
+        return BenchResult(scenario: scenario.rawValue, settings: self.settings, expected: 0, received: 0, usage: usage, latency: nil)
+    }
+
+    /// `subscribers` clients register and open their WebSocket; measured until all are open.
+    private func connectOnly() async throws -> BenchResult {
+        let measurement = Measurement(serverPIDs: self.settings.serverPIDs)
+        let subscribers = try await self.connectSubscribers(self.settings.subscribers, counter: DeliveryCounter(), subscribing: false)
+        let usage = measurement.finish()
+        await Self.close(subscribers)
+        return BenchResult(scenario: "connect", settings: self.settings, expected: 0, received: subscribers.count, usage: usage, latency: nil)
+    }
+
+    /// Publishes to one subscriber each: subscriber `i` is user `i`, so a publish to user `u` on
+    /// `u`'s topic reaches exactly one connection.
+    private func addressed() async throws -> BenchResult {
+        guard self.settings.target == .relay else { throw BenchError(message: "nchan has no addressed publishes") }
+        let count = self.settings.publishes
+        let users = max(1, self.settings.subscribers)
+        return try await self.deliveryRun("addressed", publishers: self.settings.inFlight, publishes: count) { publishers, counter in
+            let next = Dispenser()
+            return try await withThrowingTaskGroup(of: Int.self) { group in
+                for connection in publishers {
+                    group.addTask {
+                        var recipients = 0
+                        var random = SystemRandomNumberGenerator()
+                        while true {
+                            let index = next.take()
+                            guard index < count else { return recipients }
+                            let user = Int.random(in: 0..<users, using: &random)
+                            recipients += try await self.publishOne(index, on: connection, userID: user)
+                        }
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+        }
+    }
+
     // MARK: Steps
 
     /// Waits until the server reports no live connections (the previous run's are closed), so
@@ -221,7 +297,9 @@ public struct Bench: Sendable {
     }
 
     /// Registers and connects `count` subscribers, subscriber `i` to topic `bench-(i % topics)`.
-    private func connectSubscribers(_ count: Int, counter: DeliveryCounter, spread: Bool = false) async throws -> [BenchConnection] {
+    private func connectSubscribers(
+        _ count: Int, counter: DeliveryCounter, spread: Bool = false, subscribing: Bool = true
+    ) async throws -> [BenchConnection] {
         guard count > 0 else { return [] }
         let nodes = spread ? [self.settings.baseURL] + self.settings.nodes : []
         let registrars = try await self.connections(8)
@@ -248,7 +326,7 @@ public struct Bench: Sendable {
                         }
                         mine.append(
                             try await BenchConnection.open(
-                                url: url, topics: [topic], counter: counter, group: self.group
+                                url: url, topics: subscribing ? [topic] : nil, counter: counter, group: self.group
                             )
                         )
                         if index > 0 && index % 1000 == 0 {
@@ -288,8 +366,9 @@ public struct Bench: Sendable {
         }
     }
 
-    private func publishOne(_ index: Int, on connection: HTTPConnection, topic: String? = nil) async throws -> Int {
-        let topic = topic ?? "bench-\(index % max(1, self.settings.topics))"
+    /// - Parameter userID: addressed to that user (on the user's topic) when given.
+    private func publishOne(_ index: Int, on connection: HTTPConnection, topic: String? = nil, userID: Int? = nil) async throws -> Int {
+        let topic = topic ?? "bench-\((userID ?? index) % max(1, self.settings.topics))"
         var message = "\(index) \(monotonicNanoseconds()) "
         if message.utf8.count < self.settings.messageSize {
             message += String(repeating: "x", count: self.settings.messageSize - message.utf8.count)
@@ -298,7 +377,8 @@ public struct Bench: Sendable {
         let recipients: Int?
         switch self.settings.target {
         case .relay:
-            answer = try await connection.request(.POST, self.settings.publishPath, json: #"{"topic":"\#(topic)","message":"\#(message)"}"#)
+            let user = userID.map { #","user_id":\#($0)"# } ?? ""
+            answer = try await connection.request(.POST, self.settings.publishPath, json: #"{"topic":"\#(topic)"\#(user),"message":"\#(message)"}"#)
             recipients = answer.status == 200 ? Self.intField("recipients", in: answer.body) : nil
         case .nchan:
             answer = try await connection.request(.POST, "/pub/\(topic)", body: message, contentType: "text/plain", accept: "application/json")

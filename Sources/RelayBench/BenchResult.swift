@@ -16,7 +16,8 @@ public struct BenchResult: Sendable, Encodable {
     public let latencyMs: LatencySummary?
     public let serverCPUSeconds: Double?
     public let benchCPUSeconds: Double?
-    /// Server CPU per delivery (fanout, rate) or per request (publish), in microseconds.
+    /// Server CPU per delivery (fanout, rate, addressed), per request (publish, health,
+    /// register) or per connection (connect), in microseconds.
     public let serverCPUMicroseconds: Double?
     public var serverBytesPerConnection: Double?
     /// The server's resident memory: after the connections (idle), or at the end of the
@@ -27,7 +28,8 @@ public struct BenchResult: Sendable, Encodable {
 
     init(scenario: String, settings: Bench.Settings, expected: Int, received: Int, usage: Measurement.Usage?, latency: LatencySummary?) {
         self.scenario = scenario
-        self.subscribers = scenario == "publish" ? 0 : settings.subscribers
+        let requestsOnly = Bench.Scenario(rawValue: scenario)?.isRequestsOnly ?? false
+        self.subscribers = requestsOnly ? 0 : settings.subscribers
         self.topics = settings.topics
         self.publishes = scenario == "rate" ? Int(Double(settings.rate) * settings.duration.seconds) : settings.publishes
         self.expected = expected
@@ -37,12 +39,13 @@ public struct BenchResult: Sendable, Encodable {
         self.latencyMs = latency
         self.serverCPUSeconds = usage?.serverCPUSeconds
         self.benchCPUSeconds = usage?.benchCPUSeconds
-        if let usage, usage.seconds > 0, scenario != "publish", scenario != "idle" {
+        if let usage, usage.seconds > 0, !requestsOnly, scenario != "idle", scenario != "connect" {
             self.deliveriesPerSecond = Double(received) / usage.seconds
         } else {
             self.deliveriesPerSecond = nil
         }
-        let units = scenario == "publish" ? settings.publishes : received
+        // Per request, per connection opened (connect: `received` counts them), or per delivery.
+        let units = requestsOnly ? settings.publishes : received
         self.serverCPUMicroseconds = usage?.serverCPUSeconds.flatMap { units > 0 ? $0 * 1e6 / Double(units) : nil }
     }
 

@@ -12,7 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Scenarios to run, comma-separated: fanout, rate, idle, publish, cluster, cluster-rate.")
+    @Option(help: "Scenarios to run, comma-separated: fanout, rate, idle, publish, health, register, connect, addressed, cluster, cluster-rate.")
     var scenario = "fanout"
     @Option(help: "The gateway's base URL (the listener serving register and publish).")
     var url = "http://127.0.0.1:8000"
@@ -21,7 +21,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Path of the health route, polled between runs until no connection is left; \"\" to skip.") var healthPath = "/health"
     @Option(help: "Subscribers to connect.") var subscribers = 1000
     @Option(help: "Distinct topics; subscriber i follows topic i mod topics, publish j goes to topic j mod topics.") var topics = 1
-    @Option(help: "Publishes (fanout, publish).") var publishes = 2000
+    @Option(help: "Publishes (fanout, publish, addressed), or requests (health, register).") var publishes = 2000
     @Option(help: "Publishes in flight, one keep-alive connection each.") var inFlight = 4
     @Option(help: "Message size in bytes.") var size = 64
     @Option(help: "Publishes per second (rate).") var rate = 100
@@ -65,7 +65,7 @@ struct BenchCommand: AsyncParsableCommand {
         settings.nodes = self.nodes.split(separator: ",").map(String.init)
         let scenarios = try self.scenario.split(separator: ",").map { name in
             guard let scenario = Bench.Scenario(rawValue: String(name)) else {
-                throw ValidationError("unknown scenario \(name); use fanout, rate, idle, publish, cluster or cluster-rate")
+                throw ValidationError("unknown scenario \(name); use \(Bench.Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return scenario
         }
