@@ -208,13 +208,13 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let fields = request.headers
         let tokens = ConnectionTokens(fields)
-        let declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) } ?? 0
-        let hasBody = declaredLength > 0 || head.headers.contains(name: "transfer-encoding")
+        let declaredLength = fields[.contentLength].flatMap { Int($0) } ?? 0
+        let hasBody = declaredLength > 0 || fields[.transferEncoding] != nil
         let match = self.router.match(method: request.method, path: request.path)
         // The decoder stops reading after a request that asks to switch protocols, so such a
         // connection ends after its answer unless it is upgraded.
-        let switchesProtocols = tokens.contains("upgrade") && fields[.upgrade] != nil
-        var keepAlive = head.version.minor >= 1 ? !tokens.contains("close") : tokens.contains("keep-alive")
+        let switchesProtocols = tokens.upgrade && fields[.upgrade] != nil
+        var keepAlive = head.version.minor >= 1 ? !tokens.close : tokens.keepAlive
         keepAlive = keepAlive && !switchesProtocols
         var pending = Pending(nioHead: head, request: request, match: match, body: nil, keepAlive: keepAlive, upgrade: nil)
         if match.acceptsWebSocket && HandshakeRules.asksForWebSocket(fields) {
@@ -297,7 +297,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
                 )
             }
         }
-        let keepAlive = pending.keepAlive && !self.ending && !ConnectionTokens(response.headers).contains("close")
+        let keepAlive = pending.keepAlive && !self.ending && !ConnectionTokens(response.headers).close
         self.write(response, version: pending.nioHead.version, isHead: pending.request.method == .head, keepAlive: keepAlive, context: context)
         guard keepAlive else {
             self.state = .closed

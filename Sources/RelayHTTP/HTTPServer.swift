@@ -89,7 +89,10 @@ public struct HTTPServer: Service {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits))
-                    let encoder = HTTPResponseEncoder()
+                    // The connection frames every answer itself (Content-Length, never chunked).
+                    var encoding = HTTPResponseEncoder.Configuration()
+                    encoding.automaticallySetFramingHeaders = false
+                    let encoder = HTTPResponseEncoder(configuration: encoding)
                     try sync.addHandler(decoder)
                     try sync.addHandler(encoder)
                     try sync.addHandler(

@@ -18,7 +18,7 @@ enum HandshakeRules {
         guard version.major == 1, version.minor >= 1 else {
             throw HTTPError(.badRequest, "a WebSocket handshake needs HTTP/1.1")
         }
-        guard ConnectionTokens(fields).contains("upgrade") else {
+        guard ConnectionTokens(fields).upgrade else {
             throw HTTPError(.badRequest, "a WebSocket handshake needs Connection: Upgrade")
         }
         let versions = fields[values: .secWebSocketVersion]

@@ -1,22 +1,38 @@
 import HTTPTypes
 
-/// The tokens of every `Connection` field of a request, lowercased (`close`, `keep-alive`,
-/// `upgrade`): field names and values are case-insensitive lists (RFC 9110 §7.6.1).
+/// What the `Connection` fields of a message ask for (RFC 9110 §7.6.1: comma-separated,
+/// case-insensitive tokens), read without allocating: most requests have no such field at all.
 struct ConnectionTokens {
-    private let tokens: [Substring]
+    private(set) var close = false
+    private(set) var keepAlive = false
+    private(set) var upgrade = false
+
+    private static let connection = HTTPField.Name.connection
 
     init(_ fields: HTTPFields) {
-        var tokens: [Substring] = []
-        for value in fields[values: .connection] {
-            for token in value.split(separator: ",") {
-                tokens.append(Substring(token.trimmingWhitespace().lowercased()))
+        for field in fields where field.name == Self.connection {
+            for token in field.value.utf8.split(separator: UInt8(ascii: ",")) {
+                var bytes = token.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+                while let last = bytes.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { bytes = bytes.dropLast() }
+                if Self.equalsIgnoringCase(bytes, "close") {
+                    self.close = true
+                } else if Self.equalsIgnoringCase(bytes, "keep-alive") {
+                    self.keepAlive = true
+                } else if Self.equalsIgnoringCase(bytes, "upgrade") {
+                    self.upgrade = true
+                }
             }
         }
-        self.tokens = tokens
     }
 
-    func contains(_ token: String) -> Bool {
-        self.tokens.contains { $0 == token }
+    /// ASCII case-insensitive equality with a lowercase `word`.
+    private static func equalsIgnoringCase(_ bytes: Substring.UTF8View.SubSequence, _ word: StaticString) -> Bool {
+        guard bytes.count == word.utf8CodeUnitCount else { return false }
+        return word.withUTF8Buffer { expected in
+            zip(bytes, expected).allSatisfy { byte, lower in
+                (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte) == lower
+            }
+        }
     }
 }
 

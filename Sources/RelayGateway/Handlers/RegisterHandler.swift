@@ -1,3 +1,4 @@
+import NIOCore
 import RelayCore
 import RelayHTTP
 
@@ -6,16 +7,27 @@ import RelayHTTP
 enum RegisterHandler {
     struct Body: Decodable {
         let user_id: Int
+
+        init(user_id: Int) {
+            self.user_id = user_id
+        }
+
+        /// From a flat object; nil when `JSONDecoder` must judge.
+        init?(_ object: FlatJSONObject) {
+            guard case .integer(let userID) = object["user_id"] else { return nil }
+            self.init(user_id: userID)
+        }
     }
 
     static let plugin = HandlerPlugin(name: "register", defaultMethod: .post) { environment in
         { request, context in
-            let body = try JSONBody.decode(Body.self, from: request)
+            let body = try JSONBody.decode(Body.self, from: request, fast: Body.init)
             guard body.user_id >= 0 else {
                 throw HTTPError(.badRequest, "\"user_id\" must be an integer ≥ 0")
             }
             let registration = environment.relay.register(userID: body.user_id)
-            let answer = JSONResponse.make(.ok, ["url": environment.routes.subscribeURL(for: registration.id)])
+            let url = environment.routes.subscribeURL(for: registration.id)
+            let answer = Response.json(.ok, ByteBuffer(string: #"{"url":\#(JSONString.quoted(url))}"#))
             let registrations = environment.registrations
             guard registrations.isShared else { return .now(answer) }
             return .async(on: context.eventLoop) {

@@ -1,3 +1,4 @@
+import NIOCore
 import RelayCore
 import RelayHTTP
 
@@ -29,6 +30,6 @@ enum UnregisterHandler {
         guard environment.relay.unregister(id) || sharedKnewIt else {
             throw HTTPError(.notFound, "unknown client id")
         }
-        return JSONResponse.make(.ok, ["status": "unregistered"])
+        return Response.json(.ok, ByteBuffer(string: #"{"status":"unregistered"}"#))
     }
 }
