@@ -15,8 +15,8 @@ import NIOWebSocket
 /// oversized head), with `Connection: close`, and the connection closes at once.
 final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     struct Settings: Sendable {
         /// The first request head, and each request's body after its head, must arrive within this.
@@ -54,7 +54,6 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let router: Router
     private let settings: Settings
-    private let encoder: HTTPResponseEncoder
     private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
     private let upgrader: NIOWebSocketServerUpgrader
     private let logger: Logger
@@ -76,12 +75,11 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     private var timer: Scheduled<Void>?
 
     init(
-        router: Router, settings: Settings, encoder: HTTPResponseEncoder, decoder: ByteToMessageHandler<HTTPRequestDecoder>,
+        router: Router, settings: Settings, decoder: ByteToMessageHandler<HTTPRequestDecoder>,
         upgrader: NIOWebSocketServerUpgrader, logger: Logger
     ) {
         self.router = router
         self.settings = settings
-        self.encoder = encoder
         self.decoder = decoder
         self.upgrader = upgrader
         self.logger = logger
@@ -236,7 +234,11 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
                 return self.refuse(pending, HTTPError(.expectationFailed, "only Expect: 100-continue is supported"), context: context)
             }
             if hasBody {
-                context.writeAndFlush(self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+                let interim = ResponseWriter.head(
+                    version: head.version, status: .continue, fields: [:], contentLength: nil, connection: nil, reserving: 0,
+                    allocator: context.channel.allocator
+                )
+                context.writeAndFlush(self.wrapOutboundOut(interim), promise: nil)
             }
         }
         self.state = .readingBody(pending)
@@ -335,30 +337,33 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Writing
 
     private func write(_ response: Response, version: HTTPVersion, isHead: Bool, keepAlive: Bool, context: ChannelHandlerContext) {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(response.headers.count + 3)
-        for field in response.headers where field.name != .contentLength && field.name != .connection && field.name != .date {
-            headers.add(name: field.name.rawName, value: field.value)
+        var fields = response.headers
+        if fields.contains(where: { Self.framedHere.contains($0.name) }) {
+            fields.removeAll { Self.framedHere.contains($0.name) }
         }
         let code = response.status.code
         let mayHaveBody = !(100..<200).contains(code) && code != 204 && code != 304
-        if mayHaveBody {
-            headers.add(name: "Content-Length", value: String(response.body.readableBytes))
+        let body = mayHaveBody && !isHead ? response.body : ByteBuffer()
+        let inline = body.readableBytes <= ResponseWriter.inlineBodyBytes
+        var buffer = ResponseWriter.head(
+            version: version, status: response.status, fields: fields,
+            contentLength: mayHaveBody ? response.body.readableBytes : nil,
+            connection: !keepAlive ? "close" : version.minor == 0 ? "keep-alive" : nil,
+            reserving: inline ? body.readableBytes : 0, allocator: context.channel.allocator
+        )
+        if inline {
+            var body = body
+            buffer.writeBuffer(&body)
+            context.write(self.wrapOutboundOut(buffer), promise: nil)
+        } else {
+            context.write(self.wrapOutboundOut(buffer), promise: nil)
+            context.write(self.wrapOutboundOut(body), promise: nil)
         }
-        headers.add(name: "Date", value: HTTPDate.now)
-        if !keepAlive {
-            headers.add(name: "Connection", value: "close")
-        } else if version.minor == 0 {
-            headers.add(name: "Connection", value: "keep-alive")
-        }
-        let status = HTTPResponseStatus(statusCode: code, reasonPhrase: response.status.reasonPhrase)
-        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
-        if mayHaveBody && !isHead && response.body.readableBytes > 0 {
-            context.write(self.wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
-        }
-        context.write(self.wrapOutboundOut(.end(nil)), promise: nil)
         self.needsFlush = true
     }
+
+    /// Fields the connection writes itself, from the answer it frames.
+    private static let framedHere: [HTTPField.Name] = [.contentLength, .connection, .date, .transferEncoding]
 
     private func close(context: ChannelHandlerContext) {
         if self.needsFlush {
@@ -378,7 +383,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         self.state = .upgraded
         self.deadline = nil
         var extra = HTTPHeaders()
-        for field in response.headers where ![.connection, .upgrade, .contentLength, .contentType, .date].contains(field.name) {
+        for field in response.headers where ![.connection, .upgrade, .contentLength, .contentType, .date, .transferEncoding].contains(field.name) {
             extra.add(name: field.name.rawName, value: field.value)
         }
         self.upgrader.buildUpgradeResponse(channel: context.channel, upgradeRequest: pending.nioHead, initialResponseHeaders: extra)
@@ -386,12 +391,19 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
             .assumeIsolated()
             .whenComplete { result in
                 guard case .success(let headers) = result else { return self.close(context: context) }
-                let head = HTTPResponseHead(version: pending.nioHead.version, status: .switchingProtocols, headers: headers)
-                context.writeAndFlush(self.wrapOutboundOut(.head(head)), promise: nil)
+                var fields = HTTPFields()
+                for (name, value) in headers {
+                    if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+                }
+                fields.removeAll { $0.name == .connection }
+                let head = ResponseWriter.head(
+                    version: pending.nioHead.version, status: .switchingProtocols, fields: fields, contentLength: nil, connection: "Upgrade",
+                    reserving: 0, allocator: context.channel.allocator
+                )
+                context.writeAndFlush(self.wrapOutboundOut(head), promise: nil)
                 self.needsFlush = false
                 do {
                     let pipeline = context.pipeline.syncOperations
-                    pipeline.removeHandler(self.encoder, promise: nil)
                     try pipeline.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: self.settings.maxFrameSize)))
                     try installer(context.channel)
                     let decoder = self.decoder

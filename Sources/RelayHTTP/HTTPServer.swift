@@ -89,15 +89,8 @@ public struct HTTPServer: Service {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits))
-                    // The connection frames every answer itself (Content-Length, never chunked).
-                    var encoding = HTTPResponseEncoder.Configuration()
-                    encoding.automaticallySetFramingHeaders = false
-                    let encoder = HTTPResponseEncoder(configuration: encoding)
                     try sync.addHandler(decoder)
-                    try sync.addHandler(encoder)
-                    try sync.addHandler(
-                        HTTPConnection(router: router, settings: settings, encoder: encoder, decoder: decoder, upgrader: upgrader, logger: logger)
-                    )
+                    try sync.addHandler(HTTPConnection(router: router, settings: settings, decoder: decoder, upgrader: upgrader, logger: logger))
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
