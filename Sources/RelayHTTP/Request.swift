@@ -1,25 +1,27 @@
 import HTTPTypes
 import NIOCore
 
-/// A request as filters and handlers see it: its head, its whole body (already read, within the
-/// route's limit) and the path parameters of the route that matched.
+/// A request as filters and handlers see it: method, target, header fields (swift-http-types),
+/// its whole body (already read, within the listener's limit) and the path parameters of the
+/// route that matched.
 public struct Request: Sendable {
-    /// Method, authority (the `Host` header), request target and header fields.
-    public var head: HTTPRequest
+    public let method: HTTPRequest.Method
+    /// The `Host` field (or the authority of an absolute-form target).
+    public let authority: String?
     /// The request target's path, without the query.
     public let path: Substring
     /// The query (after `?`, undecoded), if the target has one.
     public let query: Substring?
+    /// Every header field but `Host` (see `authority`).
+    public var headers: HTTPFields
     public var body: ByteBuffer
     /// The matched route's `{name}` segments.
     public internal(set) var parameters: Parameters
 
-    public var method: HTTPRequest.Method { self.head.method }
-    public var headers: HTTPFields { self.head.headerFields }
-
-    public init(head: HTTPRequest, body: ByteBuffer = ByteBuffer(), parameters: Parameters = Parameters()) {
-        self.head = head
-        let target = head.path ?? "/"
+    /// - Parameter target: the path with its query, `/publish?x=1`.
+    public init(method: HTTPRequest.Method, target: String, authority: String?, headers: HTTPFields, body: ByteBuffer = ByteBuffer()) {
+        self.method = method
+        self.authority = authority
         if let mark = target.firstIndex(of: "?") {
             self.path = target[..<mark]
             self.query = target[target.index(after: mark)...]
@@ -27,8 +29,15 @@ public struct Request: Sendable {
             self.path = target[...]
             self.query = nil
         }
+        self.headers = headers
         self.body = body
-        self.parameters = parameters
+        self.parameters = Parameters()
+    }
+
+    /// The same as swift-http-types' `HTTPRequest`, for code that speaks it.
+    public var head: HTTPRequest {
+        let target = self.query.map { "\(self.path)?\($0)" } ?? String(self.path)
+        return HTTPRequest(method: self.method, scheme: nil, authority: self.authority, path: target, headerFields: self.headers)
     }
 
     /// The first value of query parameter `name`, percent-decoded (`+` is a space); nil when the

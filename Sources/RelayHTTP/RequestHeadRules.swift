@@ -43,7 +43,7 @@ enum RequestHeadRules {
             throw HTTPError(.badRequest, "Transfer-Encoding is not HTTP/1.0")
         }
         let (path, authority) = try Self.target(head.uri, host: hosts.first)
-        return Request(head: HTTPRequest(method: method, scheme: nil, authority: authority, path: path, headerFields: fields))
+        return Request(method: method, target: path, authority: authority, headers: fields)
     }
 
     /// The path (with query) and authority of a request target: origin-form `/path?query`, or

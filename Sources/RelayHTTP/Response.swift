@@ -16,10 +16,16 @@ public struct Response: Sendable {
 
     /// `body` as `application/json`.
     public static func json(_ status: HTTPResponse.Status, _ body: ByteBuffer, headers: HTTPFields = [:]) -> Response {
+        guard !headers.isEmpty else {
+            // Shared, so the common answer allocates no fields of its own.
+            return Response(status: status, headers: Self.jsonFields, body: body)
+        }
         var headers = headers
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: body)
     }
+
+    private static let jsonFields: HTTPFields = [.contentType: "application/json"]
 }
 
 /// An error answer: a status and `{"error": "..."}`. Thrown by a filter or a handler (or the

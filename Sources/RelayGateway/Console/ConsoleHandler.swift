@@ -33,7 +33,7 @@ enum ConsoleHandler {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return { request, _ in
-            let host = request.head.authority.map(Self.hostname(ofAuthority:))
+            let host = request.authority.map(Self.hostname(ofAuthority:))
             let directory = environment.routes
             let listener = environment.listenerName
             let endpoints = Endpoints(
