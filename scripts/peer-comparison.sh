@@ -28,22 +28,31 @@ start() { # name port command...
     PID[$name]=$!
     URL[$name]="http://127.0.0.1:$port"
 }
-start relay 8000 env RELAY_PORT=8000 $BIN serve --config examples/bench.yaml
-start relay-log 8010 env RELAY_PORT=8010 $BIN serve --config config/relay.yaml
 TARGETS=(relay relay-log)
-if [ -n "${BEFORE:-}" ]; then
-    start before 8001 env RELAY_PORT=8001 "$BEFORE" serve --config examples/bench.yaml
-    start before-log 8011 env RELAY_PORT=8011 "$BEFORE" serve --config config/relay.yaml
-    TARGETS+=(before before-log)
-fi
-start go 8100 "$SCRATCH/go-seed" -addr 127.0.0.1:8100
+[ -n "${BEFORE:-}" ] && TARGETS+=(before before-log)
 TARGETS+=(go)
-start nchan 8300 nginx -p "$SCRATCH" -c "$PWD/benchmarks/nchan.conf"
-for name in "${TARGETS[@]}"; do
-    for _ in $(seq 100); do curl -s "${URL[$name]}/health" >/dev/null && break; sleep 0.1; done
-done
-sleep 0.5
-NCHAN_WORKERS=$(pgrep -d, -P "${PID[nchan]}")
+# Every round on fresh servers: the seed's design scans every registration per publish, so
+# registrations left by an earlier scenario would cost it more each round.
+start_all() {
+    start relay 8000 env RELAY_PORT=8000 $BIN serve --config examples/bench.yaml
+    start relay-log 8010 env RELAY_PORT=8010 $BIN serve --config config/relay.yaml
+    if [ -n "${BEFORE:-}" ]; then
+        start before 8001 env RELAY_PORT=8001 "$BEFORE" serve --config examples/bench.yaml
+        start before-log 8011 env RELAY_PORT=8011 "$BEFORE" serve --config config/relay.yaml
+    fi
+    start go 8100 "$SCRATCH/go-seed" -addr 127.0.0.1:8100
+    start nchan 8300 nginx -p "$SCRATCH" -c "$PWD/benchmarks/nchan.conf"
+    for name in "${TARGETS[@]}"; do
+        for _ in $(seq 100); do curl -s "${URL[$name]}/health" >/dev/null && break; sleep 0.1; done
+    done
+    sleep 0.5
+    NCHAN_WORKERS=$(pgrep -d, -P "${PID[nchan]}")
+}
+stop_all() {
+    kill "${PIDS[@]}" 2>/dev/null || true
+    wait "${PIDS[@]}" 2>/dev/null || true
+    PIDS=()
+}
 
 bench() { # target args...
     local name=$1
@@ -83,13 +92,16 @@ wrk.headers["Accept"] = "application/json"
 EOF
 
 for _ in $(seq "$RUNS"); do
+    start_all
     for name in "${TARGETS[@]}"; do wrk_run "$name" health "${URL[$name]}/health" "${PID[$name]}"; done
     for name in "${TARGETS[@]}"; do wrk_run "$name" publish "${URL[$name]}/publish" "${PID[$name]}" "$SCRATCH/publish.lua"; done
     wrk_run nchan publish "${URL[nchan]}/pub/bench-nobody" "$NCHAN_WORKERS" "$SCRATCH/nchan.lua"
-    for name in "${TARGETS[@]}"; do bench "$name" --scenario health,register,publish --publishes 20000 --in-flight 16; done
+    for name in "${TARGETS[@]}"; do bench "$name" --scenario health,publish --publishes 20000 --in-flight 16; done
     $BIN bench --target nchan --url "${URL[nchan]}" --server-pid "$NCHAN_WORKERS" --json --scenario publish --publishes 20000 --in-flight 16 2>/dev/null \
         | sed 's/^{/{"target":"nchan","tool":"bench",/'
-    for name in "${TARGETS[@]}"; do bench "$name" --scenario connect --subscribers 2000; done
-    for name in "${TARGETS[@]}"; do bench "$name" --scenario addressed --subscribers 1000 --publishes 20000 --in-flight 16; done
     for name in "${TARGETS[@]}"; do bench "$name" --scenario fanout --subscribers 1000 --publishes 2000; done
+    for name in "${TARGETS[@]}"; do bench "$name" --scenario addressed --subscribers 1000 --publishes 20000 --in-flight 16; done
+    for name in "${TARGETS[@]}"; do bench "$name" --scenario connect --subscribers 2000; done
+    for name in "${TARGETS[@]}"; do bench "$name" --scenario register --publishes 20000 --in-flight 16; done
+    stop_all
 done
