@@ -187,20 +187,25 @@ public final class Relay<Connection: RelayConnection>: Sendable {
     /// Hands `message` to every connected client subscribed to `topic` (only those of `userID`
     /// when it is given) and returns how many there were. With `parkedMessages` on, a message for
     /// a user is also kept for that user's disconnected registrations on the topic.
-    /// - Parameter bytes: the message's size, counted against `parkedBytes`.
+    /// - Parameters:
+    ///   - message: made only when someone gets or keeps it (a publish nobody follows encodes nothing).
+    ///   - bytes: the message's size, counted against `parkedBytes`.
     @discardableResult
-    public func publish(_ message: Connection.Message, topic: String, userID: Int?, bytes: Int = 0) -> Int {
+    public func publish(_ message: @autoclosure () -> Connection.Message, topic: String, userID: Int?, bytes: Int = 0) -> Int {
         let recipients: [Connection]
+        var made: Connection.Message?
         if let userID, self.parked.isEnabled {
+            let kept = message()
+            made = kept
             recipients = self.parked.withUser(userID) { inboxes in
-                self.parked.keep(message, bytes: bytes, topic: topic, in: &inboxes)
+                self.parked.keep(kept, bytes: bytes, topic: topic, in: &inboxes)
                 return self.index.recipients(topic: topic, userID: userID)
             }
         } else {
             recipients = self.index.recipients(topic: topic, userID: userID)
         }
         if !recipients.isEmpty {
-            Connection.deliver(message, to: recipients)
+            Connection.deliver(made ?? message(), to: recipients)
         }
         return recipients.count
     }

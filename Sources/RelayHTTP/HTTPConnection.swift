@@ -27,6 +27,13 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         var maxBodyBytes: Int
         /// The largest WebSocket frame the decoder accepts once a connection is upgraded.
         var maxFrameSize: Int
+
+        init(_ configuration: HTTPServer.Configuration) {
+            self.handshakeTimeout = configuration.handshakeTimeout
+            self.idleTimeout = configuration.idleTimeout
+            self.maxBodyBytes = configuration.maxBodyBytes
+            self.maxFrameSize = configuration.maxFrameSize
+        }
     }
 
     private enum State {
@@ -60,6 +67,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var state = State.awaitingHead
     private var remoteAddress: SocketAddress?
+    private var peerAddress = "unknown"
     /// Parts that arrived while an answer was on its way, handled once it is written.
     private var queued = CircularBuffer<HTTPServerRequestPart>()
     private var readHeld = false
@@ -89,6 +97,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.remoteAddress = context.channel.remoteAddress
+        self.peerAddress = self.remoteAddress?.ipAddress ?? "unknown"
         self.expect(within: self.settings.handshakeTimeout, context: context)
     }
 
@@ -251,7 +260,8 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         request.body = pending.body ?? ByteBuffer()
         request.parameters = pending.match.parameters
         let requestContext = RequestContext(
-            channel: context.channel, logger: self.logger, remoteAddress: self.remoteAddress, upgrade: pending.upgrade
+            channel: context.channel, logger: self.logger, remoteAddress: self.remoteAddress, peerAddress: self.peerAddress,
+            upgrade: pending.upgrade
         )
         switch pending.match.responder.respond(to: request, context: requestContext) {
         case .now(let response):

@@ -59,22 +59,11 @@ public struct HTTPServer: Service {
         let group = MultiThreadedEventLoopGroup.singleton
         let quiescing = ServerQuiescingHelper(group: group)
         let configuration = self.configuration
-        let settings = HTTPConnection.Settings(
-            handshakeTimeout: configuration.handshakeTimeout, idleTimeout: configuration.idleTimeout,
-            maxBodyBytes: configuration.maxBodyBytes, maxFrameSize: configuration.maxFrameSize
-        )
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderFieldSize = configuration.maxHeadBytes
-        limits.maxHeaderListSize = configuration.maxHeadBytes
-        limits.maxHeaderFieldCount = 256
+        let settings = HTTPConnection.Settings(configuration)
+        let limits = Self.limits(configuration)
         let router = self.router
         let logger = self.logger
-        // Only computes Sec-WebSocket-Accept: the handshake is checked and decided before it is asked.
-        let upgrader = NIOWebSocketServerUpgrader(
-            maxFrameSize: configuration.maxFrameSize, automaticErrorHandling: false,
-            shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
-            upgradePipelineHandler: { channel, _ in channel.eventLoop.makeSucceededVoidFuture() }
-        )
+        let upgrader = Self.upgrader(configuration)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -87,10 +76,7 @@ public struct HTTPServer: Service {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits))
-                    try sync.addHandler(decoder)
-                    try sync.addHandler(HTTPConnection(router: router, settings: settings, decoder: decoder, upgrader: upgrader, logger: logger))
+                    try Self.configure(channel, router: router, settings: settings, limits: limits, upgrader: upgrader, logger: logger)
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -100,6 +86,34 @@ public struct HTTPServer: Service {
         let closed = channel.eventLoop.makePromise(of: Void.self)
         quiescing.initiateShutdown(promise: closed)
         await Self.waitUnlessCancelled(closed.futureResult)
+    }
+
+    /// A new connection's pipeline: NIO's request decoder, then the ``HTTPConnection``.
+    static func configure(
+        _ channel: any Channel, router: Router, settings: HTTPConnection.Settings, limits: NIOHTTPDecoderLimitConfiguration,
+        upgrader: NIOWebSocketServerUpgrader, logger: Logger
+    ) throws {
+        let sync = channel.pipeline.syncOperations
+        let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits))
+        try sync.addHandler(decoder)
+        try sync.addHandler(HTTPConnection(router: router, settings: settings, decoder: decoder, upgrader: upgrader, logger: logger))
+    }
+
+    static func limits(_ configuration: Configuration) -> NIOHTTPDecoderLimitConfiguration {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = configuration.maxHeadBytes
+        limits.maxHeaderListSize = configuration.maxHeadBytes
+        limits.maxHeaderFieldCount = 256
+        return limits
+    }
+
+    /// Only computes Sec-WebSocket-Accept: the handshake is checked and decided before it is asked.
+    static func upgrader(_ configuration: Configuration) -> NIOWebSocketServerUpgrader {
+        NIOWebSocketServerUpgrader(
+            maxFrameSize: configuration.maxFrameSize, automaticErrorHandling: false,
+            shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
+            upgradePipelineHandler: { channel, _ in channel.eventLoop.makeSucceededVoidFuture() }
+        )
     }
 
     /// Waits for `future`; a cancelled task stops waiting at once.

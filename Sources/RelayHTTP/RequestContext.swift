@@ -9,13 +9,10 @@ public struct RequestContext: Sendable {
     public let logger: Logger
     /// The peer's address, read once per connection.
     public let remoteAddress: SocketAddress?
+    /// The peer's IP address as text (no port), or `"unknown"`; formatted once per connection.
+    public let peerAddress: String
     /// Present while deciding a WebSocket handshake on a route that accepts them.
     public let upgrade: WebSocketUpgrade?
 
     public var eventLoop: any EventLoop { self.channel.eventLoop }
-
-    /// The peer's IP address as text (no port), or `"unknown"`.
-    public var peerAddress: String {
-        self.remoteAddress?.ipAddress ?? "unknown"
-    }
 }

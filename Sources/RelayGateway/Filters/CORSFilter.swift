@@ -70,12 +70,7 @@ struct CORSFilter: RequestFilter {
         if !self.options.exposeHeaders.isEmpty {
             headers[.accessControlExposeHeaders] = self.options.exposeHeaders.joined(separator: ", ")
         }
-        let added = headers
-        return next.respond(to: request, context: context).map { response in
-            var response = response
-            response.headers.append(contentsOf: added)
-            return response
-        }
+        return next.respond(to: request, context: context).adding(headers)
     }
 
     private func originHeaders(_ origin: String) -> HTTPFields {

@@ -40,17 +40,30 @@ struct LogFilter: RequestFilter {
 
     func handle(_ request: Request, context: RequestContext, next: any Responder) throws -> Reply {
         let start = ContinuousClock.now
-        let upgrade = context.upgrade
-        return next.respond(to: request, context: context).map { response in
-            let peer = context.peerAddress
-            let path = Self.maskedPath(request.path)
-            self.emit(method: request.method.rawValue, path: path, status: response.status.code, duration: ContinuousClock.now - start, peer: peer)
-            if response.status == .switchingProtocols, let slot = upgrade?.attachment(UpgradeSlot.self) {
-                slot.onSessionEnd { summary in
-                    self.emit(method: "WS", path: path, status: nil, duration: summary.duration, peer: peer, closed: summary)
+        switch next.respond(to: request, context: context) {
+        case .now(let response):
+            // Logged here, not through `Reply.map`: an answer given now costs no closure.
+            self.finished(request, response, since: start, context: context)
+            return .now(response)
+        case .later(let future):
+            return .later(
+                future.map { response in
+                    self.finished(request, response, since: start, context: context)
+                    return response
                 }
+            )
+        }
+    }
+
+    private func finished(_ request: Request, _ response: Response, since start: ContinuousClock.Instant, context: RequestContext) {
+        guard self.level >= self.logger.logLevel else { return }
+        let path = Self.maskedPath(request.path)
+        let peer = context.peerAddress
+        self.emit(method: request.method.rawValue, path: path, status: response.status.code, duration: ContinuousClock.now - start, peer: peer)
+        if response.status == .switchingProtocols, let slot = context.upgrade?.attachment(UpgradeSlot.self) {
+            slot.onSessionEnd { summary in
+                self.emit(method: "WS", path: path, status: nil, duration: summary.duration, peer: peer, closed: summary)
             }
-            return response
         }
     }
 
@@ -87,7 +100,8 @@ struct LogFilter: RequestFilter {
             }
             line = "{" + fields.joined(separator: ",") + "}"
         }
-        self.logger.log(level: self.level, "\(line)")
+        // `source` given: swift-log would otherwise work it out of #fileID on every line.
+        self.logger.log(level: self.level, "\(line)", source: "RelayGateway")
     }
 
     /// `12.34`: milliseconds to two decimals.
@@ -100,8 +114,32 @@ struct LogFilter: RequestFilter {
 
     /// Client ids are capabilities: a path segment that looks like one keeps only its first 8 characters.
     static func maskedPath(_ path: some StringProtocol) -> String {
-        path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
-            segment.count == 32 && segment.allSatisfy(\.isHexDigit) ? segment.prefix(8) + "…" : String(segment)
+        // One pass to see whether any segment is one: most paths hold none, and are not copied apart.
+        var run = 0
+        var hex = true
+        var found = false
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: "/") {
+                if run == 32 && hex { found = true; break }
+                run = 0
+                hex = true
+            } else {
+                run += 1
+                hex = hex && Self.isHexDigit(byte)
+            }
+        }
+        guard found || (run == 32 && hex) else { return String(path) }
+        return path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { segment in
+            Self.looksLikeClientID(segment) ? String(decoding: segment.prefix(8), as: UTF8.self) + "…" : String(decoding: segment, as: UTF8.self)
         }.joined(separator: "/")
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f"))
+            || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F"))
+    }
+
+    private static func looksLikeClientID(_ segment: some Collection<UInt8>) -> Bool {
+        segment.count == 32 && segment.allSatisfy(Self.isHexDigit)
     }
 }

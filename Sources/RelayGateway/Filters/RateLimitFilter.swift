@@ -67,12 +67,7 @@ struct RateLimitFilter: RequestFilter {
             throw HTTPError(.tooManyRequests, "rate limit exceeded; retry in \(decision.retryAfterSeconds) s", headers: headers)
         }
         // Every answer carries the headers, also a refusal by a later filter or the handler.
-        let added = headers
-        return next.respond(to: request, context: context).map { response in
-            var response = response
-            response.headers.append(contentsOf: added)
-            return response
-        }
+        return next.respond(to: request, context: context).adding(headers)
     }
 
     private static let policyField = HTTPField.Name("RateLimit-Policy")!

@@ -39,10 +39,14 @@ public struct Publisher: Sendable {
     ) -> (recipients: Int, position: StreamPosition?)? {
         guard let history else {
             guard live else { return (0, given) }
-            let published = PublishedMessage(
-                topic: topic, userID: userID, message: message, position: given, withEnvelope: self.envelopes.isWanted
+            let withEnvelope = self.envelopes.isWanted
+            return (
+                self.relay.publish(
+                    PublishedMessage(topic: topic, userID: userID, message: message, position: given, withEnvelope: withEnvelope),
+                    topic: topic, userID: userID
+                ),
+                given
             )
-            return (self.relay.publish(published, topic: topic, userID: userID), given)
         }
         // History keeps the message without its position (the entry's offset is stored beside
         // it); recipients get it with the position, sharing the same encoded frame.

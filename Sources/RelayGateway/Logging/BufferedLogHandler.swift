@@ -29,14 +29,35 @@ public struct BufferedLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var pretty = self.prettyMetadata
         let provided = self.metadataProvider?.get() ?? [:]
-        if !provided.isEmpty || !(event.metadata ?? [:]).isEmpty || event.error != nil {
+        if !provided.isEmpty || event.metadata?.isEmpty == false || event.error != nil {
             var merged = self.metadata.merging(provided) { current, _ in current }
             merged.merge(event.metadata ?? [:]) { _, explicit in explicit }
             if let error = event.error { merged["error"] = "\(error)" }
             pretty = Self.prettify(merged)
         }
-        let label = self.label.isEmpty ? "" : " \(self.label)"
-        self.sink.write("\(LogTimestamp.now) \(event.level)\(label):\(pretty.map { " \($0)" } ?? "") [\(event.source)] \(event.message)\n")
+        // Appended piece by piece into the thread's buffer: no line string of its own.
+        let timestamp = LogTimestamp.now
+        let message = event.message.description
+        let bytes = timestamp.utf8.count + self.label.utf8.count + (pretty?.utf8.count ?? 0) + event.source.utf8.count + message.utf8.count + 24
+        self.sink.write(bytes: bytes) { buffer in
+            buffer.append(contentsOf: timestamp.utf8)
+            buffer.append(UInt8(ascii: " "))
+            buffer.append(contentsOf: event.level.rawValue.utf8)
+            if !self.label.isEmpty {
+                buffer.append(UInt8(ascii: " "))
+                buffer.append(contentsOf: self.label.utf8)
+            }
+            buffer.append(UInt8(ascii: ":"))
+            if let pretty {
+                buffer.append(UInt8(ascii: " "))
+                buffer.append(contentsOf: pretty.utf8)
+            }
+            buffer.append(contentsOf: " [".utf8)
+            buffer.append(contentsOf: event.source.utf8)
+            buffer.append(contentsOf: "] ".utf8)
+            buffer.append(contentsOf: message.utf8)
+            buffer.append(UInt8(ascii: "\n"))
+        }
     }
 
     private static func prettify(_ metadata: Logger.Metadata) -> String? {
