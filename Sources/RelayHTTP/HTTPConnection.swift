@@ -38,7 +38,8 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     private enum State {
         case awaitingHead
-        case readingBody(Pending)
+        /// The head of ``pending`` was accepted; its body is arriving.
+        case readingBody
         /// A `.later` answer is on its way; what the client sends meanwhile is queued.
         case responding
         /// The request was refused before its body (413, 417, a bad handshake): the rest of it
@@ -66,8 +67,9 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     private let logger: Logger
 
     private var state = State.awaitingHead
-    private var remoteAddress: SocketAddress?
-    private var peerAddress = "unknown"
+    /// The request being read (``State/readingBody``), kept beside the state so its body grows in place.
+    private var pending: Pending?
+    private var peer: RequestContext.Peer?
     /// Parts that arrived while an answer was on its way, handled once it is written.
     private var queued = CircularBuffer<HTTPServerRequestPart>()
     private var readHeld = false
@@ -96,8 +98,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Events
 
     func handlerAdded(context: ChannelHandlerContext) {
-        self.remoteAddress = context.channel.remoteAddress
-        self.peerAddress = self.remoteAddress?.ipAddress ?? "unknown"
+        self.peer = RequestContext.Peer(logger: self.logger, remoteAddress: context.channel.remoteAddress)
         self.expect(within: self.settings.handshakeTimeout, context: context)
     }
 
@@ -108,6 +109,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.state = .closed
+        self.pending = nil
         self.queued.removeAll()
         self.timer?.cancel()
         self.timer = nil
@@ -180,22 +182,21 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         switch (self.state, part) {
         case (.awaitingHead, .head(let head)):
             self.begin(head, context: context)
-        case (.readingBody(var pending), .body(var chunk)):
-            let received = (pending.body?.readableBytes ?? 0) + chunk.readableBytes
+        case (.readingBody, .body(var chunk)):
+            let received = (self.pending?.body?.readableBytes ?? 0) + chunk.readableBytes
             guard received <= self.settings.maxBodyBytes else {
                 return self.refuse(
-                    pending, HTTPError(.contentTooLarge, "request body too large: more than \(self.settings.maxBodyBytes) bytes"),
+                    self.pending.take()!, HTTPError(.contentTooLarge, "request body too large: more than \(self.settings.maxBodyBytes) bytes"),
                     context: context
                 )
             }
-            if pending.body == nil {
-                pending.body = chunk
+            if self.pending?.body == nil {
+                self.pending?.body = chunk
             } else {
-                pending.body!.writeBuffer(&chunk)
+                self.pending?.body!.writeBuffer(&chunk)
             }
-            self.state = .readingBody(pending)
-        case (.readingBody(let pending), .end):
-            self.dispatch(pending, context: context)
+        case (.readingBody, .end):
+            self.dispatch(self.pending.take()!, context: context)
         case (.ignoringRest, _), (.closed, _), (.upgraded, _):
             break
         case (.awaitingHead, .body), (.awaitingHead, .end), (.readingBody, .head), (.responding, _):
@@ -215,12 +216,12 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let fields = request.headers
         let tokens = ConnectionTokens(fields)
-        let declaredLength = fields[.contentLength].flatMap { Int($0) } ?? 0
-        let hasBody = declaredLength > 0 || fields[.transferEncoding] != nil
+        let declaredLength = fields.first(.contentLength).flatMap { Int($0) } ?? 0
+        let hasBody = declaredLength > 0 || fields.first(.transferEncoding) != nil
         let match = self.router.match(method: request.method, path: request.path)
         // The decoder stops reading after a request that asks to switch protocols, so such a
         // connection ends after its answer unless it is upgraded.
-        let switchesProtocols = tokens.upgrade && fields[.upgrade] != nil
+        let switchesProtocols = tokens.upgrade && fields.first(.upgrade) != nil
         var keepAlive = head.version.minor >= 1 ? !tokens.close : tokens.keepAlive
         keepAlive = keepAlive && !switchesProtocols
         var pending = Pending(nioHead: head, request: request, match: match, body: nil, keepAlive: keepAlive, upgrade: nil)
@@ -238,7 +239,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
                 context: context
             )
         }
-        if let expectation = fields[.expect] {
+        if let expectation = fields.first(.expect) {
             guard expectation.lowercased() == "100-continue" else {
                 return self.refuse(pending, HTTPError(.expectationFailed, "only Expect: 100-continue is supported"), context: context)
             }
@@ -250,7 +251,8 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
                 context.writeAndFlush(self.wrapOutboundOut(interim), promise: nil)
             }
         }
-        self.state = .readingBody(pending)
+        self.pending = pending
+        self.state = .readingBody
     }
 
     /// Runs the route's chain on the whole request.
@@ -259,10 +261,8 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         var request = pending.request
         request.body = pending.body ?? ByteBuffer()
         request.parameters = pending.match.parameters
-        let requestContext = RequestContext(
-            channel: context.channel, logger: self.logger, remoteAddress: self.remoteAddress, peerAddress: self.peerAddress,
-            upgrade: pending.upgrade
-        )
+        let peer = self.peer ?? RequestContext.Peer(logger: self.logger, remoteAddress: nil)
+        let requestContext = RequestContext(channel: context.channel, peer: peer, upgrade: pending.upgrade)
         switch pending.match.responder.respond(to: request, context: requestContext) {
         case .now(let response):
             self.answer(pending, with: response, context: context)

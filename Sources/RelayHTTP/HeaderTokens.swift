@@ -36,6 +36,17 @@ struct ConnectionTokens {
     }
 }
 
+extension HTTPFields {
+    /// The first value of `name`: a scan, with no index built and no values joined (the
+    /// subscript does both), for the few fields looked up once per request.
+    public func first(_ name: HTTPField.Name) -> String? {
+        for field in self where field.name == name {
+            return field.value
+        }
+        return nil
+    }
+}
+
 extension StringProtocol {
     /// Without leading and trailing spaces and tabs (HTTP's optional whitespace).
     func trimmingWhitespace() -> Substring {

@@ -6,13 +6,27 @@ import NIOCore
 public struct RequestContext: Sendable {
     /// The connection the request came on.
     public let channel: any Channel
-    public let logger: Logger
-    /// The peer's address, read once per connection.
-    public let remoteAddress: SocketAddress?
-    /// The peer's IP address as text (no port), or `"unknown"`; formatted once per connection.
-    public let peerAddress: String
+    let peer: Peer
     /// Present while deciding a WebSocket handshake on a route that accepts them.
     public let upgrade: WebSocketUpgrade?
 
     public var eventLoop: any EventLoop { self.channel.eventLoop }
+    public var logger: Logger { self.peer.logger }
+    /// The peer's address, read once per connection.
+    public var remoteAddress: SocketAddress? { self.peer.remoteAddress }
+    /// The peer's IP address as text (no port), or `"unknown"`; formatted once per connection.
+    public var peerAddress: String { self.peer.address }
+
+    /// What every request of one connection shares, made once: a request's context copies one reference.
+    final class Peer: Sendable {
+        let logger: Logger
+        let remoteAddress: SocketAddress?
+        let address: String
+
+        init(logger: Logger, remoteAddress: SocketAddress?) {
+            self.logger = logger
+            self.remoteAddress = remoteAddress
+            self.address = remoteAddress?.ipAddress ?? "unknown"
+        }
+    }
 }

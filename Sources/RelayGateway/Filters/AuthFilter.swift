@@ -46,7 +46,7 @@ struct AuthFilter: RequestFilter {
 
     /// The bearer credential of a request: the `Authorization` header, or on an upgrade `?token=`.
     static func credential(of request: Request, isUpgrade: Bool) -> String? {
-        if let header = request.headers[.authorization] {
+        if let header = request.headers.first(.authorization) {
             let parts = header.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
                 return String(parts[1]).trimmingCharacters(in: .whitespaces)

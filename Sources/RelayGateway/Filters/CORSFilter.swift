@@ -47,12 +47,12 @@ struct CORSFilter: RequestFilter {
     }
 
     func handle(_ request: Request, context: RequestContext, next: any Responder) throws -> Reply {
-        guard let origin = request.headers[.origin] else {
+        guard let origin = request.headers.first(.origin) else {
             return next.respond(to: request, context: context)
         }
         let allowed = self.anyOrigin || self.options.allowOrigins.contains(origin)
-        let isPreflight = request.method == .options && request.headers[.accessControlRequestMethod] != nil
-        let isWebSocket = request.headers[.upgrade]?.lowercased() == "websocket"
+        let isPreflight = request.method == .options && request.headers.first(.accessControlRequestMethod) != nil
+        let isWebSocket = request.headers.first(.upgrade)?.lowercased() == "websocket"
         guard allowed else {
             if isPreflight || isWebSocket {
                 throw HTTPError(.forbidden, "origin not allowed")

@@ -80,7 +80,7 @@ struct RateLimitFilter: RequestFilter {
         case .token:
             return AuthFilter.credential(of: request, isUpgrade: context.upgrade != nil) ?? ""
         case .header(let name):
-            return request.headers[name] ?? ""
+            return request.headers.first(name) ?? ""
         }
     }
 }
