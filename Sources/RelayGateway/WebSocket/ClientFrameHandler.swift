@@ -2,22 +2,21 @@ import NIOCore
 import NIOWebSocket
 import RelayCore
 
-/// The tail of a subscriber's pipeline: reads the client's frames (commands, pings, close) and
-/// detaches the subscriber from the relay when the connection ends.
+/// The tail of a subscriber's pipeline: reads the client's frames (commands, pings, close),
+/// pings and times out a silent client, and ends its ``SubscriberSession`` when the connection
+/// ends.
 final class ClientFrameHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
 
+    private let session: SubscriberSession
     private let relay: Relay<WebSocketSubscriber>
     private let registrations: any RegistrationStore
     private let history: TopicHistory<PublishedMessage>?
-    private let clientID: ClientID
-    private let subscriber: WebSocketSubscriber
-    private let feed: SubscriberFeed
-    private var outbound: SubscriberOutbound { self.feed.outbound }
+    private var clientID: ClientID { self.session.clientID }
+    private var feed: SubscriberFeed { self.session.feed }
+    private var outbound: SubscriberOutbound { self.session.outbound }
     private let maxMessageBytes: Int
-    private let upgrade: UpgradeSlot
     private let keepalive: Keepalive
-    private let started = ContinuousClock.now
     private var lastHeard = NIODeadline.now()
     private var sweep: KeepaliveSweep?
     private var allocator = ByteBufferAllocator()
@@ -31,24 +30,18 @@ final class ClientFrameHandler: ChannelInboundHandler {
     static let maxFragmentsPerMessage = 1024
 
     init(
+        session: SubscriberSession,
         relay: Relay<WebSocketSubscriber>,
         registrations: any RegistrationStore,
         history: TopicHistory<PublishedMessage>?,
-        clientID: ClientID,
-        subscriber: WebSocketSubscriber,
-        feed: SubscriberFeed,
         maxMessageBytes: Int,
-        upgrade: UpgradeSlot,
         keepalive: Keepalive
     ) {
+        self.session = session
         self.relay = relay
         self.registrations = registrations
         self.history = history
-        self.clientID = clientID
-        self.subscriber = subscriber
-        self.feed = feed
         self.maxMessageBytes = maxMessageBytes
-        self.upgrade = upgrade
         self.keepalive = keepalive
     }
 
@@ -88,18 +81,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.leaveSweep()
-        if self.relay.detach(self.subscriber, from: self.clientID) {
-            self.registrations.connectionChanged(self.clientID, connection: self.subscriber.token, connected: false)
-        }
-        self.feed.ended()
-        self.upgrade.sessionEnded(
-            SessionSummary(
-                duration: ContinuousClock.now - self.started,
-                messagesSent: self.outbound.framesSent,
-                messagesDropped: self.outbound.framesDropped,
-                closeCause: self.outbound.closeCause
-            )
-        )
+        self.session.end()
         context.fireChannelInactive()
     }
 

@@ -18,14 +18,10 @@ struct SubscriberSessions: Sendable {
 
     func start(on channel: any Channel, upgrade: UpgradeSlot) throws {
         guard let clientID = upgrade.clientID else { return }
-        let metrics = self.metrics
-        metrics.connectionsOpened.increment()
-        upgrade.onSessionEnd { summary in
-            metrics.connectionClosed(summary.closeCause, dropped: summary.messagesDropped)
-        }
         let pipeline = channel.pipeline.syncOperations
         let outbound = SubscriberOutbound(
-            capacity: self.settings.sendQueue, byteCapacity: self.settings.sendQueueBytes, policy: self.settings.slowConsumer, flushWindow: TimeAmount(self.settings.flushWindow)
+            capacity: self.settings.sendQueue, byteCapacity: self.settings.sendQueueBytes, policy: self.settings.slowConsumer,
+            flushWindow: TimeAmount(self.settings.flushWindow)
         )
         let logger = self.logger
         outbound.onSlowConsumer = { policy in
@@ -37,24 +33,18 @@ struct SubscriberSessions: Sendable {
         if options.envelope {
             feed.enableEnvelopes()
         }
-        let subscriber = WebSocketSubscriber(feed: feed, eventLoop: channel.eventLoop)
-        let relay = self.relay
-        let registrations = self.registrations
-        outbound.onClosing = {
-            if relay.detach(subscriber, from: clientID) {
-                registrations.connectionChanged(clientID, connection: subscriber.token, connected: false)
-            }
-        }
+        let session = SubscriberSession(
+            clientID: clientID, subscriber: WebSocketSubscriber(feed: feed, eventLoop: channel.eventLoop), feed: feed,
+            relay: self.relay, registrations: self.registrations, metrics: self.metrics, slot: upgrade
+        )
+        outbound.onClosing = session.detach
         try pipeline.addHandler(
             ClientFrameHandler(
+                session: session,
                 relay: self.relay,
                 registrations: self.registrations,
                 history: self.history,
-                clientID: clientID,
-                subscriber: subscriber,
-                feed: feed,
                 maxMessageBytes: self.settings.maxMessageBytes,
-                upgrade: upgrade,
                 keepalive: .init(
                     interval: self.settings.pingInterval > .zero ? TimeAmount(self.settings.pingInterval) : nil,
                     timeout: TimeAmount(self.settings.pingTimeout)
@@ -65,8 +55,9 @@ struct SubscriberSessions: Sendable {
         // On the event loop from here to the end: live messages for this client queue up behind
         // the replay and the messages kept while it was away, which therefore go first.
         var parked: [PublishedMessage] = []
+        let metrics = self.metrics
         guard
-            let registration = self.relay.attach(subscriber, to: clientID, deliverParked: { messages, dropped in
+            let registration = self.relay.attach(session.subscriber, to: clientID, deliverParked: { messages, dropped in
                 parked = messages
                 if dropped > 0 {
                     metrics.droppedWhileAway(dropped)
@@ -76,7 +67,7 @@ struct SubscriberSessions: Sendable {
         else {
             return outbound.close(code: .policyViolation, reason: "unknown client id", cause: .unregistered, afterQueued: false)
         }
-        self.registrations.connectionChanged(clientID, connection: subscriber.token, connected: true)
+        self.registrations.connectionChanged(clientID, connection: session.subscriber.token, connected: true)
         feed.resume(options.since, topics: registration.topics, userID: registration.userID, history: self.history)
         feed.announce(registration.topics.subtracting(options.since.map(\.topic)), history: self.history)
         for message in parked {
