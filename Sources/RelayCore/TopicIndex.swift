@@ -32,7 +32,9 @@ final class TopicIndex<Connection: RelayConnection>: Sendable {
     func remove(id: ClientID, userID: Int, from topics: some Sequence<String>) {
         for topic in topics {
             self.shard(for: topic).topics.withLock { table in
-                guard var subscribers = table[topic] else { return }
+                // Taken out of the table while it changes: a copy left in it would make every
+                // removal copy the topic's whole dictionary (quadratic when a crowd leaves).
+                guard var subscribers = table.removeValue(forKey: topic) else { return }
                 subscribers.all[id] = nil
                 subscribers.byUser[userID]?[id] = nil
                 if subscribers.byUser[userID]?.isEmpty == true {
