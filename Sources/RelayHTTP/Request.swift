@@ -34,12 +34,6 @@ public struct Request: Sendable {
         self.parameters = Parameters()
     }
 
-    /// The same as swift-http-types' `HTTPRequest`, for code that speaks it.
-    public var head: HTTPRequest {
-        let target = self.query.map { "\(self.path)?\($0)" } ?? String(self.path)
-        return HTTPRequest(method: self.method, scheme: nil, authority: self.authority, path: target, headerFields: self.headers)
-    }
-
     /// The first value of query parameter `name`, percent-decoded (`+` is a space); nil when the
     /// query does not have it.
     public func queryValue(_ name: String) -> String? {

@@ -43,13 +43,6 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(self.status.code) \(self.message)" }
 
-    /// The same answer with `extra` header fields too.
-    public func adding(_ extra: HTTPFields) -> HTTPError {
-        var headers = self.headers
-        headers.append(contentsOf: extra)
-        return HTTPError(self.status, self.message, headers: headers)
-    }
-
     public var response: Response {
         Response.json(self.status, ByteBuffer(string: Self.json(error: self.message)), headers: self.headers)
     }
