@@ -1,34 +1,17 @@
-import NIOCore
-import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The `Date` field of every answer (RFC 9110 §6.6.1), formatted once a second per event-loop
-/// thread rather than once per request.
+/// The `Date` field of every answer (RFC 9110 §6.6.1).
 enum HTTPDate {
-    private final class Cache {
-        var second = 0
-        var text = ""
+    private static let clock = SecondClock { seconds in
+        var seconds = seconds
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return format(parts)
     }
 
-    nonisolated(unsafe) private static let cache = ThreadSpecificVariable<Cache>()
-
-    static var now: String {
-        let cache = Self.cache.currentValue ?? {
-            let made = Cache()
-            Self.cache.currentValue = made
-            return made
-        }()
-        var seconds = time(nil)
-        if seconds != cache.second {
-            cache.second = seconds
-            var parts = tm()
-            gmtime_r(&seconds, &parts)
-            cache.text = Self.format(parts)
-        }
-        return cache.text
-    }
+    static var now: String { self.clock.now }
 
     /// IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
     static func format(_ parts: tm) -> String {

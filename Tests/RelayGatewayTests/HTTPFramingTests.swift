@@ -93,6 +93,8 @@ import Testing
             let (plain, took) = try await Self.exchange(Array("GET /health HTTP/1.0\r\n\r\n".utf8), port: gateway.port)
             #expect(Self.answers(in: plain) == [200], "\(plain)")
             #expect(plain.hasPrefix("HTTP/1.0 200"))
+            // RFC 9110 §6.6.1: every answer is dated, in IMF-fixdate.
+            #expect(plain.contains(#/\r\nDate: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT\r\n/#), "\(plain)")
             #expect(took < .seconds(5), "closed after the answer")
 
             let socket = try RawSocket(port: gateway.port)

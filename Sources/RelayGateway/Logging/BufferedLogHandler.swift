@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import NIOPosix
+import RelayHTTP
 
 /// swift-log's `StreamLogHandler` line format (`2026-12-01T21:06:33+0000 info relay-gateway :
 /// listener=public [RelayGateway] message`), written through a ``LogSink`` instead of a locked
@@ -65,30 +65,16 @@ public struct BufferedLogHandler: LogHandler {
     }
 }
 
-/// `%Y-%m-%dT%H:%M:%S%z` in local time, formatted once a second per thread.
+/// `%Y-%m-%dT%H:%M:%S%z` in local time, as StreamLogHandler writes it.
 enum LogTimestamp {
-    private final class Cache {
-        var second = 0
-        var text = ""
+    private static let clock = SecondClock { seconds in
+        var seconds = seconds
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &parts)
+        return String(cString: buffer)
     }
 
-    nonisolated(unsafe) private static let cache = ThreadSpecificVariable<Cache>()
-
-    static var now: String {
-        let cache = Self.cache.currentValue ?? {
-            let made = Cache()
-            Self.cache.currentValue = made
-            return made
-        }()
-        var seconds = time(nil)
-        if seconds != cache.second {
-            cache.second = seconds
-            var parts = tm()
-            localtime_r(&seconds, &parts)
-            var buffer = [CChar](repeating: 0, count: 32)
-            strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &parts)
-            cache.text = String(cString: buffer)
-        }
-        return cache.text
-    }
+    static var now: String { self.clock.now }
 }
