@@ -162,6 +162,14 @@ import Testing
             #expect(slowAnswer.isEmpty)
             #expect(ContinuousClock.now - start < .seconds(3), "closed after the handshake timeout")
 
+            // A body that never completes: the head arrived, the body must follow within the same
+            // timeout, and the connection closes without an answer.
+            let trickle = try RawSocket(port: gateway.port)
+            trickle.send("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"topic\"")
+            let trickleStart = ContinuousClock.now
+            #expect(await trickle.receive(timeout: .seconds(5)).isEmpty)
+            #expect(ContinuousClock.now - trickleStart < .seconds(3), "closed after the handshake timeout")
+
             // A keep-alive connection that goes quiet after its answer.
             let idle = try RawSocket(port: gateway.port)
             idle.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
