@@ -10,6 +10,8 @@ public struct ListenerConfig: Sendable {
     public var publicURL: String?
     /// `max_connections`, at least 1 when given.
     public var maxConnections: Int?
+    /// `tls`: serve HTTPS and `wss://`; nil for plain HTTP.
+    public var tls: ListenerTLS?
     /// Run first, for every route of this listener, in order.
     public var filters: [FilterReference]
     /// Never empty.
@@ -19,13 +21,14 @@ public struct ListenerConfig: Sendable {
 
     public init(
         name: String, host: String = "127.0.0.1", port: Int, publicURL: String? = nil, maxConnections: Int? = nil,
-        filters: [FilterReference] = [], routes: [RouteConfig], location: ConfigLocation
+        tls: ListenerTLS? = nil, filters: [FilterReference] = [], routes: [RouteConfig], location: ConfigLocation
     ) {
         self.name = name
         self.host = host
         self.port = port
         self.publicURL = publicURL
         self.maxConnections = maxConnections
+        self.tls = tls
         self.filters = filters
         self.routes = routes
         self.location = location
@@ -33,7 +36,7 @@ public struct ListenerConfig: Sendable {
 }
 
 extension ListenerConfig {
-    static let allowedKeys = ["name", "host", "port", "public_url", "max_connections", "filters", "routes"]
+    static let allowedKeys = ["name", "host", "port", "public_url", "max_connections", "tls", "filters", "routes"]
 
     init(reading mapping: ConfigMapping, index: Int, declared: Set<String>) throws(ConfigError) {
         try mapping.rejectUnknownKeys(allowed: Self.allowedKeys)
@@ -48,6 +51,7 @@ extension ListenerConfig {
             publicURL = url
         }
         maxConnections = try mapping.node("max_connections")?.int(atLeast: 1)
+        tls = try mapping.node("tls").map { node throws(ConfigError) in try ListenerTLS(reading: node) }
         filters = try mapping.node("filters").map { list throws(ConfigError) in
             try FilterReference.readList(list, declared: declared)
         } ?? []

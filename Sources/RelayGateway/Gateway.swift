@@ -27,6 +27,10 @@ public struct Gateway: Sendable {
     public let drain = DrainState()
     /// The shared backend when the config has a `cluster:` section; nil on a single node.
     public let cluster: (any ClusterBackend)?
+    /// Config problems that do not stop the gateway (an expired certificate), for the caller to show.
+    public let warnings: [ConfigError]
+    /// The TLS credentials of each listener with `tls:`, by listener name.
+    private let tls: [String: TLSCredentials]
     private let logger: Logger
 
     /// Validates everything (handler and filter names, filter options) before anything binds.
@@ -37,6 +41,14 @@ public struct Gateway: Sendable {
         self.cluster = cluster
         self.logger = logger
         self.routeTable = try RouteTable(config: config, logger: logger, metrics: self.metrics)
+        var tls: [String: TLSCredentials] = [:]
+        for listener in config.listeners {
+            if let settings = listener.tls {
+                tls[listener.name] = try TLSCredentials(settings)
+            }
+        }
+        self.tls = tls
+        self.warnings = config.listeners.flatMap { tls[$0.name]?.warnings ?? [] }
         let settings = config.relay
         self.relay = Relay(
             settings: .init(
@@ -109,6 +121,11 @@ public struct Gateway: Sendable {
             configuration.idleTimeout = settings.idleTimeout > .zero ? TimeAmount(settings.idleTimeout) : nil
             configuration.maxBodyBytes = settings.maxMessageBytes
             configuration.maxFrameSize = sessions.maxFrameSize
+            if let credentials = self.tls[listener.config.name] {
+                configuration.tls = credentials.context
+                let metrics = self.metrics
+                configuration.onTLSFailure = { metrics.tlsFailed($0) }
+            }
             let router = listener.makeRouter(environment: environment, connectionSlots: listener.config.maxConnections.map(ConnectionSlots.init))
             services.append(
                 HTTPServer(configuration: configuration, router: router, logger: logger) { port in

@@ -3,6 +3,7 @@ import NIOCore
 import NIOExtras
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 import ServiceLifecycle
 import Synchronization
@@ -36,6 +37,11 @@ public struct HTTPServer: Service {
         /// Bigger request heads (the request line and all header fields) are answered 431.
         public var maxHeadBytes: Int = 80 * 1024
         public var backlog: Int32 = 256
+        /// Serve HTTPS (and `wss://`) with this context; nil: plain HTTP. The TLS handshake
+        /// counts against `handshakeTimeout`.
+        public var tls: NIOSSLContext?
+        /// Told of each connection to a TLS listener that never got to HTTP, and why.
+        public var onTLSFailure: @Sendable (TLSFailure) -> Void = { _ in }
 
         public init(host: String, port: Int) {
             self.host = host
@@ -64,6 +70,7 @@ public struct HTTPServer: Service {
         let router = self.router
         let logger = self.logger
         let upgrader = Self.upgrader(configuration)
+        let tls = configuration.tls.map { ($0, configuration.onTLSFailure) }
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -76,7 +83,9 @@ public struct HTTPServer: Service {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try Self.configure(channel, router: router, settings: settings, limits: limits, upgrader: upgrader, logger: logger)
+                    try Self.configure(
+                        channel, router: router, settings: settings, limits: limits, upgrader: upgrader, tls: tls, logger: logger
+                    )
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -88,12 +97,20 @@ public struct HTTPServer: Service {
         await Self.waitUnlessCancelled(closed.futureResult)
     }
 
-    /// A new connection's pipeline: NIO's request decoder, then the ``HTTPConnection``.
+    /// A new connection's pipeline: on a TLS listener the ``PlainHTTPRefusal``, NIO's TLS handler
+    /// and the ``TLSHandshakeWatch``; then NIO's request decoder and the ``HTTPConnection``.
     static func configure(
         _ channel: any Channel, router: Router, settings: HTTPConnection.Settings, limits: NIOHTTPDecoderLimitConfiguration,
-        upgrader: NIOWebSocketServerUpgrader, logger: Logger
+        upgrader: NIOWebSocketServerUpgrader, tls: (context: NIOSSLContext, onFailure: @Sendable (TLSFailure) -> Void)?,
+        logger: Logger
     ) throws {
         let sync = channel.pipeline.syncOperations
+        if let tls {
+            let watch = TLSHandshakeWatch(onFailure: tls.onFailure)
+            try sync.addHandler(PlainHTTPRefusal(watch: watch))
+            try sync.addHandler(NIOSSLServerHandler(context: tls.context))
+            try sync.addHandler(watch)
+        }
         let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits))
         try sync.addHandler(decoder)
         try sync.addHandler(HTTPConnection(router: router, settings: settings, decoder: decoder, upgrader: upgrader, logger: logger))

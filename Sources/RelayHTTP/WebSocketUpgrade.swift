@@ -22,8 +22,11 @@ public final class WebSocketUpgrade: Sendable {
     init() {}
 
     /// Accepts the handshake: after the `101` is written, the engine puts a WebSocket frame
-    /// decoder at the end of the pipeline and calls `install`, which adds the handlers that read
-    /// the frames (`WebSocketFrame`s) and write to the client.
+    /// decoder (a `ByteToMessageHandler<WebSocketFrameDecoder>`) at the end of the pipeline and
+    /// calls `install`, which adds the handlers that read the frames (`WebSocketFrame`s) and
+    /// write to the client. A handler that writes encoded frames straight to the client goes
+    /// just before the decoder (`.before(decoder)`), never `.first`: on a TLS listener the
+    /// transport's handler is in front.
     public func accept(_ install: @escaping Installer) {
         self.state.withLock { $0.installer = install }
     }

@@ -23,6 +23,9 @@ struct ConfigOptions: ParsableArguments {
             FileHandle.standardError.write(Data("relay-gateway: config error: \(error)\n".utf8))
             throw ExitCode(2)
         }
+        for warning in singleNode.warnings {
+            FileHandle.standardError.write(Data("relay-gateway: config warning: \(warning)\n".utf8))
+        }
         guard let cluster, config.cluster != nil else { return singleNode }
         let backend: (any ClusterBackend)?
         do {

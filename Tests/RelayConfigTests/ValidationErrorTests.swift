@@ -21,7 +21,31 @@ private func listener(_ lines: String) -> String {
         let error = try parseError(listener("port: 8000\nprot: 8001\nroutes: [{path: /, handler: health}]"))
         #expect(error.line == 4)
         #expect(error.keyPath == "listeners[0]")
-        #expect(error.message == "unknown key \"prot\" (allowed: name, host, port, public_url, max_connections, filters, routes)")
+        #expect(error.message == "unknown key \"prot\" (allowed: name, host, port, public_url, max_connections, tls, filters, routes)")
+    }
+
+    @Test func tlsNeedsCertificateAndKey() throws {
+        let error = try parseError(listener("port: 8443\ntls: {certificate: a.pem}\nroutes: [{path: /, handler: health}]"))
+        #expect(error.description == "relay.yaml:4: listeners[0].tls: missing required key \"key\"")
+    }
+
+    @Test func tlsMinVersionIsOneOfTwo() throws {
+        let error = try parseError(listener("port: 8443\ntls: {certificate: a.pem, key: a.key, min_version: \"1.1\"}\nroutes: [{path: /, handler: health}]"))
+        #expect(error.description == "relay.yaml:4: listeners[0].tls.min_version: must be one of: 1.2, 1.3, got \"1.1\"")
+    }
+
+    @Test func tlsUnknownKey() throws {
+        let error = try parseError(listener("port: 8443\ntls:\n  certificate: a.pem\n  key: a.key\n  ciphers: all\nroutes: [{path: /, handler: health}]"))
+        #expect(error.description == "relay.yaml:7: listeners[0].tls: unknown key \"ciphers\" (allowed: certificate, key, min_version)")
+    }
+
+    @Test func tlsPathsAreRelativeToTheConfigFile() throws {
+        let yaml = listener("port: 8443\ntls: {certificate: certs/a.pem, key: /etc/relay/a.key}\nroutes: [{path: /, handler: health}]")
+        let config = try ConfigLoader.parse(yaml: yaml, file: "/etc/relay/relay.yaml", environment: [:])
+        #expect(config.listeners[0].tls?.certificate == "/etc/relay/certs/a.pem")
+        #expect(config.listeners[0].tls?.key == "/etc/relay/a.key")
+        let local = try ConfigLoader.parse(yaml: yaml, file: "relay.yaml", environment: [:])
+        #expect(local.listeners[0].tls?.certificate == "certs/a.pem", "a bare file name: relative to the working directory, like the file")
     }
 
     @Test func missingPort() throws {

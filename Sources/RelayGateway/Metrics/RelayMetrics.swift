@@ -2,6 +2,7 @@ import CoreMetrics
 import NIOCore
 import NIOPosix
 import Prometheus
+import RelayHTTP
 import Synchronization
 
 /// What the gateway counts, in its own Prometheus registry (one per gateway), exposed by the
@@ -26,6 +27,7 @@ public final class RelayMetrics: Sendable {
     let drops: CoreMetrics.Counter
     let rateLimited: CoreMetrics.Counter
     let authFailures: CoreMetrics.Counter
+    private let tlsFailures: [TLSFailure: CoreMetrics.Counter]
     private let factory: PrometheusMetricsFactory
     /// One latency series per thread that publishes, created on first use.
     nonisolated(unsafe) private static let timersOfThread = ThreadSpecificVariable<TimerBox>()
@@ -66,6 +68,11 @@ public final class RelayMetrics: Sendable {
         self.drops = Counter(label: "relay_dropped_messages_total", factory: factory)
         self.rateLimited = Counter(label: "relay_rate_limited_total", factory: factory)
         self.authFailures = Counter(label: "relay_auth_failures_total", factory: factory)
+        self.tlsFailures = Dictionary(
+            uniqueKeysWithValues: TLSFailure.allCases.map { failure in
+                (failure, Counter(label: "relay_tls_handshake_failures_total", dimensions: [("reason", failure.rawValue)], factory: factory))
+            }
+        )
         self.factory = factory
         self.connections = self.registry.makeGauge(name: "relay_connections", help: "Live WebSocket connections")
         self.registrations = self.registry.makeGauge(name: "relay_registrations", help: "Registered clients")
@@ -122,6 +129,11 @@ public final class RelayMetrics: Sendable {
         if dropped > 0 {
             self.drops.increment(by: dropped)
         }
+    }
+
+    /// A connection to a TLS listener that never got to HTTP.
+    func tlsFailed(_ failure: TLSFailure) {
+        self.tlsFailures[failure]?.increment()
     }
 
     /// The Prometheus text exposition, with the gauges read now.

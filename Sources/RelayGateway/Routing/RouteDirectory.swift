@@ -11,6 +11,8 @@ public final class RouteDirectory: Sendable {
         let host: String
         let configuredPort: Int
         let publicURL: String?
+        /// Whether the listener serves TLS (`wss://` and `https://` URLs).
+        let isSecure: Bool
         let handler: String
         let servesWebSocket: Bool
         let path: String
@@ -25,7 +27,7 @@ public final class RouteDirectory: Sendable {
             listener.routes.map { route in
                 Entry(
                     listener: listener.config.name, host: listener.config.host, configuredPort: listener.config.port,
-                    publicURL: listener.config.publicURL, handler: route.handler.name,
+                    publicURL: listener.config.publicURL, isSecure: listener.config.tls != nil, handler: route.handler.name,
                     servesWebSocket: route.handler.servesWebSocket, path: route.path
                 )
             }
@@ -58,7 +60,8 @@ public final class RouteDirectory: Sendable {
     }
 
     /// `ws(s)://` or `http(s)://` and the authority of `entry`'s listener: its `public_url`, else
-    /// its host (the request's, for a wildcard address, when given) and bound port.
+    /// its host (the request's, for a wildcard address, when given) and bound port, with the
+    /// secure scheme on a TLS listener.
     private func origin(of entry: Entry, websocket: Bool, requestHost: String?) -> String {
         if let publicURL = entry.publicURL {
             let trimmed = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
@@ -72,6 +75,7 @@ public final class RouteDirectory: Sendable {
         if host.contains(":") && !host.hasPrefix("[") {
             host = "[\(host)]"
         }
-        return "\(websocket ? "ws" : "http")://\(host):\(port)"
+        let scheme = websocket ? (entry.isSecure ? "wss" : "ws") : (entry.isSecure ? "https" : "http")
+        return "\(scheme)://\(host):\(port)"
     }
 }

@@ -139,6 +139,9 @@ extension RouteTable: CustomStringConvertible {
         for listener in self.listeners {
             let config = listener.config
             var heading = "listener \(config.name) on \(config.host):\(config.port)"
+            if let tls = config.tls {
+                heading += " (TLS \(tls.minVersion.rawValue)+, certificate \(tls.certificate))"
+            }
             if let publicURL = config.publicURL {
                 heading += " (public_url \(publicURL))"
             }

@@ -231,11 +231,11 @@ final class ClientFrameHandler: ChannelInboundHandler {
         guard !self.failed else { return }
         self.failed = true
         self.outbound.close(code: code, reason: reason, cause: .protocolError, afterQueued: false)
-        try? self.context?.pipeline.syncOperations.addHandler(InputDiscarder(), position: .first)
+        try? self.context?.pipeline.syncOperations.addHandler(InputDiscarder(), position: .after(self.outbound))
     }
 }
 
-/// Put at the front of a failed connection's pipeline: what the client still sends is read and
+/// Put at the front of a failed connection's pipeline (behind the transport): what the client still sends is read and
 /// dropped, undecoded, while the close frame goes out and the connection lingers for at most
 /// ``SubscriberOutbound/closeTimeout`` (closing at once could reset it before the client reads
 /// the close frame).

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOWebSocket
 import RelayConfig
 import RelayCore
 
@@ -27,7 +28,9 @@ struct SubscriberSessions: Sendable {
         outbound.onSlowConsumer = { policy in
             logger.warning("slow consumer", metadata: ["client": "\(clientID.masked)", "policy": "\(policy.rawValue)"])
         }
-        try pipeline.addHandler(outbound, position: .first)
+        // Nearest the socket, but behind the transport (TLS): just before the frame decoder.
+        let frameDecoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+        try pipeline.addHandler(outbound, position: .before(frameDecoder))
         let feed = SubscriberFeed(outbound: outbound, envelopes: self.envelopes)
         let options = upgrade.options
         if options.envelope {

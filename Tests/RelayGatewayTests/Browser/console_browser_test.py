@@ -2,11 +2,14 @@
 """Drive the relay-gateway console page in headless Chromium, end to end.
 
     python3 console_browser_test.py --console http://127.0.0.1:8000/console \\
-        --publish http://127.0.0.1:8000/publish --screenshot-dir /tmp/shots [--token SECRET] [--no-stats]
+        --publish http://127.0.0.1:8000/publish --screenshot-dir /tmp/shots [--token SECRET] [--no-stats] \\
+        [--spki BASE64 --cacert CA.pem]
 
 The page registers user 7, connects, receives a message published with curl, changes its topics,
 publishes from its own form, proves the old topic no longer arrives, and (unless --no-stats) shows
-the gateway's stats. Every step prints `step: ...`; any failure prints the reason, saves
+the gateway's stats. On TLS listeners (`https://` URLs), Chromium trusts the listener's key given
+by --spki (base64 SHA-256 of its SubjectPublicKeyInfo), curl trusts --cacert, and the page's
+WebSocket URL must be `wss://`. Every step prints `step: ...`; any failure prints the reason, saves
 failure.png in the screenshot dir and exits 1. Success saves console.png and prints `ok`.
 Needs: selenium 4, chromium + chromedriver, curl.
 """
@@ -47,13 +50,18 @@ def parse_args():
     parser.add_argument("--screenshot-dir", required=True, help="where console.png / failure.png go")
     parser.add_argument("--token", default="", help="bearer secret for the page and for curl")
     parser.add_argument("--no-stats", action="store_true", help="skip the stats checks (gateway without a stats route)")
+    parser.add_argument("--spki", default="", help="TLS: base64 SHA-256 of the listener key's SubjectPublicKeyInfo, for Chromium")
+    parser.add_argument("--cacert", default="", help="TLS: the CA certificate curl trusts")
     return parser.parse_args()
 
 
-def make_driver():
+def make_driver(args):
     options = webdriver.ChromeOptions()
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"):
         options.add_argument(argument)
+    if args.spki:
+        # Trusts exactly this key (the test CA is not in Chromium's store); anything else still fails.
+        options.add_argument(f"--ignore-certificate-errors-spki-list={args.spki}")
     for binary in ("/usr/bin/chromium", "/usr/bin/chromium-browser"):
         if os.path.exists(binary):
             options.binary_location = binary
@@ -103,6 +111,8 @@ def curl_publish(args, topic, message):
                "-H", "Content-Type: application/json", "-d", body]
     if args.token:
         command[-2:-2] = ["-H", f"Authorization: Bearer {args.token}"]
+    if args.cacert:
+        command[1:1] = ["--cacert", args.cacert]
     done = subprocess.run(command, capture_output=True, text=True, timeout=15)
     if done.returncode != 0:
         raise Failure(f"curl publish to {args.publish} failed (exit {done.returncode}): {done.stderr.strip()}")
@@ -140,6 +150,8 @@ def run(driver, args):
 
     step(f"open {args.console}")
     driver.get(args.console)
+    if args.console.startswith("https://") and not driver.current_url.startswith("https://"):
+        raise Failure(f"Chromium did not stay on https: {driver.current_url}")
     wait_for(driver, "#state to read disconnected", lambda d: text_of(d, "state") == "disconnected")
 
     if args.token:
@@ -154,6 +166,8 @@ def run(driver, args):
                        (d.find_element(By.ID, "client-url").get_property("value") or d.find_element(By.ID, "client-url").text).strip()))
     if args.token and args.token in url:
         raise Failure("the page shows the token in the client URL")
+    if args.console.startswith("https://") and not url.startswith("wss://"):
+        raise Failure(f"the console is served over TLS but its client URL is not wss://: {url}")
     print(f"  client url: {url[:-24]}…")
 
     step("connect")
@@ -238,7 +252,7 @@ def main():
         print("FAIL: curl is not installed", file=sys.stderr)
         return 1
     try:
-        driver = make_driver()
+        driver = make_driver(args)
     except WebDriverException as error:
         print(f"FAIL: cannot start headless Chromium: {error.msg}", file=sys.stderr)
         return 1

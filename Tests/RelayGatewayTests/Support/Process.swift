@@ -46,9 +46,10 @@ enum Program {
         _ arguments: [String],
         environment: [String: String] = [:],
         stdin: String? = nil,
-        limit: Duration = .seconds(30)
+        limit: Duration = .seconds(30),
+        in directory: URL? = nil
     ) async throws -> Finished {
-        let running = try Running(executable, arguments, environment: environment, stdin: stdin)
+        let running = try Running(executable, arguments, environment: environment, stdin: stdin, in: directory)
         return try await running.finish(within: limit)
     }
 }
@@ -59,7 +60,8 @@ final class Running: @unchecked Sendable {
     private let stdoutFile: URL
     private let stderrFile: URL
 
-    init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws {
+    /// - Parameter directory: where it runs; the package root when nil.
+    init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, in workingDirectory: URL? = nil) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("relay-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.stdoutFile = directory.appendingPathComponent("stdout")
@@ -68,7 +70,7 @@ final class Running: @unchecked Sendable {
         FileManager.default.createFile(atPath: self.stderrFile.path, contents: nil)
         self.process.executableURL = executable
         self.process.arguments = arguments
-        self.process.currentDirectoryURL = Program.packageRoot
+        self.process.currentDirectoryURL = workingDirectory ?? Program.packageRoot
         self.process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         self.process.standardOutput = try FileHandle(forWritingTo: self.stdoutFile)
         self.process.standardError = try FileHandle(forWritingTo: self.stderrFile)

@@ -1,0 +1,108 @@
+import Foundation
+import NIOSSL
+import RelayConfig
+
+/// A TLS listener's certificate chain and private key, read and checked when the gateway is
+/// built (by `serve` and `check` alike), made into the context its connections use.
+///
+/// Each problem is a `ConfigError` at the key that named the file: unreadable, not PEM, a key
+/// where a certificate belongs (or the other way round), an encrypted key, a key that does not
+/// match the certificate. A certificate outside its validity period is a warning: the gateway
+/// still starts (clients will refuse it), so a late renewal does not also take the service down.
+struct TLSCredentials {
+    let context: NIOSSLContext
+    /// Problems that do not stop the gateway, e.g. an expired certificate.
+    let warnings: [ConfigError]
+
+    init(_ tls: ListenerTLS, now: Date = Date()) throws(ConfigError) {
+        let chain = try Self.certificates(tls)
+        let key = try Self.privateKey(tls)
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)
+        )
+        configuration.minimumTLSVersion = switch tls.minVersion {
+        case .tls12: .tlsv12
+        case .tls13: .tlsv13
+        }
+        configuration.applicationProtocols = ["http/1.1"]
+        do {
+            self.context = try NIOSSLContext(configuration: configuration)
+        } catch {
+            // Both files parsed on their own: what is left is that they do not belong together.
+            throw tls.keyLocation.error("the key in \(tls.key) does not match the certificate in \(tls.certificate) (\(error))")
+        }
+        self.warnings = Self.validity(of: chain[0], tls: tls, now: now)
+    }
+
+    private static func certificates(_ tls: ListenerTLS) throws(ConfigError) -> [NIOSSLCertificate] {
+        let text = try Self.read(tls.certificate, at: tls.certificateLocation)
+        guard text.contains("-----BEGIN CERTIFICATE-----") else {
+            if text.contains("PRIVATE KEY-----") {
+                throw tls.certificateLocation.error("\(tls.certificate) holds a private key, not a certificate (is it the key file?)")
+            }
+            throw tls.certificateLocation.error("\(tls.certificate) is not a PEM certificate (no \"-----BEGIN CERTIFICATE-----\")")
+        }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMBytes(Array(text.utf8))
+            guard !chain.isEmpty else { throw NIOSSLError.failedToLoadCertificate }
+            return chain
+        } catch {
+            throw tls.certificateLocation.error("\(tls.certificate) holds a PEM certificate that cannot be parsed (\(error))")
+        }
+    }
+
+    private static func privateKey(_ tls: ListenerTLS) throws(ConfigError) -> NIOSSLPrivateKey {
+        let text = try Self.read(tls.key, at: tls.keyLocation)
+        if text.contains("ENCRYPTED PRIVATE KEY-----") || text.contains("Proc-Type: 4,ENCRYPTED") {
+            throw tls.keyLocation.error("\(tls.key) is encrypted: give the key without a passphrase (openssl pkey -in KEY -out PLAIN)")
+        }
+        guard text.contains("PRIVATE KEY-----") else {
+            if text.contains("-----BEGIN CERTIFICATE-----") {
+                throw tls.keyLocation.error("\(tls.key) holds a certificate, not a private key (is it the certificate file?)")
+            }
+            throw tls.keyLocation.error("\(tls.key) is not a PEM private key (no \"-----BEGIN ... PRIVATE KEY-----\")")
+        }
+        do {
+            return try NIOSSLPrivateKey(bytes: Array(text.utf8), format: .pem)
+        } catch {
+            throw tls.keyLocation.error("\(tls.key) holds a PEM private key that cannot be parsed (\(error))")
+        }
+    }
+
+    /// PEM files bigger than this are refused (a long chain is a few tens of KiB).
+    static let maxFileBytes = 1 << 20
+
+    /// The file as text; DER (binary) files are refused here with a hint.
+    private static func read(_ path: String, at location: ConfigLocation) throws(ConfigError) -> String {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw location.error("cannot read \(path): \(String(cString: strerror(errno)))") }
+        let file = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        let data: Data
+        do {
+            data = try file.read(upToCount: Self.maxFileBytes + 1) ?? Data()
+        } catch {
+            throw location.error("cannot read \(path): \(error)")
+        }
+        guard data.count <= Self.maxFileBytes else { throw location.error("\(path) is larger than 1 MiB: not a certificate or key") }
+        guard let text = String(data: data, encoding: .utf8), !text.contains("\0") else {
+            throw location.error("\(path) is not PEM text (a DER file? convert it with openssl x509 -inform der, or openssl pkey -inform der)")
+        }
+        return text
+    }
+
+    private static func validity(of leaf: NIOSSLCertificate, tls: ListenerTLS, now: Date) -> [ConfigError] {
+        let notBefore = Date(timeIntervalSince1970: TimeInterval(leaf.notValidBefore))
+        let notAfter = Date(timeIntervalSince1970: TimeInterval(leaf.notValidAfter))
+        if notAfter < now {
+            return [tls.certificateLocation.error("the certificate in \(tls.certificate) expired at \(Self.format(notAfter)): clients will refuse it")]
+        }
+        if notBefore > now {
+            return [tls.certificateLocation.error("the certificate in \(tls.certificate) is not valid before \(Self.format(notBefore)): clients will refuse it")]
+        }
+        return []
+    }
+
+    private static func format(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+}
