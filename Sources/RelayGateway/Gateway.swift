@@ -29,8 +29,10 @@ public struct Gateway: Sendable {
     public let cluster: (any ClusterBackend)?
     /// Config problems that do not stop the gateway (an expired certificate), for the caller to show.
     public let warnings: [ConfigError]
-    /// The TLS credentials of each listener with `tls:`, by listener name.
+    /// The TLS credentials of each listener with `tls:`, by listener name, as started.
     private let tls: [String: TLSCredentials]
+    /// Applies a new config while the gateway runs (``ConfigReloader/reload(to:)``).
+    public let reloader: ConfigReloader
     private let logger: Logger
 
     /// Validates everything (handler and filter names, filter options) before anything binds.
@@ -49,6 +51,7 @@ public struct Gateway: Sendable {
         }
         self.tls = tls
         self.warnings = config.listeners.flatMap { tls[$0.name]?.warnings ?? [] }
+        self.reloader = ConfigReloader(config: config, routeTable: self.routeTable, metrics: self.metrics, logger: logger)
         let settings = config.relay
         self.relay = Relay(
             settings: .init(
@@ -74,10 +77,15 @@ public struct Gateway: Sendable {
     }
 
     /// Serves until a shutdown signal arrives or the task is cancelled.
-    /// - Parameter onListening: called once per listener with the port it bound (useful with `port: 0`).
+    /// - Parameters:
+    ///   - reloadOnSIGHUP: re-read this config file on each SIGHUP and apply it (see ``ConfigReloader``);
+    ///     `onReload` hears each outcome.
+    ///   - onListening: called once per listener with the port it bound (useful with `port: 0`).
     public func run(
         gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
-        onListening: @escaping @Sendable (ListenerConfig, Int) async -> Void = { _, _ in }
+        reloadOnSIGHUP file: String? = nil,
+        onListening: @escaping @Sendable (ListenerConfig, Int) async -> Void = { _, _ in },
+        onReload: @escaping @Sendable (Result<ReloadSummary, ConfigError>) -> Void = { _ in }
     ) async throws {
         let directory = RouteDirectory(routeTable: self.routeTable)
         let publisher = Publisher(relay: self.relay, history: self.history, envelopes: self.envelopes)
@@ -113,6 +121,8 @@ public struct Gateway: Sendable {
             services.append(HistoryTrimmer(history: history))
         }
         let settings = self.config.relay
+        var contents: [String: ListenerContent] = [:]
+        var slots: [String: ConnectionSlots] = [:]
         for listener in self.routeTable.listeners {
             var logger = self.logger
             logger[metadataKey: "listener"] = .string(listener.config.name)
@@ -121,18 +131,24 @@ public struct Gateway: Sendable {
             configuration.idleTimeout = settings.idleTimeout > .zero ? TimeAmount(settings.idleTimeout) : nil
             configuration.maxBodyBytes = settings.maxMessageBytes
             configuration.maxFrameSize = sessions.maxFrameSize
-            if let credentials = self.tls[listener.config.name] {
-                configuration.tls = credentials.context
-                let metrics = self.metrics
-                configuration.onTLSFailure = { metrics.tlsFailed($0) }
-            }
-            let router = listener.makeRouter(environment: environment, connectionSlots: listener.config.maxConnections.map(ConnectionSlots.init))
+            let metrics = self.metrics
+            configuration.onTLSFailure = { metrics.tlsFailed($0) }
+            let name = listener.config.name
+            slots[name] = listener.config.maxConnections.map(ConnectionSlots.init)
+            let content = ListenerContent(
+                router: listener.makeRouter(environment: environment, connectionSlots: slots[name]), tls: self.tls[name]?.context
+            )
+            contents[name] = content
             services.append(
-                HTTPServer(configuration: configuration, router: router, logger: logger) { port in
+                HTTPServer(configuration: configuration, content: content, logger: logger) { port in
                     directory.listenerBound(listener.config.name, port: port)
                     await onListening(listener.config, port)
                 }
             )
+        }
+        self.reloader.started(ConfigReloader.Serving(environment: environment, contents: contents, slots: slots))
+        if let file {
+            services.append(ReloadOnSignal(file: file, reloader: self.reloader, logger: self.logger, onReload: onReload))
         }
         services.append(DrainWatcher(state: self.drain))
         var configuration = ServiceGroupConfiguration(

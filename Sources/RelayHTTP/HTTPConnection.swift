@@ -60,7 +60,8 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         let upgrade: WebSocketUpgrade?
     }
 
-    private let router: Router
+    /// Read once per request: a reload's new router serves this connection's next request.
+    private let content: ListenerContent
     private let settings: Settings
     private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
     private let upgrader: NIOWebSocketServerUpgrader
@@ -85,10 +86,10 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     private var timer: Scheduled<Void>?
 
     init(
-        router: Router, settings: Settings, decoder: ByteToMessageHandler<HTTPRequestDecoder>,
+        content: ListenerContent, settings: Settings, decoder: ByteToMessageHandler<HTTPRequestDecoder>,
         upgrader: NIOWebSocketServerUpgrader, logger: Logger
     ) {
-        self.router = router
+        self.content = content
         self.settings = settings
         self.decoder = decoder
         self.upgrader = upgrader
@@ -218,7 +219,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         let tokens = ConnectionTokens(fields)
         let declaredLength = fields.first(.contentLength).flatMap { Int($0) } ?? 0
         let hasBody = declaredLength > 0 || fields.first(.transferEncoding) != nil
-        let match = self.router.match(method: request.method, path: request.path)
+        let match = self.content.router.match(method: request.method, path: request.path)
         // The decoder stops reading after a request that asks to switch protocols, so such a
         // connection ends after its answer unless it is upgraded.
         let switchesProtocols = tokens.upgrade && fields.first(.upgrade) != nil
@@ -282,7 +283,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     private func refuse(_ pending: Pending, _ error: HTTPError, context: ChannelHandlerContext) {
         let refusal = Pending(
             nioHead: pending.nioHead, request: pending.request,
-            match: Router.Match(responder: self.router.refusal(error), parameters: Parameters(), acceptsWebSocket: false),
+            match: Router.Match(responder: self.content.router.refusal(error), parameters: Parameters(), acceptsWebSocket: false),
             body: nil, keepAlive: false, upgrade: nil
         )
         self.state = .ignoringRest

@@ -37,10 +37,9 @@ public struct HTTPServer: Service {
         /// Bigger request heads (the request line and all header fields) are answered 431.
         public var maxHeadBytes: Int = 80 * 1024
         public var backlog: Int32 = 256
-        /// Serve HTTPS (and `wss://`) with this context; nil: plain HTTP. The TLS handshake
-        /// counts against `handshakeTimeout`.
-        public var tls: NIOSSLContext?
-        /// Told of each connection to a TLS listener that never got to HTTP, and why.
+        /// Told of each connection to a TLS listener that never got to HTTP, and why. (The TLS
+        /// context itself is part of the ``ListenerContent``; its handshake counts against
+        /// `handshakeTimeout`.)
         public var onTLSFailure: @Sendable (TLSFailure) -> Void = { _ in }
 
         public init(host: String, port: Int) {
@@ -50,15 +49,23 @@ public struct HTTPServer: Service {
     }
 
     let configuration: Configuration
-    let router: Router
+    let content: ListenerContent
     let logger: Logger
     let onBound: @Sendable (Int) async -> Void
 
-    public init(configuration: Configuration, router: Router, logger: Logger, onBound: @escaping @Sendable (Int) async -> Void = { _ in }) {
+    /// - Parameter content: the router and TLS context, which may be replaced while serving.
+    public init(
+        configuration: Configuration, content: ListenerContent, logger: Logger, onBound: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
         self.configuration = configuration
-        self.router = router
+        self.content = content
         self.logger = logger
         self.onBound = onBound
+    }
+
+    /// Serves `router` over plain HTTP, for good.
+    public init(configuration: Configuration, router: Router, logger: Logger, onBound: @escaping @Sendable (Int) async -> Void = { _ in }) {
+        self.init(configuration: configuration, content: ListenerContent(router: router), logger: logger, onBound: onBound)
     }
 
     public func run() async throws {
@@ -67,10 +74,10 @@ public struct HTTPServer: Service {
         let configuration = self.configuration
         let settings = HTTPConnection.Settings(configuration)
         let limits = Self.limits(configuration)
-        let router = self.router
+        let content = self.content
         let logger = self.logger
         let upgrader = Self.upgrader(configuration)
-        let tls = configuration.tls.map { ($0, configuration.onTLSFailure) }
+        let onTLSFailure = configuration.onTLSFailure
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -83,8 +90,9 @@ public struct HTTPServer: Service {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let tls = content.tls.map { ($0, onTLSFailure) }
                     try Self.configure(
-                        channel, router: router, settings: settings, limits: limits, upgrader: upgrader, tls: tls, logger: logger
+                        channel, content: content, settings: settings, limits: limits, upgrader: upgrader, tls: tls, logger: logger
                     )
                 }
             }
@@ -100,7 +108,7 @@ public struct HTTPServer: Service {
     /// A new connection's pipeline: on a TLS listener the ``PlainHTTPRefusal``, NIO's TLS handler
     /// and the ``TLSHandshakeWatch``; then NIO's request decoder and the ``HTTPConnection``.
     static func configure(
-        _ channel: any Channel, router: Router, settings: HTTPConnection.Settings, limits: NIOHTTPDecoderLimitConfiguration,
+        _ channel: any Channel, content: ListenerContent, settings: HTTPConnection.Settings, limits: NIOHTTPDecoderLimitConfiguration,
         upgrader: NIOWebSocketServerUpgrader, tls: (context: NIOSSLContext, onFailure: @Sendable (TLSFailure) -> Void)?,
         logger: Logger
     ) throws {
@@ -113,7 +121,7 @@ public struct HTTPServer: Service {
         }
         let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits))
         try sync.addHandler(decoder)
-        try sync.addHandler(HTTPConnection(router: router, settings: settings, decoder: decoder, upgrader: upgrader, logger: logger))
+        try sync.addHandler(HTTPConnection(content: content, settings: settings, decoder: decoder, upgrader: upgrader, logger: logger))
     }
 
     static func limits(_ configuration: Configuration) -> NIOHTTPDecoderLimitConfiguration {

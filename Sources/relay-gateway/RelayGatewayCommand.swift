@@ -5,7 +5,7 @@ struct RelayGatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay-gateway",
         abstract: "A real-time message relay: publish over REST, subscribe over WebSocket, configured by one YAML file.",
-        subcommands: [Serve.self, Check.self, BenchCommand.self],
+        subcommands: [Serve.self, Check.self, Reload.self, BenchCommand.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -5,7 +5,7 @@ import RelayHTTP
 /// `tokens`; a WebSocket upgrade may instead pass `?token=<secret>` (browsers cannot set headers
 /// on WebSockets). Secrets are compared in constant time and never logged or echoed.
 struct AuthFilter: RequestFilter {
-    static let plugin = FilterPlugin(type: "auth") { declaration, environment throws(ConfigError) in
+    static let plugin = FilterPlugin(type: "auth", readsTokens: true) { declaration, environment throws(ConfigError) in
         let options = declaration.options
         try options.rejectUnknownKeys(allowed: ["type", "tokens"])
         let list = try options.required("tokens").list()

@@ -25,9 +25,16 @@ public struct FilterPlugin: NamedPlugin {
     /// The name a filter's `type:` uses.
     public let name: String
     public let make: @Sendable (FilterDeclaration, FilterEnvironment) throws(ConfigError) -> RelayFilter
+    /// Whether its filters read `tokens:` (a reload then rebuilds them when any token changed;
+    /// other filters whose declaration is unchanged are kept, with their state).
+    public let readsTokens: Bool
 
-    public init(type: String, make: @escaping @Sendable (FilterDeclaration, FilterEnvironment) throws(ConfigError) -> RelayFilter) {
+    public init(
+        type: String, readsTokens: Bool = false,
+        make: @escaping @Sendable (FilterDeclaration, FilterEnvironment) throws(ConfigError) -> RelayFilter
+    ) {
         self.name = type
+        self.readsTokens = readsTokens
         self.make = make
     }
 }

@@ -28,6 +28,8 @@ public final class RelayMetrics: Sendable {
     let rateLimited: CoreMetrics.Counter
     let authFailures: CoreMetrics.Counter
     private let tlsFailures: [TLSFailure: CoreMetrics.Counter]
+    private let reloads: [Bool: CoreMetrics.Counter]
+    private let lastReloadSuccess: Prometheus.Gauge
     private let factory: PrometheusMetricsFactory
     /// One latency series per thread that publishes, created on first use.
     nonisolated(unsafe) private static let timersOfThread = ThreadSpecificVariable<TimerBox>()
@@ -73,7 +75,15 @@ public final class RelayMetrics: Sendable {
                 (failure, Counter(label: "relay_tls_handshake_failures_total", dimensions: [("reason", failure.rawValue)], factory: factory))
             }
         )
+        self.reloads = [
+            true: Counter(label: "relay_config_reloads_total", dimensions: [("result", "success")], factory: factory),
+            false: Counter(label: "relay_config_reloads_total", dimensions: [("result", "failure")], factory: factory),
+        ]
         self.factory = factory
+        self.lastReloadSuccess = self.registry.makeGauge(
+            name: "relay_config_last_reload_success_timestamp_seconds", help: "When the config was last loaded (start-up or a reload) with success"
+        )
+        self.lastReloadSuccess.set(Self.unixTime())
         self.connections = self.registry.makeGauge(name: "relay_connections", help: "Live WebSocket connections")
         self.registrations = self.registry.makeGauge(name: "relay_registrations", help: "Registered clients")
         self.logLinesDropped = self.registry.makeCounter(
@@ -129,6 +139,18 @@ public final class RelayMetrics: Sendable {
         if dropped > 0 {
             self.drops.increment(by: dropped)
         }
+    }
+
+    /// A config reload, applied or refused.
+    func reloaded(success: Bool) {
+        self.reloads[success]?.increment()
+        if success { self.lastReloadSuccess.set(Self.unixTime()) }
+    }
+
+    private static func unixTime() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
     /// A connection to a TLS listener that never got to HTTP.

@@ -18,12 +18,23 @@ public final class RouteDirectory: Sendable {
         let path: String
     }
 
-    private let entries: [Entry]
+    private let current: Mutex<[Entry]>
+    private var entries: [Entry] { self.current.withLock { $0 } }
     /// Ports the listeners actually bound (they differ from the config for `port: 0`).
     private let boundPorts = Mutex<[String: Int]>([:])
 
     init(routeTable: RouteTable) {
-        self.entries = routeTable.listeners.flatMap { listener in
+        self.current = Mutex(Self.entries(of: routeTable))
+    }
+
+    /// A reload's routes; the bound ports stay.
+    func replace(routeTable: RouteTable) {
+        let entries = Self.entries(of: routeTable)
+        self.current.withLock { $0 = entries }
+    }
+
+    private static func entries(of routeTable: RouteTable) -> [Entry] {
+        routeTable.listeners.flatMap { listener in
             listener.routes.map { route in
                 Entry(
                     listener: listener.config.name, host: listener.config.host, configuredPort: listener.config.port,

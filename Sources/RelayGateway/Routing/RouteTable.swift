@@ -10,6 +10,9 @@ public struct RouteTable: Sendable {
         public let name: String
         public let type: String
         public let middleware: RelayFilter
+        /// What it was built from, so a reload can tell whether it may be kept.
+        let declaration: FilterDeclaration
+        let readsTokens: Bool
     }
 
     public struct Route: Sendable {
@@ -28,6 +31,10 @@ public struct RouteTable: Sendable {
     }
 
     public let listeners: [Listener]
+    /// Built from these, for the next reload to compare with.
+    let tokens: [TokenDeclaration]
+    /// The filters taken over from the table this one replaced, with their state.
+    let keptFilters: Set<String>
 
     /// The first route serving WebSocket subscriptions, and its listener: `register` builds its URLs from it.
     public var subscribeRoute: (listener: ListenerConfig, route: Route)? {
@@ -40,23 +47,39 @@ public struct RouteTable: Sendable {
     }
 
     /// Resolves every handler and filter name of `config`; throws the first problem, located.
+    /// - Parameter previous: the table being replaced (a reload): its filters whose declaration is
+    ///   unchanged are kept, state and all (a rate limiter's buckets), except those that read
+    ///   `tokens:` when a token changed.
     public init(
         config: GatewayConfig,
         handlers: HandlerRegistry = .builtIn,
         filters registry: FilterRegistry = .builtIn,
         logger: Logger,
-        metrics: RelayMetrics = RelayMetrics()
+        metrics: RelayMetrics = RelayMetrics(),
+        previous: RouteTable? = nil
     ) throws(ConfigError) {
         var built: [String: Filter] = [:]
         let environment = FilterEnvironment(tokens: config.tokens, logger: logger, metrics: metrics)
+        let sameTokens = previous.map { previous in
+            previous.tokens.count == config.tokens.count && zip(previous.tokens, config.tokens).allSatisfy { $0.declaresTheSame(as: $1) }
+        } ?? false
+        let kept = previous?.filtersByName ?? [:]
+        var keptFilters: Set<String> = []
         for declaration in config.filters {
             guard let plugin = registry[declaration.type] else {
                 throw declaration.typeLocation.error(
                     "unknown filter type \"\(declaration.type)\" (known: \(registry.names.joined(separator: ", ")))"
                 )
             }
+            if let old = kept[declaration.name], old.declaration.declaresTheSame(as: declaration), !old.readsTokens || sameTokens {
+                built[declaration.name] = old
+                keptFilters.insert(declaration.name)
+                continue
+            }
             let middleware = try plugin.make(declaration, environment)
-            built[declaration.name] = Filter(name: declaration.name, type: declaration.type, middleware: middleware)
+            built[declaration.name] = Filter(
+                name: declaration.name, type: declaration.type, middleware: middleware, declaration: declaration, readsTokens: plugin.readsTokens
+            )
         }
         func resolve(_ references: [FilterReference]) throws(ConfigError) -> [Filter] {
             var filters: [Filter] = []
@@ -97,6 +120,8 @@ public struct RouteTable: Sendable {
             listeners.append(Listener(config: listener, filters: try resolve(listener.filters), routes: routes))
         }
         self.listeners = listeners
+        self.tokens = config.tokens
+        self.keptFilters = keptFilters
 
         if self.subscribeRoute == nil, let register = Self.firstRoute(named: "register", in: config) {
             throw register.handlerLocation.error("handler \"register\" hands out subscribe URLs, but no listener has a \"subscribe\" route")

@@ -3,11 +3,18 @@ import Synchronization
 /// A listener's `max_connections`: WebSockets take a slot when accepted and give it back when
 /// they close; with none left, the handshake is answered 503.
 public final class ConnectionSlots: Sendable {
-    public let limit: Int
+    private let currentLimit: Atomic<Int>
     private let taken = Atomic<Int>(0)
 
     public init(limit: Int) {
-        self.limit = limit
+        self.currentLimit = Atomic(limit)
+    }
+
+    public var limit: Int { self.currentLimit.load(ordering: .relaxed) }
+
+    /// A reload's new `max_connections`: WebSockets already open stay, new ones wait for a slot under it.
+    func setLimit(_ limit: Int) {
+        self.currentLimit.store(limit, ordering: .relaxed)
     }
 
     func tryAcquire() -> Bool {

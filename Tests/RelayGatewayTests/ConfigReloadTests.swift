@@ -1,0 +1,221 @@
+import Foundation
+import RelayConfig
+import RelayGateway
+import Synchronization
+import Testing
+
+/// Live config reload: `relay-gateway reload` (SIGHUP through the pid file) against the real
+/// process while messages flow, and the reloader's rules (what is kept, what is refused) on a
+/// gateway in this process.
+@Suite(.timed) struct ConfigReloadTests {
+    /// Two configs a reload alternates between: B rotates a token the publisher does not use,
+    /// puts CORS on the listener and adds a route; the publisher's token and the rate limit stay
+    /// (the limit is high: it is there to be kept, not to refuse).
+    static func config(_ variant: String) -> String {
+        let b = variant == "B"
+        return """
+            tokens: {publisher: "pub-secret", app: "\(b ? "app-two" : "app-one")"}
+            filters:
+              publishers: {type: auth, tokens: [publisher]}
+              apps: {type: auth, tokens: [app]}
+              limit: {type: rate_limit, rate: 100000/s, burst: 100000, key: ip}
+            \(b ? "  cors: {type: cors, allow_origins: [\"*\"]}" : "")
+            listeners:
+              - name: main
+                host: 127.0.0.1
+                port: 0
+                filters: [limit\(b ? ", cors" : "")]
+                routes:
+                  - {path: /health, handler: health}
+                  - {path: /register, handler: register}
+                  - {path: /publish, handler: publish, filters: [publishers]}
+                  - {path: "/ws/{client_id}", handler: subscribe}
+                  - {path: /admin/stats, handler: stats, filters: [apps]}
+            \(b ? "      - {path: /metrics, handler: metrics}" : "")
+            """
+    }
+
+    @Test(.timeLimit(.minutes(2))) func twentyReloadsWhilePublishingLoseNothingAndDropNobody() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("relay-reload-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let live = directory.appendingPathComponent("relay.yaml").path
+        let pidFile = directory.appendingPathComponent("relay.pid").path
+        try Self.config("A").write(toFile: live, atomically: true, encoding: .utf8)
+        let server = try Running(Program.gateway, ["serve", "--config", live, "--pid-file", pidFile])
+        defer { server.signal(SIGTERM) }
+        let port = try await server.awaitListening()
+        let base = "http://127.0.0.1:\(port)"
+
+        var subscribers: [TestSubscriber] = []
+        for user in 1...3 {
+            let answer = try await HTTP.post("\(base)/register", #"{"user_id": \#(user)}"#)
+            let subscriber = try await TestSubscriber.connect(try #require(answer.json?["url"] as? String))
+            subscriber.send("ping")
+            #expect(try await subscriber.message(1) == "pong")
+            subscribers.append(subscriber)
+        }
+
+        // A steady stream of publishes, each one's answer checked: a reset or any status but 200 fails.
+        let stop = Atomic<Bool>(false)
+        let publisher = Task { () -> (published: Int, failures: [String]) in
+            var published = 0
+            var failures: [String] = []
+            while !stop.load(ordering: .relaxed) {
+                let body = #"{"topic": "cats", "message": "m-\#(published + 1)"}"#
+                do {
+                    let answer = try await HTTP.post("\(base)/publish", body, headers: [("Authorization", "Bearer pub-secret")])
+                    if answer.status == 200 { published += 1 } else { failures.append("\(answer.status) \(answer.body)") }
+                } catch {
+                    failures.append("\(error)")
+                }
+                try? await Task.sleep(for: .milliseconds(3))
+            }
+            return (published, failures)
+        }
+
+        for round in 1...20 {
+            try Self.config(round % 2 == 1 ? "B" : "A").write(toFile: live, atomically: true, encoding: .utf8)
+            let reload = try await Program.run(Program.gateway, ["reload", "--pid-file", pidFile])
+            #expect(reload.status == 0, "reload \(round): \(reload.stderr)")
+            #expect(reload.stdout.hasPrefix("config reloaded\nlistener main: "), "reload \(round): \(reload.stdout)")
+            #expect(reload.stdout.contains("filters kept with their state: limit\n"), "the rate limiter's buckets stay: \(reload.stdout)")
+            let metrics = try await HTTP.get("\(base)/metrics")
+            #expect(metrics.status == (round % 2 == 1 ? 200 : 404), "reload \(round): B serves /metrics, A does not")
+            try await Task.sleep(for: .milliseconds(40))
+        }
+        stop.store(true, ordering: .relaxed)
+        let (published, failures) = await publisher.value
+        #expect(failures.isEmpty, "every publish answered 200 across the reloads: \(failures.prefix(5))")
+        #expect(published > 20, "publishes ran throughout: \(published)")
+
+        // Each subscriber got its pong, then every message once, in order, and nothing else.
+        let expected = ["pong"] + (1...published).map { "m-\($0)" }
+        for (index, subscriber) in subscribers.enumerated() {
+            _ = try await subscriber.messages(expected.count, within: .seconds(20))
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(subscriber.received == expected, "subscriber \(index + 1): \(subscriber.received.count) messages for \(expected.count)")
+        }
+        // The last config (after 20 reloads: A) is what serves; B's route is gone again.
+        let metrics = try await HTTP.get("\(base)/metrics")
+        #expect(metrics.status == 404)
+        let health = try await HTTP.get("\(base)/health")
+        #expect(health.json?["connections"] as? Int == 3, "the subscribers stayed connected: \(health.body)")
+
+        // A broken file: refused, said on stderr and in the log as file:line: key.path: message.
+        try Self.config("A").replacingOccurrences(of: "handler: health", with: "handler: healthz").write(toFile: live, atomically: true, encoding: .utf8)
+        let refused = try await Program.run(Program.gateway, ["reload", "--pid-file", pidFile])
+        #expect(refused.status == 1)
+        let error = #"\#(live):13: listeners[0].routes[0].handler: unknown handler "healthz""#
+        #expect(refused.stderr.hasPrefix("relay-gateway: reload refused, the running config stays: \(error)"), "\(refused.stderr)")
+        #expect(server.stdout.contains("config reload refused, the running config stays: \(error)"))
+        let notices = server.stdout.split(separator: "\n").filter { $0.contains("notice") && $0.contains("config reloaded") }
+        #expect(notices.count == 20, "one log line per reload: \(server.stdout)")
+        #expect(try await HTTP.get("\(base)/health").status == 200, "the old config still serves")
+        let missing = try await Program.run(Program.gateway, ["reload", "--pid-file", directory.appendingPathComponent("none.pid").path])
+        #expect(missing.status == 2 && missing.stderr.contains("is `relay-gateway serve --pid-file"), "\(missing.stderr)")
+    }
+
+    @Test func aRefusedReloadChangesNothingAndSaysWhy() async throws {
+        try await RunningGateway.with(yaml: Self.config("A")) { gateway in
+            let broken: [(String, String)] = [
+                (Self.config("A").replacingOccurrences(of: "type: rate_limit", with: "type: rate_limiter"), #"test.yaml:5: filters.limit.type: unknown filter type "rate_limiter""#),
+                (Self.config("A").replacingOccurrences(of: "port: 0", with: "port: 0\n    tls: {certificate: /nonexistent.pem, key: /nonexistent.key}"),
+                 "test.yaml:11: listeners[0].tls.certificate: cannot read /nonexistent.pem: No such file or directory"),
+                ("relay: {send_queue: 5}\n" + Self.config("A"), "test.yaml: relay: relay settings cannot change on a reload in this version: restart the gateway"),
+                (Self.config("A").replacingOccurrences(of: "name: main", with: "name: other"), "test.yaml: listeners: listeners cannot be added, removed, renamed or moved"),
+            ]
+            for (yaml, expected) in broken {
+                let config = try ConfigLoader.parse(yaml: yaml, file: "test.yaml", environment: [:])
+                let error = #expect(throws: ConfigError.self) { try gateway.gateway.reloader.reload(to: config) }
+                #expect(error?.description.hasPrefix(expected) == true, "\(String(describing: error))")
+            }
+            // Still config A: the stats route with app-one's token.
+            let stats = try await HTTP.get(gateway.url("/admin/stats"), headers: [("Authorization", "Bearer app-one")])
+            #expect(stats.status == 200, "\(stats.body)")
+            let metrics = try await HTTP.get(gateway.url("/health"))
+            #expect(metrics.status == 200)
+        }
+    }
+
+    @Test func tokensRotateWhileRateLimitBucketsAndWebSocketsStay() async throws {
+        let yaml = Self.config("A").replacingOccurrences(of: "rate: 100000/s, burst: 100000", with: "rate: 1/h, burst: 3")
+        try await RunningGateway.with(yaml: yaml) { gateway in
+            let url = try await gateway.register(userID: 1)
+            let subscriber = try await TestSubscriber.connect(url)
+            subscriber.send("ping")
+            #expect(try await subscriber.message(1) == "pong")
+            // Register and connect took 2 of the 3; this takes the last.
+            #expect(try await HTTP.get(gateway.url("/admin/stats"), headers: [("Authorization", "Bearer app-one")]).status == 200)
+            #expect(try await HTTP.get(gateway.url("/health")).status == 429)
+
+            let rotated = yaml.replacingOccurrences(of: "app-one", with: "app-two")
+            let summary = try gateway.gateway.reloader.reload(to: try ConfigLoader.parse(yaml: rotated, file: "test.yaml", environment: [:]))
+            // A token changed: the filters that read tokens are built anew, the others kept.
+            #expect(summary.lines.contains("filters built anew: apps, publishers"), "\(summary)")
+            #expect(summary.lines.contains("filters kept with their state: limit"), "\(summary)")
+            #expect(try await HTTP.get(gateway.url("/health")).status == 429, "the bucket is the same one")
+
+            subscriber.send("ping")
+            #expect(try await subscriber.message(1) == "pong", "the WebSocket stayed open")
+        }
+        // A rate_limit whose options change starts with fresh buckets.
+        try await RunningGateway.with(yaml: yaml) { gateway in
+            for _ in 1...3 { _ = try await HTTP.get(gateway.url("/health")) }
+            #expect(try await HTTP.get(gateway.url("/health")).status == 429)
+            let changed = yaml.replacingOccurrences(of: "burst: 3", with: "burst: 4")
+            try gateway.gateway.reloader.reload(to: try ConfigLoader.parse(yaml: changed, file: "test.yaml", environment: [:]))
+            #expect(try await HTTP.get(gateway.url("/health")).status == 200)
+        }
+    }
+
+    @Test func aReloadSwapsTheCertificateForNewConnections() async throws {
+        let certificates = try await TestCertificates.make()
+        @Sendable func yaml(_ certificate: String, _ key: String) -> String {
+            """
+            listeners:
+              - name: secure
+                host: 127.0.0.1
+                port: 0
+                tls: {certificate: \(certificate), key: \(key)}
+                routes: [{path: /health, handler: health}]
+            """
+        }
+        try await RunningGateway.with(yaml: yaml(certificates.expired, certificates.path("expired.key"))) { gateway in
+            let url = "https://localhost:\(gateway.port)/health"
+            let before = try await TLSListenerTests.curl(certificates, [url])
+            #expect(before.status != 0, "the expired certificate is refused by curl: \(before.stdout)")
+            let renewed = try ConfigLoader.parse(yaml: yaml(certificates.server, certificates.serverKey), file: "test.yaml", environment: [:])
+            let summary = try gateway.gateway.reloader.reload(to: renewed)
+            #expect(summary.lines.contains("listener secure: TLS certificate and key reloaded"), "\(summary)")
+            let after = try await TLSListenerTests.curl(certificates, [url])
+            #expect(after.status == 0 && after.stdout.contains(#""status":"ok""#), "the renewed one is served: \(after.stderr)")
+        }
+    }
+
+    @Test func checkDiffSaysWhatAReloadWouldChangeOrWhyItWouldBeRefused() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("relay-diff-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let a = directory.appendingPathComponent("a.yaml").path
+        let b = directory.appendingPathComponent("b.yaml").path
+        let moved = directory.appendingPathComponent("moved.yaml").path
+        try Self.config("A").write(toFile: a, atomically: true, encoding: .utf8)
+        try Self.config("B").write(toFile: b, atomically: true, encoding: .utf8)
+        try Self.config("A").replacingOccurrences(of: "port: 0", with: "port: 8123").write(toFile: moved, atomically: true, encoding: .utf8)
+
+        let diff = try await Program.run(Program.gateway, ["check", "--config", b, "--diff", a])
+        #expect(diff.status == 0, "\(diff.stderr)")
+        #expect(
+            diff.stdout == """
+                listener main: routes added: GET /metrics; listener filters: limit, cors
+                filters built anew: apps, cors, publishers
+                filters kept with their state: limit
+                open connections: kept
+
+                """,
+            "\(diff.stdout)"
+        )
+        let refused = try await Program.run(Program.gateway, ["check", "--config", moved, "--diff", a])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("a reload from \(a) would be refused: \(moved): listeners: listeners cannot be added, removed, renamed or moved"), "\(refused.stderr)")
+    }
+}
