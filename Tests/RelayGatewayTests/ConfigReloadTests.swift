@@ -218,4 +218,67 @@ import Testing
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("a reload from \(a) would be refused: \(moved): listeners: listeners cannot be added, removed, renamed or moved"), "\(refused.stderr)")
     }
+
+    @Test func aReloadClosesOnlyTheWebSocketsWhoseTokenOrOriginItNoLongerAccepts() async throws {
+        @Sendable func yaml(tokens: String, origins: String) -> String {
+            """
+            tokens: {one: "secret-one", two: "secret-two"}
+            filters:
+              apps: {type: auth, tokens: [\(tokens)]}
+              cors: {type: cors, allow_origins: [\(origins)]}
+            listeners:
+              - name: main
+                host: 127.0.0.1
+                port: 0
+                filters: [cors]
+                routes:
+                  - {path: /register, handler: register}
+                  - {path: "/ws/{client_id}", handler: subscribe, filters: [apps]}
+            """
+        }
+        let before = yaml(tokens: "one, two", origins: #""https://a.example", "https://b.example""#)
+        try await RunningGateway.with(yaml: before) { gateway in
+            // Raw sockets: a WebSocket library adds its own Origin field.
+            func open(_ token: String, _ origin: String, user: Int) async throws -> RawSocket {
+                let url = try await gateway.register(userID: user)
+                let path = String(url.drop { $0 != "/" }.dropFirst(2).drop { $0 != "/" })
+                let socket = try RawSocket(port: gateway.port)
+                socket.send(
+                    "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                        + "Authorization: Bearer \(token)\r\nOrigin: \(origin)\r\n\r\n"
+                )
+                let head = String(decoding: await socket.receive(until: "\r\n\r\n"), as: UTF8.self)
+                #expect(head.hasPrefix("HTTP/1.1 101"), "\(head)")
+                return socket
+            }
+            func pong(_ socket: RawSocket) async -> Bool {
+                socket.send(HostileClientTests.frame(opcode: 0x1, payload: Array("ping".utf8)))
+                return await socket.receive(timeout: .seconds(3), until: "pong") == [0x81, 0x04] + Array("pong".utf8)
+            }
+            /// The close frame's code and reason, once it comes.
+            func closeFrame(_ socket: RawSocket) async -> (UInt16, String)? {
+                let bytes = await socket.receive(timeout: .seconds(5), until: "allowed")
+                let frame = bytes.count >= 4 && bytes[0] == 0x88 ? bytes : (bytes.firstIndex(of: 0x88).map { Array(bytes[$0...]) } ?? [])
+                guard frame.count >= 4 else { return nil }
+                return (UInt16(frame[2]) << 8 | UInt16(frame[3]), String(decoding: frame[4..<(2 + Int(frame[1]))], as: UTF8.self))
+            }
+            let kept = try await open("secret-one", "https://a.example", user: 1)
+            let tokenGone = try await open("secret-two", "https://a.example", user: 2)
+            let originGone = try await open("secret-one", "https://b.example", user: 3)
+            for socket in [kept, tokenGone, originGone] {
+                #expect(await pong(socket), "open before the reload")
+            }
+
+            let after = try ConfigLoader.parse(yaml: yaml(tokens: "one", origins: #""https://a.example""#), file: "test.yaml", environment: [:])
+            let summary = try gateway.gateway.reloader.reload(to: after)
+            #expect(summary.lines.last == "open connections: kept, but 2 WebSockets closed (1008): token or origin no longer accepted", "\(summary)")
+
+            let tokenClose = await closeFrame(tokenGone)
+            #expect(tokenClose?.0 == 1008 && tokenClose?.1 == "token no longer accepted", "\(String(describing: tokenClose))")
+            let originClose = await closeFrame(originGone)
+            #expect(originClose?.0 == 1008 && originClose?.1 == "origin no longer allowed", "\(String(describing: originClose))")
+            #expect(await pong(kept), "a WebSocket the new config still accepts is not touched")
+        }
+    }
 }

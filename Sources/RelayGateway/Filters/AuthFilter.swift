@@ -70,6 +70,18 @@ struct AuthFilter: RequestFilter {
     }
 }
 
+extension AuthFilter: ReadmissionCheck {
+    func refusal(ofOpened request: Request) -> String? {
+        guard let presented = Self.credential(of: request, isUpgrade: true) else { return "token no longer accepted" }
+        let bytes = Array(presented.utf8)
+        var matched = false
+        for secret in self.secrets {
+            matched = Self.constantTimeEquals(bytes, secret) || matched
+        }
+        return matched ? nil : "token no longer accepted"
+    }
+}
+
 extension AuthFilter: CustomStringConvertible {
     /// Never the secrets, whoever prints the filter.
     var description: String { "AuthFilter(\(self.secrets.count) tokens)" }

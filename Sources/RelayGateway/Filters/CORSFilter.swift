@@ -87,3 +87,10 @@ struct CORSFilter: RequestFilter {
         return headers
     }
 }
+
+extension CORSFilter: ReadmissionCheck {
+    func refusal(ofOpened request: Request) -> String? {
+        guard let origin = request.headers.first(.origin) else { return nil }
+        return self.anyOrigin || self.options.allowOrigins.contains(origin) ? nil : "origin no longer allowed"
+    }
+}

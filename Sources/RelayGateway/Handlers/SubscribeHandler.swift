@@ -47,7 +47,8 @@ enum SubscribeHandler {
         }
         slot.accept(id, options: options)
         let sessions = environment.sessions
-        upgrade.accept { channel in try sessions.start(on: channel, upgrade: slot) }
+        let listener = environment.listenerName
+        upgrade.accept { channel in try sessions.start(on: channel, upgrade: slot, listener: listener, handshake: request) }
         return Response(status: .switchingProtocols)
     }
 }

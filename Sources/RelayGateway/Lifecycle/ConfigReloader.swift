@@ -8,7 +8,8 @@ import Synchronization
 /// The new config is validated completely first (the same route table and TLS checks as
 /// `check`); on any error nothing changes. Then, per listener, the router (routes, filters and
 /// their options, tokens) and the TLS context are swapped at once: requests read after the swap
-/// use the new ones, open WebSockets stay connected. Filters whose declaration did not change are
+/// use the new ones, open WebSockets stay connected, but those whose token or origin the new
+/// filters refuse are closed with 1008 and a reason that says so. Filters whose declaration did not change are
 /// kept with their state (a rate limiter's buckets), unless they read a token that changed.
 ///
 /// What a reload cannot change is refused, naming it: `cluster:` and `relay:` (the relay's
@@ -93,7 +94,8 @@ public final class ConfigReloader: Sendable {
         for warning in credentials.values.flatMap(\.warnings) {
             self.logger.warning("config warning", metadata: ["warning": "\(warning)"])
         }
-        return summary
+        let closed = serving.environment.sessions.open.closeRefused(by: routeTable)
+        return summary.closing(closed)
     }
 
     private static func refuseWhatNeedsARestart(from old: GatewayConfig, to new: GatewayConfig) throws(ConfigError) {
@@ -151,6 +153,18 @@ public struct ReloadSummary: Sendable, CustomStringConvertible {
         if !kept.isEmpty { lines.append("filters kept with their state: \(kept.sorted().joined(separator: ", "))") }
         lines.append("open connections: kept")
         self.lines = lines
+    }
+
+    private init(lines: [String]) {
+        self.lines = lines
+    }
+
+    /// With `closed` WebSockets closed for credentials the new config refuses.
+    func closing(_ closed: Int) -> ReloadSummary {
+        guard closed > 0 else { return self }
+        return ReloadSummary(
+            lines: self.lines.dropLast() + ["open connections: kept, but \(closed) WebSocket\(closed == 1 ? "" : "s") closed (1008): token or origin no longer accepted"]
+        )
     }
 
     public var description: String { self.lines.joined(separator: "\n") }

@@ -17,6 +17,8 @@ public final class RelayMetrics: Sendable {
         case slowConsumer = "slow_consumer"
         case pingTimeout = "ping_timeout"
         case protocolError = "protocol_error"
+        /// A reload's config no longer accepts its token or origin.
+        case credentialsRevoked = "credentials_revoked"
     }
 
     private let registry = PrometheusCollectorRegistry()

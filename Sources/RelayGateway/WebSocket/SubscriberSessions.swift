@@ -3,6 +3,7 @@ import NIOCore
 import NIOWebSocket
 import RelayConfig
 import RelayCore
+import RelayHTTP
 
 /// Turns an upgraded channel into a live subscriber: builds its pipeline and attaches it to the relay.
 struct SubscriberSessions: Sendable {
@@ -12,12 +13,17 @@ struct SubscriberSessions: Sendable {
     let envelopes: EnvelopeDemand
     let settings: RelaySettings
     let logger: Logger
+    /// Every WebSocket this gateway has open, for a reload to recheck.
+    let open = OpenWebSockets()
     let metrics: RelayMetrics
 
     /// The largest frame the decoder accepts (`relay.max_message_bytes`).
     var maxFrameSize: Int { min(self.settings.maxMessageBytes, Int(UInt32.max)) }
 
-    func start(on channel: any Channel, upgrade: UpgradeSlot) throws {
+    /// - Parameters:
+    ///   - listener: its name, and `handshake` the request that opened it: a reload checks them
+    ///     against its new filters (``OpenWebSockets``).
+    func start(on channel: any Channel, upgrade: UpgradeSlot, listener: String, handshake: Request) throws {
         guard let clientID = upgrade.clientID else { return }
         let pipeline = channel.pipeline.syncOperations
         let outbound = SubscriberOutbound(
@@ -31,6 +37,7 @@ struct SubscriberSessions: Sendable {
         // Nearest the socket, but behind the transport (TLS): just before the frame decoder.
         let frameDecoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
         try pipeline.addHandler(outbound, position: .before(frameDecoder))
+        self.open.opened(outbound, on: channel, listener: listener, handshake: handshake)
         let feed = SubscriberFeed(outbound: outbound, envelopes: self.envelopes)
         let options = upgrade.options
         if options.envelope {
