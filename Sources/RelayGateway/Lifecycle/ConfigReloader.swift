@@ -29,6 +29,8 @@ public final class ConfigReloader: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Held for a whole reload: two at once (a signal while a test reloads) apply one after the other.
+    private let reloading = Mutex(())
     private let metrics: RelayMetrics
     private let logger: Logger
 
@@ -48,14 +50,11 @@ public final class ConfigReloader: Sendable {
     /// Applies `new`, or throws the first reason it cannot be and changes nothing. Returns what changed.
     @discardableResult
     public func reload(to new: GatewayConfig) throws(ConfigError) -> ReloadSummary {
-        do {
-            let summary = try self.apply(new)
-            self.metrics.reloaded(success: true)
-            return summary
-        } catch {
-            self.metrics.reloaded(success: false)
-            throw error
+        let outcome = self.reloading.withLock { _ in
+            Result { () throws(ConfigError) -> ReloadSummary in try self.apply(new) }
         }
+        self.metrics.reloaded(success: (try? outcome.get()) != nil)
+        return try outcome.get()
     }
 
     private func apply(_ new: GatewayConfig) throws(ConfigError) -> ReloadSummary {
