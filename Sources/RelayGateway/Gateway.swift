@@ -121,32 +121,41 @@ public struct Gateway: Sendable {
             services.append(HistoryTrimmer(history: history))
         }
         let settings = self.config.relay
-        var contents: [String: ListenerContent] = [:]
-        var slots: [String: ConnectionSlots] = [:]
-        for listener in self.routeTable.listeners {
-            var logger = self.logger
-            logger[metadataKey: "listener"] = .string(listener.config.name)
-            var configuration = HTTPServer.Configuration(host: listener.config.host, port: listener.config.port)
+        let metrics = self.metrics
+        let baseLogger = self.logger
+        let maxFrameSize = sessions.maxFrameSize
+        // Also how a reload builds the listeners it adds.
+        let makeServer: ConfigReloader.ServerMaker = { listener, content in
+            var logger = baseLogger
+            logger[metadataKey: "listener"] = .string(listener.name)
+            var configuration = HTTPServer.Configuration(host: listener.host, port: listener.port)
             configuration.handshakeTimeout = TimeAmount(settings.handshakeTimeout)
             configuration.idleTimeout = settings.idleTimeout > .zero ? TimeAmount(settings.idleTimeout) : nil
             configuration.maxBodyBytes = settings.maxMessageBytes
-            configuration.maxFrameSize = sessions.maxFrameSize
-            let metrics = self.metrics
+            configuration.maxFrameSize = maxFrameSize
             configuration.onTLSFailure = { metrics.tlsFailed($0) }
+            return HTTPServer(configuration: configuration, content: content, logger: logger) { port in
+                directory.listenerBound(listener.name, port: port)
+                await onListening(listener, port)
+            }
+        }
+        var contents: [String: ListenerContent] = [:]
+        var slots: [String: ConnectionSlots] = [:]
+        var servers: [(name: String, server: HTTPServer)] = []
+        for listener in self.routeTable.listeners {
             let name = listener.config.name
             slots[name] = listener.config.maxConnections.map(ConnectionSlots.init)
             let content = ListenerContent(
                 router: listener.makeRouter(environment: environment, connectionSlots: slots[name]), tls: self.tls[name]?.context
             )
             contents[name] = content
-            services.append(
-                HTTPServer(configuration: configuration, content: content, logger: logger) { port in
-                    directory.listenerBound(listener.config.name, port: port)
-                    await onListening(listener.config, port)
-                }
-            )
+            servers.append((name, makeServer(listener.config, content)))
         }
-        self.reloader.started(ConfigReloader.Serving(environment: environment, contents: contents, slots: slots))
+        let listeners = LiveListeners(servers)
+        services.append(listeners)
+        self.reloader.started(
+            ConfigReloader.Serving(environment: environment, contents: contents, slots: slots, listeners: listeners, makeServer: makeServer)
+        )
         if let file {
             services.append(ReloadOnSignal(file: file, reloader: self.reloader, logger: self.logger, onReload: onReload))
         }

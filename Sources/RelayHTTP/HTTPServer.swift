@@ -69,6 +69,13 @@ public struct HTTPServer: Service {
     }
 
     public func run() async throws {
+        await self.serve(try await self.bind())
+    }
+
+    /// Opens the listening socket (and calls `onBound` with its port); ``serve(_:)`` then serves it.
+    /// Binding first lets a caller that starts several listeners give up on all of them when one
+    /// address is taken (``BoundListener/close()``), before any has served a request.
+    public func bind() async throws -> BoundListener {
         let group = MultiThreadedEventLoopGroup.singleton
         let quiescing = ServerQuiescingHelper(group: group)
         let configuration = self.configuration
@@ -98,10 +105,24 @@ public struct HTTPServer: Service {
             }
             .bind(host: configuration.host, port: configuration.port)
             .get()
-        await self.onBound(channel.localAddress?.port ?? configuration.port)
-        try? await gracefulShutdown()
-        let closed = channel.eventLoop.makePromise(of: Void.self)
-        quiescing.initiateShutdown(promise: closed)
+        let bound = BoundListener(channel: channel, quiescing: quiescing, port: channel.localAddress?.port ?? configuration.port)
+        await self.onBound(bound.port)
+        return bound
+    }
+
+    /// Serves `bound` until graceful shutdown (or ``BoundListener/stop()``): then the socket stops
+    /// accepting, every connection is told to quiesce, and this returns once all are closed (or
+    /// at once, when cancelled).
+    public func serve(_ bound: BoundListener) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await gracefulShutdown() }
+            group.addTask { await Self.waitUnlessCancelled(bound.stopped.futureResult) }
+            await group.next()
+            group.cancelAll()
+        }
+        bound.stopped.succeed()  // a promise must not be left unfulfilled (NIO checks in debug builds)
+        let closed = bound.channel.eventLoop.makePromise(of: Void.self)
+        bound.quiescing.initiateShutdown(promise: closed)
         await Self.waitUnlessCancelled(closed.futureResult)
     }
 
@@ -153,6 +174,35 @@ public struct HTTPServer: Service {
         } onCancel: {
             waiting.withLock { $0.take() }?.resume()
         }
+    }
+}
+
+/// A listening socket that ``HTTPServer/bind()`` opened.
+public final class BoundListener: Sendable {
+    let channel: any Channel
+    let quiescing: ServerQuiescingHelper
+    /// Succeeded by ``stop()``, ``close()`` or the end of ``HTTPServer/serve(_:)``: whoever binds
+    /// must serve or close.
+    let stopped: EventLoopPromise<Void>
+    /// The port bound (the configured one, or the one picked for port 0).
+    public let port: Int
+
+    init(channel: any Channel, quiescing: ServerQuiescingHelper, port: Int) {
+        self.channel = channel
+        self.quiescing = quiescing
+        self.stopped = channel.eventLoop.makePromise(of: Void.self)
+        self.port = port
+    }
+
+    /// Ends ``HTTPServer/serve(_:)`` as a graceful shutdown would, for this listener alone.
+    public func stop() {
+        self.stopped.succeed()
+    }
+
+    /// Closes a socket that was never served.
+    public func close() {
+        self.stopped.succeed()
+        self.channel.close(promise: nil)
     }
 }
 

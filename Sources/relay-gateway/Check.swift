@@ -30,7 +30,7 @@ struct Check: AsyncParsableCommand {
             throw ExitCode(2)
         }
         do {
-            print(try running.reloader.reload(to: gateway.config))
+            print(try await running.reloader.reload(to: gateway.config))
         } catch {
             FileHandle.standardError.write(Data("relay-gateway: a reload from \(diff) would be refused: \(error)\n".utf8))
             throw ExitCode(1)

@@ -122,11 +122,12 @@ import Testing
                 (Self.config("A").replacingOccurrences(of: "port: 0", with: "port: 0\n    tls: {certificate: /nonexistent.pem, key: /nonexistent.key}"),
                  "test.yaml:11: listeners[0].tls.certificate: cannot read /nonexistent.pem: No such file or directory"),
                 ("relay: {send_queue: 5}\n" + Self.config("A"), "test.yaml: relay: relay settings cannot change on a reload in this version: restart the gateway"),
-                (Self.config("A").replacingOccurrences(of: "name: main", with: "name: other"), "test.yaml: listeners: listeners cannot be added, removed, renamed or moved"),
+                (Self.config("A").replacingOccurrences(of: "port: 0", with: "port: \(gateway.port)").replacingOccurrences(of: "name: main", with: "name: other"),
+                 "test.yaml:8: listeners[0]: cannot listen on 127.0.0.1:\(gateway.port): "),
             ]
             for (yaml, expected) in broken {
                 let config = try ConfigLoader.parse(yaml: yaml, file: "test.yaml", environment: [:])
-                let error = #expect(throws: ConfigError.self) { try gateway.gateway.reloader.reload(to: config) }
+                let error = await #expect(throws: ConfigError.self) { try await gateway.gateway.reloader.reload(to: config) }
                 #expect(error?.description.hasPrefix(expected) == true, "\(String(describing: error))")
             }
             // Still config A: the stats route with app-one's token.
@@ -149,7 +150,7 @@ import Testing
             #expect(try await HTTP.get(gateway.url("/health")).status == 429)
 
             let rotated = yaml.replacingOccurrences(of: "app-one", with: "app-two")
-            let summary = try gateway.gateway.reloader.reload(to: try ConfigLoader.parse(yaml: rotated, file: "test.yaml", environment: [:]))
+            let summary = try await gateway.gateway.reloader.reload(to: try ConfigLoader.parse(yaml: rotated, file: "test.yaml", environment: [:]))
             // A token changed: the filters that read tokens are built anew, the others kept.
             #expect(summary.lines.contains("filters built anew: apps, publishers"), "\(summary)")
             #expect(summary.lines.contains("filters kept with their state: limit"), "\(summary)")
@@ -163,7 +164,7 @@ import Testing
             for _ in 1...3 { _ = try await HTTP.get(gateway.url("/health")) }
             #expect(try await HTTP.get(gateway.url("/health")).status == 429)
             let changed = yaml.replacingOccurrences(of: "burst: 3", with: "burst: 4")
-            try gateway.gateway.reloader.reload(to: try ConfigLoader.parse(yaml: changed, file: "test.yaml", environment: [:]))
+            try await gateway.gateway.reloader.reload(to: try ConfigLoader.parse(yaml: changed, file: "test.yaml", environment: [:]))
             #expect(try await HTTP.get(gateway.url("/health")).status == 200)
         }
     }
@@ -185,7 +186,7 @@ import Testing
             let before = try await TLSListenerTests.curl(certificates, [url])
             #expect(before.status != 0, "the expired certificate is refused by curl: \(before.stdout)")
             let renewed = try ConfigLoader.parse(yaml: yaml(certificates.server, certificates.serverKey), file: "test.yaml", environment: [:])
-            let summary = try gateway.gateway.reloader.reload(to: renewed)
+            let summary = try await gateway.gateway.reloader.reload(to: renewed)
             #expect(summary.lines.contains("listener secure: TLS certificate and key reloaded"), "\(summary)")
             let after = try await TLSListenerTests.curl(certificates, [url])
             #expect(after.status == 0 && after.stdout.contains(#""status":"ok""#), "the renewed one is served: \(after.stderr)")
@@ -214,9 +215,13 @@ import Testing
                 """,
             "\(diff.stdout)"
         )
-        let refused = try await Program.run(Program.gateway, ["check", "--config", moved, "--diff", a])
+        let relay = directory.appendingPathComponent("relay.yaml").path
+        try ("relay: {send_queue: 5}\n" + Self.config("A")).write(toFile: relay, atomically: true, encoding: .utf8)
+        let refused = try await Program.run(Program.gateway, ["check", "--config", relay, "--diff", a])
         #expect(refused.status == 1)
-        #expect(refused.stderr.contains("a reload from \(a) would be refused: \(moved): listeners: listeners cannot be added, removed, renamed or moved"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("a reload from \(a) would be refused: \(relay): relay: relay settings cannot change on a reload"), "\(refused.stderr)")
+        let movedDiff = try await Program.run(Program.gateway, ["check", "--config", moved, "--diff", a])
+        #expect(movedDiff.stdout.contains("listener main on 127.0.0.1:0 removed: its WebSockets closed (1001)\nlistener main added on 127.0.0.1:8123\n"), "\(movedDiff.stdout)")
     }
 
     @Test func aReloadClosesOnlyTheWebSocketsWhoseTokenOrOriginItNoLongerAccepts() async throws {
@@ -271,7 +276,7 @@ import Testing
             }
 
             let after = try ConfigLoader.parse(yaml: yaml(tokens: "one", origins: #""https://a.example""#), file: "test.yaml", environment: [:])
-            let summary = try gateway.gateway.reloader.reload(to: after)
+            let summary = try await gateway.gateway.reloader.reload(to: after)
             #expect(summary.lines.last == "open connections: kept, but 2 WebSockets closed (1008): token or origin no longer accepted", "\(summary)")
 
             let tokenClose = await closeFrame(tokenGone)
@@ -279,6 +284,47 @@ import Testing
             let originClose = await closeFrame(originGone)
             #expect(originClose?.0 == 1008 && originClose?.1 == "origin no longer allowed", "\(String(describing: originClose))")
             #expect(await pong(kept), "a WebSocket the new config still accepts is not touched")
+        }
+    }
+
+    @Test func listenersAreAddedAndRemovedLive() async throws {
+        @Sendable func yaml(_ names: [String]) -> String {
+            "listeners:\n" + names.map { name in
+                """
+                  - name: \(name)
+                    host: 127.0.0.1
+                    port: 0
+                    routes:
+                      - {path: /health, handler: health}
+                      - {path: /register, handler: register}
+                      - {path: /publish, handler: publish}
+                      - {path: "/ws/{client_id}", handler: subscribe}
+
+                """
+            }.joined()
+        }
+        try await RunningGateway.with(yaml: yaml(["main"])) { gateway in
+            let subscriber = try await TestSubscriber.connect(try await gateway.register(userID: 1))
+            subscriber.send("ping")
+            #expect(try await subscriber.message(1) == "pong")
+
+            let both = try await gateway.gateway.reloader.reload(to: try ConfigLoader.parse(yaml: yaml(["main", "extra"]), file: "test.yaml", environment: [:]))
+            let added = try #require(both.lines.first { $0.hasPrefix("listener extra added on 127.0.0.1:") }, "\(both)")
+            let extraPort = try #require(Int(added.split(separator: ":").last ?? ""))
+            #expect(try await HTTP.get("http://127.0.0.1:\(extraPort)/health").status == 200, "the new listener serves")
+            subscriber.send("ping")
+            #expect(try await subscriber.message(2) == "pong", "main's WebSocket is untouched")
+
+            // A message queued before the removal still arrives, then 1001 "listener removed".
+            #expect(try await gateway.publish(topic: "cats", message: "last one") == 1)
+            let onlyExtra = try ConfigLoader.parse(yaml: yaml(["extra"]), file: "test.yaml", environment: [:])
+            let removal = try await gateway.gateway.reloader.reload(to: onlyExtra)
+            #expect(removal.lines.contains("listener main on 127.0.0.1:0 removed: 1 WebSocket closed (1001)"), "\(removal)")
+            #expect(try await subscriber.message(3) == "last one")
+            let close = try await subscriber.closeFrame(within: .seconds(5))
+            #expect(close?.closeCode == .goingAway && close?.reason == "listener removed", "\(String(describing: close))")
+            try await eventually("main's port stops accepting") { (try? RawSocket(port: gateway.port)) == nil }
+            #expect(try await HTTP.get("http://127.0.0.1:\(extraPort)/health").status == 200)
         }
     }
 }

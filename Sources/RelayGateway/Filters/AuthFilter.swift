@@ -32,16 +32,21 @@ struct AuthFilter: RequestFilter {
             self.metrics.authFailures.increment()
             throw HTTPError(.unauthorized, "missing bearer token", headers: [.wwwAuthenticate: "Bearer"])
         }
+        guard self.accepts(presented) else {
+            self.metrics.authFailures.increment()
+            throw HTTPError(.unauthorized, "invalid token", headers: [.wwwAuthenticate: #"Bearer error="invalid_token""#])
+        }
+        return next.respond(to: request, context: context)
+    }
+
+    /// Whether `presented` is one of the secrets; every secret is compared, in constant time.
+    func accepts(_ presented: String) -> Bool {
         let bytes = Array(presented.utf8)
         var matched = false
         for secret in self.secrets {
             matched = Self.constantTimeEquals(bytes, secret) || matched
         }
-        guard matched else {
-            self.metrics.authFailures.increment()
-            throw HTTPError(.unauthorized, "invalid token", headers: [.wwwAuthenticate: #"Bearer error="invalid_token""#])
-        }
-        return next.respond(to: request, context: context)
+        return matched
     }
 
     /// The bearer credential of a request: the `Authorization` header, or on an upgrade `?token=`.
@@ -72,13 +77,10 @@ struct AuthFilter: RequestFilter {
 
 extension AuthFilter: ReadmissionCheck {
     func refusal(ofOpened request: Request) -> String? {
-        guard let presented = Self.credential(of: request, isUpgrade: true) else { return "token no longer accepted" }
-        let bytes = Array(presented.utf8)
-        var matched = false
-        for secret in self.secrets {
-            matched = Self.constantTimeEquals(bytes, secret) || matched
+        guard let presented = Self.credential(of: request, isUpgrade: true), self.accepts(presented) else {
+            return "token no longer accepted"
         }
-        return matched ? nil : "token no longer accepted"
+        return nil
     }
 }
 

@@ -12,14 +12,21 @@ import Synchronization
 /// filters refuse are closed with 1008 and a reason that says so. Filters whose declaration did not change are
 /// kept with their state (a rate limiter's buckets), unless they read a token that changed.
 ///
-/// What a reload cannot change is refused, naming it: `cluster:` and `relay:` (the relay's
-/// settings are fixed at start in this version), and the set of listeners with their addresses.
+/// Listeners are added (bound first: an address in use refuses the reload) and removed (their
+/// WebSockets closed with 1001 "listener removed" after what is queued to them, then the
+/// listener quiesces); a listener whose host or port changed is both. What a reload cannot
+/// change is refused, naming it: `cluster:`, and `relay:` (fixed at start in this version).
 public final class ConfigReloader: Sendable {
+    /// Builds the `HTTPServer` of a listener (as the gateway built those it started with).
+    typealias ServerMaker = @Sendable (ListenerConfig, ListenerContent) -> HTTPServer
+
     /// What a running gateway serves per listener, set once its listeners are built.
     struct Serving: Sendable {
         let environment: HandlerEnvironment
-        let contents: [String: ListenerContent]
-        let slots: [String: ConnectionSlots]
+        var contents: [String: ListenerContent]
+        var slots: [String: ConnectionSlots]
+        let listeners: LiveListeners
+        let makeServer: ServerMaker
     }
 
     private struct State: Sendable {
@@ -30,7 +37,7 @@ public final class ConfigReloader: Sendable {
 
     private let state: Mutex<State>
     /// Held for a whole reload: two at once (a signal while a test reloads) apply one after the other.
-    private let reloading = Mutex(())
+    private let reloading = AsyncLock()
     private let metrics: RelayMetrics
     private let logger: Logger
 
@@ -49,28 +56,44 @@ public final class ConfigReloader: Sendable {
 
     /// Applies `new`, or throws the first reason it cannot be and changes nothing. Returns what changed.
     @discardableResult
-    public func reload(to new: GatewayConfig) throws(ConfigError) -> ReloadSummary {
-        let outcome = self.reloading.withLock { _ in
-            Result { () throws(ConfigError) -> ReloadSummary in try self.apply(new) }
+    public func reload(to new: GatewayConfig) async throws(ConfigError) -> ReloadSummary {
+        await self.reloading.lock()
+        let outcome: Result<ReloadSummary, ConfigError>
+        do {
+            outcome = .success(try await self.apply(new))
+        } catch {
+            outcome = .failure(error)
         }
+        self.reloading.unlock()
         self.metrics.reloaded(success: (try? outcome.get()) != nil)
         return try outcome.get()
     }
 
-    private func apply(_ new: GatewayConfig) throws(ConfigError) -> ReloadSummary {
-        let (old, previous, serving) = self.state.withLock { ($0.config, $0.routeTable, $0.serving) }
+    private func apply(_ new: GatewayConfig) async throws(ConfigError) -> ReloadSummary {
+        let (old, previous, running) = self.state.withLock { ($0.config, $0.routeTable, $0.serving) }
         try Self.refuseWhatNeedsARestart(from: old, to: new)
         let routeTable = try RouteTable(config: new, logger: self.logger, metrics: self.metrics, previous: previous)
         var credentials: [String: TLSCredentials] = [:]
         for listener in new.listeners {
             if let tls = listener.tls { credentials[listener.name] = try TLSCredentials(tls) }
         }
-        let summary = ReloadSummary(from: previous, to: routeTable)
-        guard let serving else {
+        // A listener is kept when its name, host and port stay; any other is removed or added
+        // (a listener that moves is both).
+        func address(_ listener: ListenerConfig) -> String { "\(listener.name) \(listener.host):\(listener.port)" }
+        let oldAddresses = Set(old.listeners.map(address))
+        let newAddresses = Set(new.listeners.map(address))
+        let removed = old.listeners.filter { !newAddresses.contains(address($0)) }
+        let added = routeTable.listeners.filter { !oldAddresses.contains(address($0.config)) }
+        var summary = ReloadSummary(from: previous, to: routeTable, skipping: Set(added.map(\.config.name)))
+        guard var serving = running else {
             self.state.withLock { $0 = State(config: new, routeTable: routeTable, serving: nil) }
-            return summary
+            let lines = removed.map { "listener \($0.name) on \($0.host):\($0.port) removed: its WebSockets closed (1001)" }
+                + added.map { "listener \($0.config.name) added on \($0.config.host):\($0.config.port)" }
+            return summary.adding(lines)
         }
+
         var slots = serving.slots
+        for listener in removed { slots[listener.name] = nil }
         var routers: [String: Router] = [:]
         for listener in routeTable.listeners {
             let name = listener.config.name
@@ -81,20 +104,50 @@ public final class ConfigReloader: Sendable {
             }
             routers[name] = listener.makeRouter(environment: serving.environment, connectionSlots: slots[name])
         }
+        // New listeners are bound before anything changes: an address in use refuses the reload.
+        var opened: [(listener: RouteTable.Listener, server: HTTPServer, bound: BoundListener, content: ListenerContent)] = []
+        for listener in added {
+            let name = listener.config.name
+            let content = ListenerContent(router: routers[name]!, tls: credentials[name]?.context)
+            let server = serving.makeServer(listener.config, content)
+            do {
+                opened.append((listener, server, try await serving.listeners.bind(server), content))
+            } catch {
+                for listener in opened { listener.bound.close() }
+                throw listener.config.location.error("cannot listen on \(listener.config.host):\(listener.config.port): \(error)")
+            }
+        }
+
         // Every check passed: from here on nothing can fail.
         serving.environment.routes.replace(routeTable: routeTable)
-        for listener in routeTable.listeners {
+        for listener in routeTable.listeners where oldAddresses.contains(address(listener.config)) {
             let name = listener.config.name
             serving.contents[name]?.replace(router: routers[name]!, tls: credentials[name]?.context)
         }
-        self.state.withLock {
-            $0 = State(config: new, routeTable: routeTable, serving: Serving(environment: serving.environment, contents: serving.contents, slots: slots))
+        var lines: [String] = []
+        for listener in removed {
+            let closed = serving.environment.sessions.open.closeAll(
+                on: listener.name, code: .goingAway, reason: "listener removed", cause: .listenerRemoved
+            )
+            serving.listeners.stop(listener.name)
+            serving.contents[listener.name] = nil
+            lines.append("listener \(listener.name) on \(listener.host):\(listener.port) removed: \(closed) WebSocket\(closed == 1 ? "" : "s") closed (1001)")
         }
+        for new in opened {
+            let name = new.listener.config.name
+            serving.contents[name] = new.content
+            serving.listeners.serve(new.server, new.bound, as: name)
+            lines.append("listener \(name) added on \(new.listener.config.host):\(new.bound.port)")
+        }
+        serving.slots = slots
+        let finalServing = serving
+        self.state.withLock { $0 = State(config: new, routeTable: routeTable, serving: finalServing) }
         for warning in credentials.values.flatMap(\.warnings) {
             self.logger.warning("config warning", metadata: ["warning": "\(warning)"])
         }
-        let closed = serving.environment.sessions.open.closeRefused(by: routeTable)
-        return summary.closing(closed)
+        let revoked = serving.environment.sessions.open.closeRefused(by: routeTable)
+        summary = summary.adding(lines).closing(revoked)
+        return summary
     }
 
     private static func refuseWhatNeedsARestart(from old: GatewayConfig, to new: GatewayConfig) throws(ConfigError) {
@@ -107,13 +160,41 @@ public final class ConfigReloader: Sendable {
         if old.relay != new.relay {
             throw refuse("relay", "relay settings cannot change on a reload in this version: restart the gateway")
         }
-        let addresses = { (config: GatewayConfig) in config.listeners.map { "\($0.name) \($0.host):\($0.port)" } }
-        if addresses(old) != addresses(new) {
-            throw refuse(
-                "listeners",
-                "listeners cannot be added, removed, renamed or moved on a reload in this version (had \(addresses(old).joined(separator: ", ")); now \(addresses(new).joined(separator: ", "))): restart the gateway"
-            )
+    }
+}
+
+/// A lock held across suspension points, waiters served in order.
+final class AsyncLock: Sendable {
+    private struct State {
+        var held = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func lock() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let acquired = self.state.withLock { state in
+                if state.held {
+                    state.waiters.append(continuation)
+                    return false
+                }
+                state.held = true
+                return true
+            }
+            if acquired { continuation.resume() }
         }
+    }
+
+    func unlock() {
+        let next = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.waiters.isEmpty else {
+                state.held = false
+                return nil
+            }
+            return state.waiters.removeFirst()  // stays held, handed to the next
+        }
+        next?.resume()
     }
 }
 
@@ -121,9 +202,10 @@ public final class ConfigReloader: Sendable {
 public struct ReloadSummary: Sendable, CustomStringConvertible {
     public let lines: [String]
 
-    init(from old: RouteTable, to new: RouteTable) {
+    /// - Parameter skipping: listeners added (their routes are all new: one line says so).
+    init(from old: RouteTable, to new: RouteTable, skipping added: Set<String> = []) {
         var lines: [String] = []
-        for listener in new.listeners {
+        for listener in new.listeners where !added.contains(listener.config.name) {
             let before = old.listeners.first { $0.config.name == listener.config.name }
             func key(_ route: RouteTable.Route) -> String { "\(route.method.rawValue) \(route.path)" }
             func describe(_ route: RouteTable.Route) -> String {
@@ -156,6 +238,12 @@ public struct ReloadSummary: Sendable, CustomStringConvertible {
 
     private init(lines: [String]) {
         self.lines = lines
+    }
+
+    /// With `extra` lines (listeners added and removed) before the last one.
+    func adding(_ extra: [String]) -> ReloadSummary {
+        guard !extra.isEmpty else { return self }
+        return ReloadSummary(lines: self.lines.dropLast() + extra + [self.lines.last!])
     }
 
     /// With `closed` WebSockets closed for credentials the new config refuses.

@@ -16,13 +16,13 @@ struct ReloadOnSignal: Service, CustomStringConvertible {
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         for await _ in signals.cancelOnGracefulShutdown() {
-            self.reload()
+            await self.reload()
         }
     }
 
-    func reload() {
+    func reload() async {
         do {
-            let summary = try self.reloader.reload(to: try ConfigLoader.load(file: self.file))
+            let summary = try await self.reloader.reload(to: try ConfigLoader.load(file: self.file))
             self.logger.notice("config reloaded", metadata: ["file": "\(self.file)", "changes": "\(summary.lines.joined(separator: "; "))"])
             self.onReload(.success(summary))
         } catch {

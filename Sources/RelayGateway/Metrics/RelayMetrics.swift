@@ -19,6 +19,8 @@ public final class RelayMetrics: Sendable {
         case protocolError = "protocol_error"
         /// A reload's config no longer accepts its token or origin.
         case credentialsRevoked = "credentials_revoked"
+        /// A reload removed its listener.
+        case listenerRemoved = "listener_removed"
     }
 
     private let registry = PrometheusCollectorRegistry()

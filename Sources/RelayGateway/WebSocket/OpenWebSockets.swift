@@ -35,6 +35,18 @@ final class OpenWebSockets: Sendable {
 
     var count: Int { self.entries.withLock { $0.count } }
 
+    /// Closes every WebSocket of the listener `name`, after what is already queued to it; returns how many.
+    func closeAll(on name: String, code: WebSocketErrorCode, reason: String, cause: RelayMetrics.CloseCause) -> Int {
+        let open = self.entries.withLock { $0.values.filter { $0.listener == name } }
+        for entry in open {
+            let outbound = entry.outbound
+            outbound.eventLoop.execute {
+                outbound.value.close(code: code, reason: reason, cause: cause, afterQueued: true)
+            }
+        }
+        return open.count
+    }
+
     /// Closes each WebSocket that a filter of `routeTable` (its listener's, then its route's)
     /// would no longer let in; returns how many.
     func closeRefused(by routeTable: RouteTable) -> Int {
