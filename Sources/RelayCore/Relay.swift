@@ -49,14 +49,23 @@ public final class Relay<Connection: RelayConnection>: Sendable {
         var connections = 0
     }
 
-    public let settings: Settings
+    /// As given at start, or by the last ``update(_:)``.
+    public var settings: Settings { self.currentSettings.withLock { $0 } }
+    private let currentSettings: Mutex<Settings>
     private let state = Mutex(State())
     private let index = TopicIndex<Connection>()
     private let parked: ParkedInboxes<Connection.Message>
 
     public init(settings: Settings) {
-        self.settings = settings
+        self.currentSettings = Mutex(settings)
         self.parked = ParkedInboxes(capacity: settings.parkedMessages, maxBytes: settings.parkedBytes)
+    }
+
+    /// Settings for what comes next (a config reload): registrations made from now on get the new
+    /// default topics, topic changes meet the new rules, expiry uses the new TTL. The bounds of
+    /// messages kept for disconnected clients (`parkedMessages`, `parkedBytes`) stay as at start.
+    public func update(_ settings: Settings) {
+        self.currentSettings.withLock { $0 = settings }
     }
 
     /// Creates a registration for `userID` with the default topics.

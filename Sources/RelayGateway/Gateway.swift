@@ -53,16 +53,7 @@ public struct Gateway: Sendable {
         self.warnings = config.listeners.flatMap { tls[$0.name]?.warnings ?? [] }
         self.reloader = ConfigReloader(config: config, routeTable: self.routeTable, metrics: self.metrics, logger: logger)
         let settings = config.relay
-        self.relay = Relay(
-            settings: .init(
-                defaultTopics: Set(settings.defaultTopics),
-                registrationTTL: settings.registrationTTL,
-                topicRules: TopicRules(maxTopicsPerClient: settings.maxTopicsPerClient, maxTopicLength: settings.maxTopicLength),
-                // With history on, a disconnected registration also keeps its addressed messages.
-                parkedMessages: settings.history.isEnabled ? settings.sendQueue : 0,
-                parkedBytes: settings.history.maxBytes
-            )
-        )
+        self.relay = Relay(settings: Self.relaySettings(settings))
         // In a cluster every stream has the cluster's epoch: offsets come from its outbox.
         let makeEpoch: @Sendable () -> String
         if let epoch = cluster?.epoch {
@@ -74,6 +65,28 @@ public struct Gateway: Sendable {
         self.history = history.isEnabled
             ? TopicHistory(settings: HistorySettings(size: history.size, ttl: history.ttl, maxBytes: history.maxBytes), makeEpoch: makeEpoch)
             : nil
+    }
+
+    /// The relay core's settings for the config's `relay:` section.
+    static func relaySettings(_ settings: RelaySettings) -> Relay<WebSocketSubscriber>.Settings {
+        .init(
+            defaultTopics: Set(settings.defaultTopics),
+            registrationTTL: settings.registrationTTL,
+            topicRules: TopicRules(maxTopicsPerClient: settings.maxTopicsPerClient, maxTopicLength: settings.maxTopicLength),
+            // With history on, a disconnected registration also keeps its addressed messages.
+            parkedMessages: settings.history.isEnabled ? settings.sendQueue : 0,
+            parkedBytes: settings.history.maxBytes
+        )
+    }
+
+    /// What each new HTTP connection is held to, from `relay:`.
+    static func connectionLimits(_ settings: RelaySettings) -> ConnectionLimits {
+        ConnectionLimits(
+            handshakeTimeout: TimeAmount(settings.handshakeTimeout),
+            idleTimeout: settings.idleTimeout > .zero ? TimeAmount(settings.idleTimeout) : nil,
+            maxBodyBytes: settings.maxMessageBytes,
+            maxFrameSize: min(settings.maxMessageBytes, Int(UInt32.max))
+        )
     }
 
     /// Serves until a shutdown signal arrives or the task is cancelled.
@@ -146,7 +159,8 @@ public struct Gateway: Sendable {
             let name = listener.config.name
             slots[name] = listener.config.maxConnections.map(ConnectionSlots.init)
             let content = ListenerContent(
-                router: listener.makeRouter(environment: environment, connectionSlots: slots[name]), tls: self.tls[name]?.context
+                router: listener.makeRouter(environment: environment, connectionSlots: slots[name]), tls: self.tls[name]?.context,
+                limits: Self.connectionLimits(settings)
             )
             contents[name] = content
             servers.append((name, makeServer(listener.config, content)))

@@ -34,6 +34,13 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
             self.maxBodyBytes = configuration.maxBodyBytes
             self.maxFrameSize = configuration.maxFrameSize
         }
+
+        init(_ limits: ConnectionLimits) {
+            self.handshakeTimeout = limits.handshakeTimeout
+            self.idleTimeout = limits.idleTimeout
+            self.maxBodyBytes = limits.maxBodyBytes
+            self.maxFrameSize = limits.maxFrameSize
+        }
     }
 
     private enum State {

@@ -97,9 +97,11 @@ public struct HTTPServer: Service {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let tls = content.tls.map { ($0, onTLSFailure) }
+                    let current = content.connection
+                    let tls = current.tls.map { ($0, onTLSFailure) }
                     try Self.configure(
-                        channel, content: content, settings: settings, limits: limits, upgrader: upgrader, tls: tls, logger: logger
+                        channel, content: content, settings: current.limits.map(HTTPConnection.Settings.init) ?? settings, limits: limits,
+                        upgrader: upgrader, tls: tls, logger: logger
                     )
                 }
             }

@@ -121,7 +121,7 @@ import Testing
                 (Self.config("A").replacingOccurrences(of: "type: rate_limit", with: "type: rate_limiter"), #"test.yaml:5: filters.limit.type: unknown filter type "rate_limiter""#),
                 (Self.config("A").replacingOccurrences(of: "port: 0", with: "port: 0\n    tls: {certificate: /nonexistent.pem, key: /nonexistent.key}"),
                  "test.yaml:11: listeners[0].tls.certificate: cannot read /nonexistent.pem: No such file or directory"),
-                ("relay: {send_queue: 5}\n" + Self.config("A"), "test.yaml: relay: relay settings cannot change on a reload in this version: restart the gateway"),
+                ("relay: {history: {size: 10}}\n" + Self.config("A"), "test.yaml: relay.history: history settings cannot change on a reload: restart the gateway"),
                 (Self.config("A").replacingOccurrences(of: "port: 0", with: "port: \(gateway.port)").replacingOccurrences(of: "name: main", with: "name: other"),
                  "test.yaml:8: listeners[0]: cannot listen on 127.0.0.1:\(gateway.port): "),
             ]
@@ -216,10 +216,10 @@ import Testing
             "\(diff.stdout)"
         )
         let relay = directory.appendingPathComponent("relay.yaml").path
-        try ("relay: {send_queue: 5}\n" + Self.config("A")).write(toFile: relay, atomically: true, encoding: .utf8)
+        try ("relay: {history: {size: 10}}\n" + Self.config("A")).write(toFile: relay, atomically: true, encoding: .utf8)
         let refused = try await Program.run(Program.gateway, ["check", "--config", relay, "--diff", a])
         #expect(refused.status == 1)
-        #expect(refused.stderr.contains("a reload from \(a) would be refused: \(relay): relay: relay settings cannot change on a reload"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("a reload from \(a) would be refused: \(relay): relay.history: history settings cannot change on a reload"), "\(refused.stderr)")
         let movedDiff = try await Program.run(Program.gateway, ["check", "--config", moved, "--diff", a])
         #expect(movedDiff.stdout.contains("listener main on 127.0.0.1:0 removed: its WebSockets closed (1001)\nlistener main added on 127.0.0.1:8123\n"), "\(movedDiff.stdout)")
     }
@@ -325,6 +325,34 @@ import Testing
             #expect(close?.closeCode == .goingAway && close?.reason == "listener removed", "\(String(describing: close))")
             try await eventually("main's port stops accepting") { (try? RawSocket(port: gateway.port)) == nil }
             #expect(try await HTTP.get("http://127.0.0.1:\(extraPort)/health").status == 200)
+        }
+    }
+
+    @Test func relaySettingsApplyToWhatComesNext() async throws {
+        let before = "relay: {default_topics: [cats], max_message_bytes: 1KiB}\n" + RunningGateway.seedYAML()
+        try await RunningGateway.with(yaml: before) { gateway in
+            let old = try await TestSubscriber.connect(try await gateway.register(userID: 1))
+            old.send("ping")
+            #expect(try await old.message(1) == "pong")
+
+            let after = "relay: {default_topics: [dogs], max_message_bytes: 64}\n" + RunningGateway.seedYAML()
+            try await gateway.gateway.reloader.reload(to: try ConfigLoader.parse(yaml: after, file: "test.yaml", environment: [:]))
+
+            let new = try await TestSubscriber.connect(try await gateway.register(userID: 2))
+            new.send("ping")
+            #expect(try await new.message(1) == "pong")
+            #expect(try await gateway.publish(topic: "dogs", message: "woof") == 1, "a registration made after the reload starts on dogs")
+            #expect(try await gateway.publish(topic: "cats", message: "meow") == 1, "the one made before keeps cats")
+            #expect(try await new.message(2) == "woof")
+            #expect(try await old.message(2) == "meow")
+
+            // A new connection is held to the new limit (curl opens one per run).
+            let curl = try Prerequisite.program("curl", install: "apt-get install curl")
+            let big = String(repeating: "x", count: 100)
+            let refused = try await Program.run(
+                curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", gateway.url("/publish"), "-d", #"{"topic": "dogs", "message": "\#(big)"}"#]
+            )
+            #expect(refused.stdout == "413", "max_message_bytes is now 64: \(refused.stdout)")
         }
     }
 }

@@ -11,7 +11,8 @@ public typealias RelayHandler = @Sendable (Request, RequestContext) throws -> Re
 /// What a handler is built from.
 public struct HandlerEnvironment: Sendable {
     public let relay: Relay<WebSocketSubscriber>
-    public let settings: RelaySettings
+    /// As at start, or as the last reload set them (for handlers built from then on).
+    public internal(set) var settings: RelaySettings
     public let metrics: RelayMetrics
     /// Set once the gateway is shutting down.
     public let drain: DrainState
@@ -26,7 +27,7 @@ public struct HandlerEnvironment: Sendable {
     /// Ids a cluster's bus unregistered lately.
     let recentUnregisters: RecentUnregisters
     /// Turns accepted handshakes into live subscribers.
-    let sessions: SubscriberSessions
+    var sessions: SubscriberSessions
     /// The listener whose router the handler is built for.
     public internal(set) var listenerName = ""
     /// That listener's `max_connections`, if it has one.

@@ -32,7 +32,8 @@ enum PublishHandler {
     }
 
     static let plugin = HandlerPlugin(name: "publish", defaultMethod: .post) { environment in
-        let rules = environment.relay.settings.topicRules
+        let settings = environment.settings
+        let rules = TopicRules(maxTopicsPerClient: settings.maxTopicsPerClient, maxTopicLength: settings.maxTopicLength)
         let bus = environment.bus
         let metrics = environment.metrics
         return { request, context in

@@ -14,15 +14,17 @@ import Synchronization
 ///
 /// Listeners are added (bound first: an address in use refuses the reload) and removed (their
 /// WebSockets closed with 1001 "listener removed" after what is queued to them, then the
-/// listener quiesces); a listener whose host or port changed is both. What a reload cannot
-/// change is refused, naming it: `cluster:`, and `relay:` (fixed at start in this version).
+/// listener quiesces); a listener whose host or port changed is both. `relay:` applies to what
+/// comes next: registrations made, topics set, WebSockets and HTTP connections opened after the
+/// reload (open ones keep their queues and limits). What a reload cannot change is refused,
+/// naming it: `cluster:`, `relay.history` and `relay.shutdown_timeout`.
 public final class ConfigReloader: Sendable {
     /// Builds the `HTTPServer` of a listener (as the gateway built those it started with).
     typealias ServerMaker = @Sendable (ListenerConfig, ListenerContent) -> HTTPServer
 
     /// What a running gateway serves per listener, set once its listeners are built.
     struct Serving: Sendable {
-        let environment: HandlerEnvironment
+        var environment: HandlerEnvironment
         var contents: [String: ListenerContent]
         var slots: [String: ConnectionSlots]
         let listeners: LiveListeners
@@ -92,6 +94,10 @@ public final class ConfigReloader: Sendable {
             return summary.adding(lines)
         }
 
+        // `relay:` for what comes next: handlers and sessions built from here on, new connections.
+        serving.environment.settings = new.relay
+        serving.environment.sessions.settings = new.relay
+        let limits = Gateway.connectionLimits(new.relay)
         var slots = serving.slots
         for listener in removed { slots[listener.name] = nil }
         var routers: [String: Router] = [:]
@@ -108,7 +114,7 @@ public final class ConfigReloader: Sendable {
         var opened: [(listener: RouteTable.Listener, server: HTTPServer, bound: BoundListener, content: ListenerContent)] = []
         for listener in added {
             let name = listener.config.name
-            let content = ListenerContent(router: routers[name]!, tls: credentials[name]?.context)
+            let content = ListenerContent(router: routers[name]!, tls: credentials[name]?.context, limits: limits)
             let server = serving.makeServer(listener.config, content)
             do {
                 opened.append((listener, server, try await serving.listeners.bind(server), content))
@@ -119,10 +125,11 @@ public final class ConfigReloader: Sendable {
         }
 
         // Every check passed: from here on nothing can fail.
+        serving.environment.relay.update(Gateway.relaySettings(new.relay))
         serving.environment.routes.replace(routeTable: routeTable)
         for listener in routeTable.listeners where oldAddresses.contains(address(listener.config)) {
             let name = listener.config.name
-            serving.contents[name]?.replace(router: routers[name]!, tls: credentials[name]?.context)
+            serving.contents[name]?.replace(router: routers[name]!, tls: credentials[name]?.context, limits: limits)
         }
         var lines: [String] = []
         for listener in removed {
@@ -146,6 +153,9 @@ public final class ConfigReloader: Sendable {
             self.logger.warning("config warning", metadata: ["warning": "\(warning)"])
         }
         let revoked = serving.environment.sessions.open.closeRefused(by: routeTable)
+        if old.relay != new.relay {
+            lines.append("relay settings changed: for registrations, topic changes, WebSockets and connections from now on")
+        }
         summary = summary.adding(lines).closing(revoked)
         return summary
     }
@@ -157,8 +167,11 @@ public final class ConfigReloader: Sendable {
         if old.cluster != new.cluster {
             throw refuse("cluster", "cluster settings cannot change on a reload: restart the gateway")
         }
-        if old.relay != new.relay {
-            throw refuse("relay", "relay settings cannot change on a reload in this version: restart the gateway")
+        if old.relay.history != new.relay.history {
+            throw refuse("relay.history", "history settings cannot change on a reload: restart the gateway")
+        }
+        if old.relay.shutdownTimeout != new.relay.shutdownTimeout {
+            throw refuse("relay.shutdown_timeout", "shutdown_timeout cannot change on a reload: restart the gateway")
         }
     }
 }

@@ -5,16 +5,14 @@ import ServiceLifecycle
 struct RegistrationSweeper: Service {
     let relay: Relay<WebSocketSubscriber>
 
+    /// A tenth of the TTL, within 100 ms and 5 s; 5 s without a TTL (a reload may set one).
     var interval: Duration {
-        min(max(self.relay.settings.registrationTTL / 10, .milliseconds(100)), .seconds(5))
+        let ttl = self.relay.settings.registrationTTL
+        guard ttl > .zero else { return .seconds(5) }
+        return min(max(ttl / 10, .milliseconds(100)), .seconds(5))
     }
 
     func run() async throws {
-        guard self.relay.settings.registrationTTL > .zero else {
-            // Nothing to sweep, but a service that returns early would stop the whole group.
-            try? await gracefulShutdown()
-            return
-        }
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try await Task.sleep(for: self.interval)

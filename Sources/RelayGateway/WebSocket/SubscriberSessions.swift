@@ -11,7 +11,8 @@ struct SubscriberSessions: Sendable {
     let registrations: any RegistrationStore
     let history: TopicHistory<PublishedMessage>?
     let envelopes: EnvelopeDemand
-    let settings: RelaySettings
+    /// For the sessions it starts (a reload's new ones for those opened after it).
+    var settings: RelaySettings
     let logger: Logger
     /// Every WebSocket this gateway has open, for a reload to recheck.
     let open = OpenWebSockets()
