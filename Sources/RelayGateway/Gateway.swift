@@ -121,11 +121,13 @@ public struct Gateway: Sendable {
             sessions: sessions
         )
         var services: [any Service] = [RegistrationSweeper(relay: self.relay)]
+        // A cluster node listens once its history is filled (see ``LiveListeners``).
+        let backfilled = Gate(open: self.cluster == nil)
         if let cluster = self.cluster {
             services.append(
                 ClusterFollower(
                     backend: cluster,
-                    delivery: NodeDelivery(publisher: publisher, relay: self.relay, recentUnregisters: recentUnregisters),
+                    delivery: NodeDelivery(publisher: publisher, relay: self.relay, recentUnregisters: recentUnregisters, backfilled: backfilled),
                     replayingSince: self.config.relay.history.isEnabled ? self.config.relay.history.ttl : .zero
                 )
             )
@@ -165,7 +167,7 @@ public struct Gateway: Sendable {
             contents[name] = content
             servers.append((name, makeServer(listener.config, content)))
         }
-        let listeners = LiveListeners(servers)
+        let listeners = LiveListeners(servers, after: backfilled)
         services.append(listeners)
         self.reloader.started(
             ConfigReloader.Serving(environment: environment, contents: contents, slots: slots, listeners: listeners, makeServer: makeServer)

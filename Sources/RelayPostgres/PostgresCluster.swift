@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import RelayCore
+import Synchronization
 
 /// Several gateway nodes sharing one PostgreSQL database: registrations in a table any node can
 /// read, and publishes in an outbox every node follows (see ``OutboxWriter`` and ``OutboxFollower``).
@@ -76,12 +77,15 @@ public final class PostgresCluster: ClusterBackend {
         guard let (start, newest) = await self.startPosition(replayingSince: replayingSince) else { return }
         let (epoch, nodeID, logger) = (self.epoch, self.settings.nodeID, self.logger)
         let follower = OutboxFollower(url: self.settings.url, pollInterval: self.settings.pollInterval, logger: self.logger)
+        let caughtUp = CaughtUpOnce(receiver: receiver)
+        if start >= newest { caughtUp.signal() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await follower.run(after: start) { entries in
                     for entry in entries {
                         receiver.receive(entry, epoch: epoch, live: entry.id > newest, thisNode: nodeID, logger: logger)
                     }
+                    if let last = entries.last, last.id >= newest { caughtUp.signal() }
                 }
             }
             group.addTask { await self.store.writeChanges() }
@@ -165,5 +169,19 @@ extension Duration {
     /// Whole milliseconds, for SQL intervals.
     var milliseconds: Int64 {
         self.components.seconds * 1000 + self.components.attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// Tells the receiver once that the rows read back for its history are all delivered.
+private final class CaughtUpOnce: Sendable {
+    private let receiver: any BusReceiver
+    private let done = Atomic<Bool>(false)
+
+    init(receiver: any BusReceiver) {
+        self.receiver = receiver
+    }
+
+    func signal() {
+        if !self.done.exchange(true, ordering: .acquiringAndReleasing) { self.receiver.caughtUp() }
     }
 }

@@ -201,8 +201,16 @@ import Testing
             let since = "cats:\(seen.epoch!):\(seen.lastOffset!)"
             let second = try await TestSubscriber.connect(restarted.subscribeURL(id, query: "?envelope=1&since=\(since)"))
             try await publisher.value
-            try await eventually("all \(total) messages", within: .seconds(20)) {
-                seenMessages.count + Envelopes(second.received).messages.count >= total
+            do {
+                try await eventually("all \(total) messages", within: .seconds(20)) {
+                    seenMessages.count + Envelopes(second.received).messages.count >= total
+                }
+            } catch {
+                let after = Envelopes(second.received)
+                throw TimedOut(
+                    what: "all \(total) messages: \(seenMessages.count) before the restart (to offset \(seen.lastOffset ?? -1)), "
+                        + "\(after.messages.count) after it (first \(after.messages.first ?? "none"), last \(after.messages.last ?? "none")), notices \(after.notices)"
+                )
             }
             let all = seenMessages + Envelopes(second.received).messages
             #expect(all == (1...total).map { "m\($0)" }, "no gap, no duplicate, in order")

@@ -42,6 +42,13 @@ public protocol BusReceiver: Sendable {
     /// A connection of `id` opened on some node. Every node sees these claims in the same order,
     /// so the latest one wins everywhere: a connection whose own claim came earlier is replaced.
     func claimed(_ id: ClientID, connection: UInt64, byThisNode: Bool)
+    /// Every message published before this node started that the bus reads back (to fill the
+    /// history) has been delivered: from here on a resume finds them. Called once.
+    func caughtUp()
+}
+
+extension BusReceiver {
+    public func caughtUp() {}
 }
 
 /// A shared backend for several nodes: the registrations every node can see, the bus every node

@@ -8,9 +8,15 @@ struct NodeDelivery: BusReceiver {
     let publisher: Publisher
     let relay: Relay<WebSocketSubscriber>
     let recentUnregisters: RecentUnregisters
+    /// Opened once the history holds what the cluster published before this node started.
+    let backfilled: Gate
 
     func deliver(topic: String, userID: Int?, message: String, position: StreamPosition, live: Bool) {
         self.publisher.deliver(topic: topic, userID: userID, message: message, position: position, live: live)
+    }
+
+    func caughtUp() {
+        self.backfilled.open()
     }
 
     func unregistered(_ id: ClientID) {

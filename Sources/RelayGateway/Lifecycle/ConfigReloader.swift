@@ -176,41 +176,6 @@ public final class ConfigReloader: Sendable {
     }
 }
 
-/// A lock held across suspension points, waiters served in order.
-final class AsyncLock: Sendable {
-    private struct State {
-        var held = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    func lock() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let acquired = self.state.withLock { state in
-                if state.held {
-                    state.waiters.append(continuation)
-                    return false
-                }
-                state.held = true
-                return true
-            }
-            if acquired { continuation.resume() }
-        }
-    }
-
-    func unlock() {
-        let next = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard !state.waiters.isEmpty else {
-                state.held = false
-                return nil
-            }
-            return state.waiters.removeFirst()  // stays held, handed to the next
-        }
-        next?.resume()
-    }
-}
-
 /// What a reload changed, per listener: as logged, and printed by `relay-gateway reload`.
 public struct ReloadSummary: Sendable, CustomStringConvertible {
     public let lines: [String]

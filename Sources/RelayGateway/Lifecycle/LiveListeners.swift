@@ -16,12 +16,19 @@ final class LiveListeners: Service, Sendable {
     /// Those ``run()`` has started serving.
     private let served = Mutex<Set<ObjectIdentifier>>([])
 
-    init(_ initial: [(name: String, server: HTTPServer)]) {
+    /// Binding waits for this: a cluster node listens once its history holds what the cluster
+    /// published before it started, so a client resuming there finds it.
+    private let ready: Gate
+
+    init(_ initial: [(name: String, server: HTTPServer)], after ready: Gate = Gate(open: true)) {
         self.initial = initial
+        self.ready = ready
         (self.commands, self.continuation) = AsyncStream.makeStream(of: Command.self)
     }
 
     func run() async throws {
+        try? await cancelWhenGracefulShutdown { await self.ready.wait() }
+        guard !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
         var first: [(HTTPServer, BoundListener)] = []
         do {
             for (name, server) in self.initial {
