@@ -257,8 +257,13 @@ import Testing
             restarted.store(true, ordering: .relaxed)
             try await publisher.value
             let acked = acknowledged.withLock { $0 }
-            try await eventually("every acknowledged publish", within: .seconds(20)) {
-                Set(subscriber.received.compactMap(Int.init)).isSuperset(of: acked)
+            do {
+                try await eventually("every acknowledged publish", within: .seconds(20)) {
+                    Set(subscriber.received.compactMap(Int.init)).isSuperset(of: acked)
+                }
+            } catch {
+                let missing = Set(acked).subtracting(subscriber.received.compactMap(Int.init)).sorted()
+                throw TimedOut(what: "every acknowledged publish: \(missing.count) of \(acked.count) missing, first \(missing.prefix(10)); \(subscriber.received.count) received")
             }
             let received = subscriber.received.compactMap(Int.init)
             #expect(received == received.sorted(), "in publish order")
