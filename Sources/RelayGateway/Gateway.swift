@@ -138,16 +138,12 @@ public struct Gateway: Sendable {
         let settings = self.config.relay
         let metrics = self.metrics
         let baseLogger = self.logger
-        let maxFrameSize = sessions.maxFrameSize
-        // Also how a reload builds the listeners it adds.
+        // Also how a reload builds the listeners it adds. The connection limits come with the
+        // content (``connectionLimits(_:)``), so a reload can change them.
         let makeServer: ConfigReloader.ServerMaker = { listener, content in
             var logger = baseLogger
             logger[metadataKey: "listener"] = .string(listener.name)
             var configuration = HTTPServer.Configuration(host: listener.host, port: listener.port)
-            configuration.handshakeTimeout = TimeAmount(settings.handshakeTimeout)
-            configuration.idleTimeout = settings.idleTimeout > .zero ? TimeAmount(settings.idleTimeout) : nil
-            configuration.maxBodyBytes = settings.maxMessageBytes
-            configuration.maxFrameSize = maxFrameSize
             configuration.onTLSFailure = { metrics.tlsFailed($0) }
             return HTTPServer(configuration: configuration, content: content, logger: logger) { port in
                 directory.listenerBound(listener.name, port: port)

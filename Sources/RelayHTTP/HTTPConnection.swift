@@ -18,30 +18,8 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    struct Settings: Sendable {
-        /// The first request head, and each request's body after its head, must arrive within this.
-        var handshakeTimeout: TimeAmount
-        /// An idle keep-alive connection is closed after this; nil: never.
-        var idleTimeout: TimeAmount?
-        /// The largest request body read; a bigger one is answered 413 and the connection closed.
-        var maxBodyBytes: Int
-        /// The largest WebSocket frame the decoder accepts once a connection is upgraded.
-        var maxFrameSize: Int
-
-        init(_ configuration: HTTPServer.Configuration) {
-            self.handshakeTimeout = configuration.handshakeTimeout
-            self.idleTimeout = configuration.idleTimeout
-            self.maxBodyBytes = configuration.maxBodyBytes
-            self.maxFrameSize = configuration.maxFrameSize
-        }
-
-        init(_ limits: ConnectionLimits) {
-            self.handshakeTimeout = limits.handshakeTimeout
-            self.idleTimeout = limits.idleTimeout
-            self.maxBodyBytes = limits.maxBodyBytes
-            self.maxFrameSize = limits.maxFrameSize
-        }
-    }
+    /// Fixed when the connection is accepted (a reload's new limits apply to later ones).
+    typealias Settings = ConnectionLimits
 
     private enum State {
         case awaitingHead

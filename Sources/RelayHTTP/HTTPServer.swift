@@ -100,7 +100,7 @@ public struct HTTPServer: Service {
                     let current = content.connection
                     let tls = current.tls.map { ($0, onTLSFailure) }
                     try Self.configure(
-                        channel, content: content, settings: current.limits.map(HTTPConnection.Settings.init) ?? settings, limits: limits,
+                        channel, content: content, settings: current.limits ?? settings, limits: limits,
                         upgrader: upgrader, tls: tls, logger: logger
                     )
                 }

@@ -44,4 +44,12 @@ public struct ConnectionLimits: Sendable, Equatable {
         self.maxBodyBytes = maxBodyBytes
         self.maxFrameSize = maxFrameSize
     }
+
+    /// The limits `configuration` gives its connections.
+    init(_ configuration: HTTPServer.Configuration) {
+        self.init(
+            handshakeTimeout: configuration.handshakeTimeout, idleTimeout: configuration.idleTimeout,
+            maxBodyBytes: configuration.maxBodyBytes, maxFrameSize: configuration.maxFrameSize
+        )
+    }
 }

@@ -35,7 +35,7 @@ public func fuzzHTTP(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     let channel = EmbeddedChannel()
     defer { _ = try? channel.finish() }
     try! HTTPServer.configure(
-        channel, content: ListenerContent(router: router), settings: HTTPConnection.Settings(configuration), limits: HTTPServer.limits(configuration),
+        channel, content: ListenerContent(router: router), settings: ConnectionLimits(configuration), limits: HTTPServer.limits(configuration),
         upgrader: HTTPServer.upgrader(configuration), tls: nil, logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
     )
     let bytes = UnsafeBufferPointer(start: start, count: count)

@@ -79,19 +79,15 @@ public final class ConfigReloader: Sendable {
         for listener in new.listeners {
             if let tls = listener.tls { credentials[listener.name] = try TLSCredentials(tls) }
         }
-        // A listener is kept when its name, host and port stay; any other is removed or added
-        // (a listener that moves is both).
-        func address(_ listener: ListenerConfig) -> String { "\(listener.name) \(listener.host):\(listener.port)" }
-        let oldAddresses = Set(old.listeners.map(address))
-        let newAddresses = Set(new.listeners.map(address))
-        let removed = old.listeners.filter { !newAddresses.contains(address($0)) }
-        let added = routeTable.listeners.filter { !oldAddresses.contains(address($0.config)) }
-        var summary = ReloadSummary(from: previous, to: routeTable, skipping: Set(added.map(\.config.name)))
+        let oldAddresses = Set(old.listeners.map(\.reloadIdentity))
+        let newAddresses = Set(new.listeners.map(\.reloadIdentity))
+        let removed = old.listeners.filter { !newAddresses.contains($0.reloadIdentity) }
+        let added = routeTable.listeners.filter { !oldAddresses.contains($0.config.reloadIdentity) }
         guard var serving = running else {
             self.state.withLock { $0 = State(config: new, routeTable: routeTable, serving: nil) }
             let lines = removed.map { "listener \($0.name) on \($0.host):\($0.port) removed: its WebSockets closed (1001)" }
                 + added.map { "listener \($0.config.name) added on \($0.config.host):\($0.config.port)" }
-            return summary.adding(lines)
+            return ReloadSummary(from: previous, to: routeTable, listeners: lines)
         }
 
         // `relay:` for what comes next: handlers and sessions built from here on, new connections.
@@ -127,7 +123,7 @@ public final class ConfigReloader: Sendable {
         // Every check passed: from here on nothing can fail.
         serving.environment.relay.update(Gateway.relaySettings(new.relay))
         serving.environment.routes.replace(routeTable: routeTable)
-        for listener in routeTable.listeners where oldAddresses.contains(address(listener.config)) {
+        for listener in routeTable.listeners where oldAddresses.contains(listener.config.reloadIdentity) {
             let name = listener.config.name
             serving.contents[name]?.replace(router: routers[name]!, tls: credentials[name]?.context, limits: limits)
         }
@@ -156,8 +152,7 @@ public final class ConfigReloader: Sendable {
         if old.relay != new.relay {
             lines.append("relay settings changed: for registrations, topic changes, WebSockets and connections from now on")
         }
-        summary = summary.adding(lines).closing(revoked)
-        return summary
+        return ReloadSummary(from: previous, to: routeTable, listeners: lines, revoked: revoked)
     }
 
     private static func refuseWhatNeedsARestart(from old: GatewayConfig, to new: GatewayConfig) throws(ConfigError) {
@@ -180,10 +175,14 @@ public final class ConfigReloader: Sendable {
 public struct ReloadSummary: Sendable, CustomStringConvertible {
     public let lines: [String]
 
-    /// - Parameter skipping: listeners added (their routes are all new: one line says so).
-    init(from old: RouteTable, to new: RouteTable, skipping added: Set<String> = []) {
+    /// - Parameters:
+    ///   - listeners: a line per listener added or removed (and other changes), after the routes
+    ///     and filters of the listeners kept.
+    ///   - revoked: WebSockets closed because the new config refuses their token or origin.
+    init(from old: RouteTable, to new: RouteTable, listeners extra: [String] = [], revoked: Int = 0) {
         var lines: [String] = []
-        for listener in new.listeners where !added.contains(listener.config.name) {
+        let kept = Set(old.listeners.map(\.config.reloadIdentity))
+        for listener in new.listeners where kept.contains(listener.config.reloadIdentity) {
             let before = old.listeners.first { $0.config.name == listener.config.name }
             func key(_ route: RouteTable.Route) -> String { "\(route.method.rawValue) \(route.path)" }
             func describe(_ route: RouteTable.Route) -> String {
@@ -208,31 +207,24 @@ public struct ReloadSummary: Sendable, CustomStringConvertible {
         }
         let rebuilt = new.filtersByName.keys.filter { !new.keptFilters.contains($0) }.sorted()
         if !rebuilt.isEmpty { lines.append("filters built anew: \(rebuilt.joined(separator: ", "))") }
-        let kept = new.keptFilters.intersection(new.filtersByName.keys)
-        if !kept.isEmpty { lines.append("filters kept with their state: \(kept.sorted().joined(separator: ", "))") }
-        lines.append("open connections: kept")
-        self.lines = lines
-    }
-
-    private init(lines: [String]) {
-        self.lines = lines
-    }
-
-    /// With `extra` lines (listeners added and removed) before the last one.
-    func adding(_ extra: [String]) -> ReloadSummary {
-        guard !extra.isEmpty else { return self }
-        return ReloadSummary(lines: self.lines.dropLast() + extra + [self.lines.last!])
-    }
-
-    /// With `closed` WebSockets closed for credentials the new config refuses.
-    func closing(_ closed: Int) -> ReloadSummary {
-        guard closed > 0 else { return self }
-        return ReloadSummary(
-            lines: self.lines.dropLast() + ["open connections: kept, but \(closed) WebSocket\(closed == 1 ? "" : "s") closed (1008): token or origin no longer accepted"]
+        let keptFilters = new.keptFilters.intersection(new.filtersByName.keys)
+        if !keptFilters.isEmpty { lines.append("filters kept with their state: \(keptFilters.sorted().joined(separator: ", "))") }
+        lines += extra
+        lines.append(
+            revoked == 0
+                ? "open connections: kept"
+                : "open connections: kept, but \(revoked) WebSocket\(revoked == 1 ? "" : "s") closed (1008): token or origin no longer accepted"
         )
+        self.lines = lines
     }
 
     public var description: String { self.lines.joined(separator: "\n") }
+}
+
+extension ListenerConfig {
+    /// A reload keeps a listener whose name, host and port stay; any other is removed or added
+    /// (a listener that moves is both).
+    var reloadIdentity: String { "\(self.name) \(self.host):\(self.port)" }
 }
 
 extension RouteTable {

@@ -18,9 +18,6 @@ struct SubscriberSessions: Sendable {
     let open = OpenWebSockets()
     let metrics: RelayMetrics
 
-    /// The largest frame the decoder accepts (`relay.max_message_bytes`).
-    var maxFrameSize: Int { min(self.settings.maxMessageBytes, Int(UInt32.max)) }
-
     /// - Parameters:
     ///   - listener: its name, and `handshake` the request that opened it: a reload checks them
     ///     against its new filters (``OpenWebSockets``).
