@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "relay-gateway", targets: ["relay-gateway"]),
         .library(name: "RelayGateway", targets: ["RelayGateway"]),
+        .library(name: "RelayGatewayCLI", targets: ["RelayGatewayCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
         .target(
@@ -65,6 +67,7 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "JWTKit", package: "jwt-kit"),
             ],
             resources: [.embedInCode("Console/console.html")]
         ),
@@ -85,8 +88,9 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
-        .executableTarget(
-            name: "relay-gateway",
+        .executableTarget(name: "relay-gateway", dependencies: ["RelayGatewayCLI"]),
+        .target(
+            name: "RelayGatewayCLI",
             dependencies: [
                 "RelayGateway",
                 "RelayPostgres",
@@ -95,6 +99,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // Only the public API: proves a plugin outside the repo can do what it needs.
+        .testTarget(
+            name: "PluginAPITests",
+            dependencies: ["RelayGateway", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
         .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig"]),

@@ -14,6 +14,13 @@ import UnixSignals
 /// let gateway = try Gateway(config: config, logger: Logger(label: "relay"))
 /// try await gateway.run()
 /// ```
+///
+/// With plugins of one's own (see ``Plugins``):
+///
+/// ```swift
+/// let plugins = try Plugins.builtIn.adding(filters: [HMACSignatureFilter.plugin])
+/// let gateway = try Gateway(config: config, plugins: plugins, logger: logger)
+/// ```
 public struct Gateway: Sendable {
     public let config: GatewayConfig
     public let relay: Relay<WebSocketSubscriber>
@@ -33,16 +40,23 @@ public struct Gateway: Sendable {
     private let tls: [String: TLSCredentials]
     /// Applies a new config while the gateway runs (``ConfigReloader/reload(to:)``).
     public let reloader: ConfigReloader
+    /// The filters, handlers and services it was built from.
+    public let plugins: Plugins
     private let logger: Logger
 
     /// Validates everything (handler and filter names, filter options) before anything binds.
-    /// - Parameter cluster: the backend built for the config's `cluster:` section, already
-    ///   connected; nil for a single node.
-    public init(config: GatewayConfig, cluster: (any ClusterBackend)? = nil, logger: Logger) throws(ConfigError) {
+    /// - Parameters:
+    ///   - plugins: what the config may name: the built-in plugins, and any of the caller's.
+    ///   - cluster: the backend built for the config's `cluster:` section, already connected;
+    ///     nil for a single node.
+    public init(
+        config: GatewayConfig, plugins: Plugins = .builtIn, cluster: (any ClusterBackend)? = nil, logger: Logger
+    ) throws(ConfigError) {
         self.config = config
+        self.plugins = plugins
         self.cluster = cluster
         self.logger = logger
-        self.routeTable = try RouteTable(config: config, logger: logger, metrics: self.metrics)
+        self.routeTable = try RouteTable(config: config, plugins: plugins, logger: logger, metrics: self.metrics)
         var tls: [String: TLSCredentials] = [:]
         for listener in config.listeners {
             if let settings = listener.tls {
@@ -51,7 +65,9 @@ public struct Gateway: Sendable {
         }
         self.tls = tls
         self.warnings = config.listeners.flatMap { tls[$0.name]?.warnings ?? [] }
-        self.reloader = ConfigReloader(config: config, routeTable: self.routeTable, metrics: self.metrics, logger: logger)
+        self.reloader = ConfigReloader(
+            config: config, routeTable: self.routeTable, plugins: plugins, metrics: self.metrics, logger: logger
+        )
         let settings = config.relay
         self.relay = Relay(settings: Self.relaySettings(settings))
         // In a cluster every stream has the cluster's epoch: offsets come from its outbox.
@@ -134,6 +150,10 @@ public struct Gateway: Sendable {
         }
         if let history = self.history {
             services.append(HistoryTrimmer(history: history))
+        }
+        let serviceEnvironment = ServiceEnvironment(config: self.config, bus: environment.bus, metrics: self.metrics, logger: self.logger)
+        for plugin in self.plugins.services {
+            services.append(PluginService(plugin: plugin, environment: serviceEnvironment))
         }
         let settings = self.config.relay
         let metrics = self.metrics

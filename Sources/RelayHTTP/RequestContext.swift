@@ -9,6 +9,8 @@ public struct RequestContext: Sendable {
     let peer: Peer
     /// Present while deciding a WebSocket handshake on a route that accepts them.
     public let upgrade: WebSocketUpgrade?
+    /// What the filters before this point learnt about the request (``RequestAttributes``).
+    public var attributes = RequestAttributes()
 
     public var eventLoop: any EventLoop { self.channel.eventLoop }
     public var logger: Logger { self.peer.logger }

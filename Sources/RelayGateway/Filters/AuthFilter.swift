@@ -14,12 +14,7 @@ struct AuthFilter: RequestFilter {
         }
         var secrets: [[UInt8]] = []
         for node in list {
-            let name = try node.string()
-            guard let token = environment.tokens.first(where: { $0.name == name }) else {
-                let declared = environment.tokens.map(\.name).joined(separator: ", ")
-                throw node.location.error("unknown token \"\(name)\" (declared in tokens: \(declared.isEmpty ? "none" : declared))")
-            }
-            secrets.append(Array(token.secret.utf8))
+            secrets.append(Array(try environment.secret(named: node).utf8))
         }
         return AuthFilter(secrets: secrets, metrics: environment.metrics)
     }

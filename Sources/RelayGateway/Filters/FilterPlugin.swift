@@ -12,41 +12,75 @@ public struct FilterEnvironment: Sendable {
     /// The top-level `tokens` (names and secrets).
     public let tokens: [TokenDeclaration]
     public let logger: Logger
-    /// Where filters count what they refuse.
+    /// Where filters count what they refuse, and where a plugin makes its own metrics
+    /// (``RelayMetrics/makeCounter(name:help:labels:)``).
     public let metrics: RelayMetrics
+
+    public init(tokens: [TokenDeclaration], logger: Logger, metrics: RelayMetrics) {
+        self.tokens = tokens
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    /// The secret of the token that `node` names (a name declared under `tokens:`); a name not
+    /// declared there is an error at `node` that lists the declared ones, never their secrets.
+    public func secret(named node: ConfigNode) throws(ConfigError) -> String {
+        let name = try node.nonEmptyString()
+        guard let token = self.tokens.first(where: { $0.name == name }) else {
+            let declared = self.tokens.map(\.name).joined(separator: ", ")
+            throw node.location.error("unknown token \"\(name)\" (declared in tokens: \(declared.isEmpty ? "none" : declared))")
+        }
+        return token.secret
+    }
 }
 
 /// A filter type the config can name in a filter's `type:`.
 ///
-/// Adding one is one file (its options, middleware and `plugin`) and one line in
-/// `FilterRegistry.builtIn`. `make` reads and validates the declaration's options and throws a
-/// ``ConfigError`` naming the filter, the key and the line.
+/// `make` reads and validates the declaration's options (with the typed reads of ``ConfigNode``,
+/// which throw `file:line: key.path: message`) and returns the filter. It runs at start-up, in
+/// `check`, and on each reload that changes the filter's declaration.
+///
+/// ```swift
+/// struct RequireHeader: RequestFilter {
+///     static let plugin = FilterPlugin(type: "require_header") { declaration, environment throws(ConfigError) in
+///         let options = declaration.options
+///         try options.rejectUnknownKeys(allowed: ["type", "name"])
+///         return RequireHeader(name: try options.required("name").nonEmptyString())
+///     }
+///
+///     let name: String
+///
+///     func handle(_ request: Request, context: RequestContext, next: any Responder) throws -> Reply {
+///         guard let field = HTTPField.Name(self.name), request.headers[field] != nil else {
+///             throw HTTPError(.badRequest, "missing header \(self.name)")
+///         }
+///         return next.respond(to: request, context: context)
+///     }
+/// }
+/// ```
 public struct FilterPlugin: NamedPlugin {
     /// The name a filter's `type:` uses.
     public let name: String
+    public let origin: String
     public let make: @Sendable (FilterDeclaration, FilterEnvironment) throws(ConfigError) -> RelayFilter
     /// Whether its filters read `tokens:` (a reload then rebuilds them when any token changed;
     /// other filters whose declaration is unchanged are kept, with their state).
     public let readsTokens: Bool
+    /// Whether its filters read files their options name (keys, say): every reload rebuilds them,
+    /// so that it reads the files again.
+    public let readsFiles: Bool
 
     public init(
-        type: String, readsTokens: Bool = false,
+        type: String, readsTokens: Bool = false, readsFiles: Bool = false, origin: String = #fileID,
         make: @escaping @Sendable (FilterDeclaration, FilterEnvironment) throws(ConfigError) -> RelayFilter
     ) {
         self.name = type
+        self.origin = origin
         self.readsTokens = readsTokens
+        self.readsFiles = readsFiles
         self.make = make
     }
 }
 
 /// The filter types a filter's `type:` can name.
 public typealias FilterRegistry = PluginRegistry<FilterPlugin>
-
-extension PluginRegistry where Plugin == FilterPlugin {
-    public static let builtIn = FilterRegistry([
-        CORSFilter.plugin,
-        LogFilter.plugin,
-        RateLimitFilter.plugin,
-        AuthFilter.plugin,
-    ])
-}

@@ -34,11 +34,25 @@ public struct HandlerEnvironment: Sendable {
     var connectionSlots: ConnectionSlots?
 }
 
-/// A handler type the config can name in a route's `handler:`.
+/// A handler type the config can name in a route's `handler:`. `make` runs once per route that
+/// names it (again on a reload); the handler it returns answers each request.
 ///
-/// Adding one is one file (its `plugin`) and one line in `HandlerRegistry.builtIn`.
+/// ```swift
+/// enum Hello {
+///     static let plugin = HandlerPlugin(name: "hello", defaultMethod: .get) { environment in
+///         { request, context in
+///             let user = context.identity?.userID.map(String.init) ?? "world"
+///             return .now(.json(.ok, ByteBuffer(string: #"{"hello":"\#(user)"}"#)))
+///         }
+///     }
+/// }
+/// ```
+///
+/// To publish, a handler calls `environment.bus.publishImmediately(...)` (a single node) and
+/// else awaits `environment.bus.publish(...)` inside `Reply.async`, as the `publish` handler does.
 public struct HandlerPlugin: NamedPlugin {
     public let name: String
+    public let origin: String
     /// The method a route gets when it names none.
     public let defaultMethod: HTTPRequest.Method
     /// Route parameters the path must declare, e.g. `client_id` for `/ws/{client_id}`.
@@ -52,9 +66,11 @@ public struct HandlerPlugin: NamedPlugin {
         defaultMethod: HTTPRequest.Method,
         requiredParameters: [String] = [],
         servesWebSocket: Bool = false,
+        origin: String = #fileID,
         make: @escaping @Sendable (HandlerEnvironment) -> RelayHandler
     ) {
         self.name = name
+        self.origin = origin
         self.defaultMethod = defaultMethod
         self.requiredParameters = requiredParameters
         self.servesWebSocket = servesWebSocket
@@ -64,16 +80,3 @@ public struct HandlerPlugin: NamedPlugin {
 
 /// The handlers a route's `handler:` can name.
 public typealias HandlerRegistry = PluginRegistry<HandlerPlugin>
-
-extension PluginRegistry where Plugin == HandlerPlugin {
-    public static let builtIn = HandlerRegistry([
-        HealthHandler.plugin,
-        RegisterHandler.plugin,
-        UnregisterHandler.plugin,
-        PublishHandler.plugin,
-        SubscribeHandler.plugin,
-        MetricsHandler.plugin,
-        StatsHandler.plugin,
-        ConsoleHandler.plugin,
-    ])
-}

@@ -40,11 +40,13 @@ public final class ConfigReloader: Sendable {
     private let state: Mutex<State>
     /// Held for a whole reload: two at once (a signal while a test reloads) apply one after the other.
     private let reloading = AsyncLock()
+    private let plugins: Plugins
     private let metrics: RelayMetrics
     private let logger: Logger
 
-    init(config: GatewayConfig, routeTable: RouteTable, metrics: RelayMetrics, logger: Logger) {
+    init(config: GatewayConfig, routeTable: RouteTable, plugins: Plugins, metrics: RelayMetrics, logger: Logger) {
         self.state = Mutex(State(config: config, routeTable: routeTable))
+        self.plugins = plugins
         self.metrics = metrics
         self.logger = logger
     }
@@ -74,7 +76,7 @@ public final class ConfigReloader: Sendable {
     private func apply(_ new: GatewayConfig) async throws(ConfigError) -> ReloadSummary {
         let (old, previous, running) = self.state.withLock { ($0.config, $0.routeTable, $0.serving) }
         try Self.refuseWhatNeedsARestart(from: old, to: new)
-        let routeTable = try RouteTable(config: new, logger: self.logger, metrics: self.metrics, previous: previous)
+        let routeTable = try RouteTable(config: new, plugins: self.plugins, logger: self.logger, metrics: self.metrics, previous: previous)
         var credentials: [String: TLSCredentials] = [:]
         for listener in new.listeners {
             if let tls = listener.tls { credentials[listener.name] = try TLSCredentials(tls) }

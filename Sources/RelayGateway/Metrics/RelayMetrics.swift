@@ -23,7 +23,9 @@ public final class RelayMetrics: Sendable {
         case listenerRemoved = "listener_removed"
     }
 
-    private let registry = PrometheusCollectorRegistry()
+    let registry = PrometheusCollectorRegistry()
+    /// Plugin metrics by name, as first made (``makeCounter(name:help:labels:)``).
+    let pluginMetricShapes = Mutex<[String: PluginMetricShape]>([:])
     let connectionsOpened: CoreMetrics.Counter
     private let connectionsClosed: [CloseCause: CoreMetrics.Counter]
     private let publishes: CoreMetrics.Counter

@@ -12,7 +12,7 @@ public struct RouteTable: Sendable {
         public let middleware: RelayFilter
         /// What it was built from, so a reload can tell whether it may be kept.
         let declaration: FilterDeclaration
-        let readsTokens: Bool
+        let plugin: FilterPlugin
     }
 
     public struct Route: Sendable {
@@ -49,15 +49,16 @@ public struct RouteTable: Sendable {
     /// Resolves every handler and filter name of `config`; throws the first problem, located.
     /// - Parameter previous: the table being replaced (a reload): its filters whose declaration is
     ///   unchanged are kept, state and all (a rate limiter's buckets), except those that read
-    ///   `tokens:` when a token changed.
+    ///   `tokens:` when a token changed and those that read files (``FilterPlugin/readsFiles``).
     public init(
         config: GatewayConfig,
-        handlers: HandlerRegistry = .builtIn,
-        filters registry: FilterRegistry = .builtIn,
+        plugins: Plugins = .builtIn,
         logger: Logger,
         metrics: RelayMetrics = RelayMetrics(),
         previous: RouteTable? = nil
     ) throws(ConfigError) {
+        let registry = plugins.filters
+        let handlers = plugins.handlers
         var built: [String: Filter] = [:]
         let environment = FilterEnvironment(tokens: config.tokens, logger: logger, metrics: metrics)
         let sameTokens = previous.map { previous in
@@ -71,14 +72,16 @@ public struct RouteTable: Sendable {
                     "unknown filter type \"\(declaration.type)\" (known: \(registry.names.joined(separator: ", ")))"
                 )
             }
-            if let old = kept[declaration.name], old.declaration.declaresTheSame(as: declaration), !old.readsTokens || sameTokens {
+            if let old = kept[declaration.name], old.declaration.declaresTheSame(as: declaration), old.plugin.origin == plugin.origin,
+                !old.plugin.readsFiles, !old.plugin.readsTokens || sameTokens
+            {
                 built[declaration.name] = old
                 keptFilters.insert(declaration.name)
                 continue
             }
             let middleware = try plugin.make(declaration, environment)
             built[declaration.name] = Filter(
-                name: declaration.name, type: declaration.type, middleware: middleware, declaration: declaration, readsTokens: plugin.readsTokens
+                name: declaration.name, type: declaration.type, middleware: middleware, declaration: declaration, plugin: plugin
             )
         }
         func resolve(_ references: [FilterReference]) throws(ConfigError) -> [Filter] {

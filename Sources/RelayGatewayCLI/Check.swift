@@ -24,7 +24,7 @@ struct Check: AsyncParsableCommand {
         }
         let running: Gateway
         do {
-            running = try Gateway(config: try ConfigLoader.load(file: diff), logger: logger)
+            running = try Gateway(config: try ConfigLoader.load(file: diff), plugins: CommandPlugins.current, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("relay-gateway: config error in --diff: \(error)\n".utf8))
             throw ExitCode(2)

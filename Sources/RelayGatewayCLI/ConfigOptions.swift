@@ -18,7 +18,7 @@ struct ConfigOptions: ParsableArguments {
         do {
             config = try ConfigLoader.load(file: self.config)
             // Everything is validated here, before the database is touched.
-            singleNode = try Gateway(config: config, logger: logger)
+            singleNode = try Gateway(config: config, plugins: CommandPlugins.current, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("relay-gateway: config error: \(error)\n".utf8))
             throw ExitCode(2)
@@ -34,6 +34,6 @@ struct ConfigOptions: ParsableArguments {
             FileHandle.standardError.write(Data("relay-gateway: cluster: \(error)\n".utf8))
             throw ExitCode(3)
         }
-        return try Gateway(config: config, cluster: backend, logger: logger)
+        return try Gateway(config: config, plugins: CommandPlugins.current, cluster: backend, logger: logger)
     }
 }

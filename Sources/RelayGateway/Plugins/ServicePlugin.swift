@@ -1,0 +1,56 @@
+import Logging
+import RelayConfig
+import ServiceLifecycle
+
+/// A long-running task that starts with the gateway and stops with it: a plugin's poller, a
+/// periodic publish, a cache refresher. `run` is started once the gateway's services start, and
+/// cancelled when the gateway shuts down (a SIGTERM, or the task running the gateway being
+/// cancelled); it should return or throw `CancellationError` then. Any other error it throws
+/// stops the gateway, as a built-in service's would.
+///
+/// ```swift
+/// let heartbeat = ServicePlugin(name: "heartbeat") { environment in
+///     while !Task.isCancelled {
+///         _ = try await environment.bus.publish(topic: "heartbeat", userID: nil, message: "tick")
+///         try await Task.sleep(for: .seconds(10))
+///     }
+/// }
+/// ```
+public struct ServicePlugin: NamedPlugin {
+    public let name: String
+    public let origin: String
+    public let run: @Sendable (ServiceEnvironment) async throws -> Void
+
+    public init(name: String, origin: String = #fileID, run: @escaping @Sendable (ServiceEnvironment) async throws -> Void) {
+        self.name = name
+        self.origin = origin
+        self.run = run
+    }
+}
+
+/// What a service plugin runs with.
+public struct ServiceEnvironment: Sendable {
+    /// The config the gateway started with.
+    public let config: GatewayConfig
+    /// Where publishes go: this node's fan-out, or a cluster's bus.
+    public let bus: any MessageBus
+    /// Where the plugin makes its own metrics (``RelayMetrics/makeCounter(name:help:labels:)``).
+    public let metrics: RelayMetrics
+    public let logger: Logger
+}
+
+/// A ``ServicePlugin`` as one of the gateway's services.
+struct PluginService: Service {
+    let plugin: ServicePlugin
+    let environment: ServiceEnvironment
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await self.plugin.run(self.environment)
+            }
+        } catch is CancellationError {
+            // Stopped with the gateway: that is how a service ends.
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import ArgumentParser
+import RelayGateway
+
+/// The `relay-gateway` command line (`serve`, `check`, `reload`, `bench`), reusable: a package
+/// with plugins of its own runs these same commands with them added, from a three-line
+/// `main.swift`:
+///
+/// ```swift
+/// import RelayGatewayCLI
+/// import MyPlugins
+/// await RelayGatewayCLI.main(adding: MyPlugins.all)
+/// ```
+public enum RelayGatewayCLI {
+    /// Parses the process's arguments and runs the command they name, with the built-in plugins.
+    public static func main() async {
+        await RelayGatewayCommand.main()
+    }
+
+    /// The same, with `plugins` (built with ``Plugins/adding(filters:handlers:services:)``).
+    public static func main(plugins: Plugins) async {
+        await CommandPlugins.$current.withValue(plugins) {
+            await RelayGatewayCommand.main()
+        }
+    }
+
+    /// The same with these plugins added to the built-in ones; a name that two plugins share
+    /// stops it with an error naming both (exit status 2).
+    public static func main(adding plugins: PluginList) async {
+        do {
+            await Self.main(plugins: try Plugins.builtIn.adding(filters: plugins.filters, handlers: plugins.handlers, services: plugins.services))
+        } catch {
+            FileHandle.standardError.write(Data("relay-gateway: \(error)\n".utf8))
+            exit(2)
+        }
+    }
+}
+
+/// A package's plugins, to add to the built-in ones.
+public struct PluginList: Sendable {
+    public var filters: [FilterPlugin]
+    public var handlers: [HandlerPlugin]
+    public var services: [ServicePlugin]
+
+    public init(filters: [FilterPlugin] = [], handlers: [HandlerPlugin] = [], services: [ServicePlugin] = []) {
+        self.filters = filters
+        self.handlers = handlers
+        self.services = services
+    }
+}
+
+/// The plugins the commands build gateways with.
+enum CommandPlugins {
+    @TaskLocal static var current = Plugins.builtIn
+}
+
+struct RelayGatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relay-gateway",
+        abstract: "A real-time message relay: publish over REST, subscribe over WebSocket, configured by one YAML file.",
+        subcommands: [Serve.self, Check.self, Reload.self, BenchCommand.self],
+        defaultSubcommand: Serve.self
+    )
+}

@@ -1,0 +1,3 @@
+import RelayGatewayCLI
+
+await RelayGatewayCLI.main()
