@@ -69,11 +69,14 @@ public final class Relay<Connection: RelayConnection>: Sendable {
     }
 
     /// Creates a registration for `userID` with the default topics.
-    public func register(userID: Int, now: ContinuousClock.Instant = .now) -> Registration<Connection> {
+    /// - Parameter allowing: which of the default topics it starts with (those its credentials allow).
+    public func register(
+        userID: Int, allowing allowed: (String) -> Bool = { _ in true }, now: ContinuousClock.Instant = .now
+    ) -> Registration<Connection> {
         let registration = Registration<Connection>(
             id: ClientID.random(),
             userID: userID,
-            topics: self.settings.defaultTopics,
+            topics: self.settings.defaultTopics.filter(allowed),
             connection: nil,
             idleSince: now
         )

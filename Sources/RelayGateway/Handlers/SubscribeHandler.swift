@@ -4,7 +4,8 @@ import RelayHTTP
 /// `GET /ws/{client_id}` with a WebSocket handshake: a known id is accepted (`101`), an unknown one
 /// gets `404`, a plain `GET` `426`. `?envelope=1` and `?since=topic:epoch:offset,...` are read
 /// here (400 if malformed). Filters ahead of it run first, so their refusals (401, 403, 429)
-/// answer the handshake with their real status.
+/// answer the handshake with their real status. With an identity (a `jwt` filter), the id must be
+/// registered to its user (else 403), and the connection keeps only the topics it allows.
 enum SubscribeHandler {
     static let plugin = HandlerPlugin(name: "subscribe", defaultMethod: .get, requiredParameters: ["client_id"], servesWebSocket: true) {
         environment in
@@ -23,8 +24,11 @@ enum SubscribeHandler {
     }
 
     private static func accept(_ id: ClientID, request: Request, context: RequestContext, environment: HandlerEnvironment) throws -> Response {
-        guard environment.relay.registration(id) != nil else {
+        guard let registration = environment.relay.registration(id) else {
             throw HTTPError(.notFound, "unknown client id")
+        }
+        if let user = context.identity?.userID, user != registration.userID {
+            throw HTTPError(.forbidden, "this client id is registered to another user than the token's")
         }
         guard let upgrade = context.upgrade else {
             throw HTTPError(.upgradeRequired, "this route needs a WebSocket upgrade", headers: [.upgrade: "websocket"])
@@ -45,7 +49,7 @@ enum SubscribeHandler {
                 .serviceUnavailable, "at capacity: \(slot.connectionSlots?.limit ?? 0) connections; retry later", headers: [.retryAfter: "1"]
             )
         }
-        slot.accept(id, options: options)
+        slot.accept(id, options: options, identity: context.identity)
         let sessions = environment.sessions
         let listener = environment.listenerName
         upgrade.accept { channel in try sessions.start(on: channel, upgrade: slot, listener: listener, handshake: request) }

@@ -21,6 +21,8 @@ public final class RelayMetrics: Sendable {
         case credentialsRevoked = "credentials_revoked"
         /// A reload removed its listener.
         case listenerRemoved = "listener_removed"
+        /// Its token expired before the client sent a new one.
+        case tokenExpired = "token_expired"
     }
 
     let registry = PrometheusCollectorRegistry()

@@ -34,7 +34,7 @@ public struct Plugins: Sendable {
     /// The plugins that ship with the gateway.
     public static let builtIn = Plugins(checked: { () throws(PluginConflict) -> Plugins in
         try Plugins(
-            filters: [CORSFilter.plugin, LogFilter.plugin, RateLimitFilter.plugin, AuthFilter.plugin],
+            filters: [CORSFilter.plugin, LogFilter.plugin, RateLimitFilter.plugin, AuthFilter.plugin, JWTFilter.plugin],
             handlers: [
                 HealthHandler.plugin, RegisterHandler.plugin, UnregisterHandler.plugin, PublishHandler.plugin,
                 SubscribeHandler.plugin, MetricsHandler.plugin, StatsHandler.plugin, ConsoleHandler.plugin,

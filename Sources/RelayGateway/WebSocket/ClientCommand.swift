@@ -8,10 +8,12 @@ import RelayCore
 ///   - `"topics": ["a", "b"]` replaces the client's topics;
 ///   - `"envelope": true` switches the client to envelope frames;
 ///   - `"resume": {"a": {"epoch": "9f2c41d0", "offset": 42}}` replays what the client missed of
-///     each topic since that position (and turns envelope mode on).
+///     each topic since that position (and turns envelope mode on);
+/// - `{"token": "<JWT>"}` alone: renewed credentials for a connection opened with a token.
 enum ClientCommand: Equatable {
     case ping
     case update(Update)
+    case renew(token: String)
 
     struct Update: Equatable {
         var topics: [String]?
@@ -33,6 +35,7 @@ enum ClientCommand: Equatable {
         let topics: [String]?
         let envelope: Bool?
         let resume: [String: Position]?
+        let token: String?
 
         struct Position: Decodable {
             let epoch: String
@@ -40,7 +43,7 @@ enum ClientCommand: Equatable {
         }
     }
 
-    static let usage = #"send "ping", {"topics": ["..."]}, {"envelope": true} or {"resume": {"topic": {"epoch": "...", "offset": 0}}}"#
+    static let usage = #"send "ping", {"topics": ["..."]}, {"envelope": true}, {"resume": {"topic": {"epoch": "...", "offset": 0}}} or {"token": "..."}"#
 
     static func parse(_ text: String) throws(Invalid) -> ClientCommand {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -57,12 +60,19 @@ enum ClientCommand: Equatable {
             switch context.codingPath.first?.stringValue {
             case "envelope": throw Invalid(message: #""envelope" must be true or false"#)
             case "resume": throw Invalid(message: #""resume" must map topics to {"epoch": "...", "offset": 0}"#)
+            case "token": throw Invalid(message: #""token" must be a string"#)
             default: throw Invalid(message: #""topics" must be a list of strings"#)
             }
         } catch DecodingError.keyNotFound(let key, _) {
             throw Invalid(message: #""resume" positions need "\#(key.stringValue)": {"epoch": "...", "offset": 0}"#)
         } catch {
             throw Invalid(message: "malformed JSON")
+        }
+        if let token = request.token {
+            guard request.topics == nil, request.envelope == nil, request.resume == nil else {
+                throw Invalid(message: #"send {"token": "..."} alone"#)
+            }
+            return .renew(token: token)
         }
         guard request.topics != nil || request.envelope != nil || request.resume != nil else {
             throw Invalid(message: #"missing "topics": send {"topics": ["..."]}"#)

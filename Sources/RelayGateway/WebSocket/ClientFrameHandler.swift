@@ -26,6 +26,8 @@ final class ClientFrameHandler: ChannelInboundHandler {
     private var fragmentCount = 0
     private var failed = false
     private var context: ChannelHandlerContext?
+    /// The credentials it was opened with (a `jwt` filter's), if any.
+    private let access: SessionAccess?
     /// At most this many frames make one message (each costs a frame's work, whatever its size).
     static let maxFragmentsPerMessage = 1024
 
@@ -35,8 +37,10 @@ final class ClientFrameHandler: ChannelInboundHandler {
         registrations: any RegistrationStore,
         history: TopicHistory<PublishedMessage>?,
         maxMessageBytes: Int,
-        keepalive: Keepalive
+        keepalive: Keepalive,
+        identity: RequestIdentity?
     ) {
+        self.access = identity.map(SessionAccess.init)
         self.session = session
         self.relay = relay
         self.registrations = registrations
@@ -53,6 +57,9 @@ final class ClientFrameHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.access?.start(on: context.eventLoop) { [weak self] in
+            self?.outbound.close(code: .policyViolation, reason: "token expired", cause: .tokenExpired, afterQueued: false)
+        }
         guard let interval = self.keepalive.interval else { return }
         self.allocator = context.channel.allocator
         self.sweep = KeepaliveSweep.current(on: context.eventLoop, interval: interval)
@@ -61,6 +68,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        self.access?.stop()
         self.leaveSweep()
     }
 
@@ -187,6 +195,8 @@ final class ClientFrameHandler: ChannelInboundHandler {
                 self.outbound.send(ServerFrame.text("pong", allocator: context.channel.allocator))
             case .update(let update):
                 try self.apply(update)
+            case .renew(let token):
+                self.renew(with: token, context: context)
             }
         } catch let error as ClientCommand.Invalid {
             self.reply(error: error.message, context: context)
@@ -205,7 +215,14 @@ final class ClientFrameHandler: ChannelInboundHandler {
         } else if update.envelope == false && wasEnvelope {
             throw ClientCommand.Invalid(message: "envelope mode cannot be turned off on a connection")
         }
-        if let topics = update.topics {
+        if var topics = update.topics {
+            if let rights = self.access?.identity.topics {
+                let refused = rights.refused(topics)
+                if !refused.isEmpty {
+                    self.reply(error: "not allowed by the token: \(refused.joined(separator: ", "))", context: self.context)
+                    topics.removeAll { refused.contains($0) }
+                }
+            }
             try self.relay.setTopics(topics, for: self.clientID)
         }
         guard let registration = self.relay.registration(self.clientID) else { return }
@@ -221,8 +238,44 @@ final class ClientFrameHandler: ChannelInboundHandler {
         self.feed.announce(unannounced.subtracting(update.resume.map(\.topic)), history: self.history)
     }
 
-    private func reply(error message: String, context: ChannelHandlerContext) {
-        self.outbound.send(ServerFrame.text(JSONResponse.errorText(message), allocator: context.channel.allocator))
+    private func reply(error message: String, context: ChannelHandlerContext?) {
+        self.outbound.send(ServerFrame.text(JSONResponse.errorText(message), allocator: self.allocator))
+    }
+
+    /// Checks a renewed token off the event loop (its signature may take a while), then applies
+    /// it here: same user only; topics it no longer allows are dropped, with a notice.
+    private func renew(with token: String, context: ChannelHandlerContext) {
+        guard let renew = self.access?.identity.renew else {
+            return self.reply(error: "this connection was not opened with a token to renew", context: context)
+        }
+        context.eventLoop.makeFutureWithTask { () async throws(HTTPError) -> RequestIdentity in try await renew(token) }
+            .assumeIsolated()
+            .whenComplete { result in self.renewed(result) }
+    }
+
+    private func renewed(_ result: Result<RequestIdentity, any Error>) {
+        guard let access = self.access, !self.failed else { return }
+        let identity: RequestIdentity
+        switch result {
+        case .failure(let error):
+            return self.reply(error: "token refused: \(HTTPError.from(error).message)", context: self.context)
+        case .success(let renewed):
+            identity = renewed
+        }
+        guard access.renew(with: identity) else {
+            return self.reply(error: "token refused: it is for another user than the connection's", context: self.context)
+        }
+        if let registration = self.relay.registration(self.clientID) {
+            let dropped = identity.topics.refused(registration.topics)
+            if !dropped.isEmpty, (try? self.relay.setTopics(registration.topics.filter(identity.topics.allows).sorted(), for: self.clientID)) == true {
+                let topics = self.relay.registration(self.clientID)?.topics ?? []
+                self.feed.keepCursors(for: topics)
+                self.registrations.topicsChanged(self.clientID, to: topics)
+                self.outbound.send(ServerFrame.notice("topics no longer allowed by the token: \(dropped.joined(separator: ", "))", allocator: self.allocator))
+            }
+        }
+        let expiry = identity.expiresAt.map { #","expires_at":\#(Int($0))"# } ?? ""
+        self.outbound.send(ServerFrame.text(#"{"token":"accepted"\#(expiry)}"#, allocator: self.allocator))
     }
 
     /// Fails the connection (RFC 6455 §7.1.7): the close frame goes out, and nothing more the

@@ -56,7 +56,8 @@ struct SubscriberSessions: Sendable {
                 keepalive: .init(
                     interval: self.settings.pingInterval > .zero ? TimeAmount(self.settings.pingInterval) : nil,
                     timeout: TimeAmount(self.settings.pingTimeout)
-                )
+                ),
+                identity: upgrade.identity
             )
         )
         try channel.syncOptions?.setOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 64 * 1024))
@@ -65,7 +66,7 @@ struct SubscriberSessions: Sendable {
         var parked: [PublishedMessage] = []
         let metrics = self.metrics
         guard
-            let registration = self.relay.attach(session.subscriber, to: clientID, deliverParked: { messages, dropped in
+            let attached = self.relay.attach(session.subscriber, to: clientID, deliverParked: { messages, dropped in
                 parked = messages
                 if dropped > 0 {
                     metrics.droppedWhileAway(dropped)
@@ -76,10 +77,26 @@ struct SubscriberSessions: Sendable {
             return outbound.close(code: .policyViolation, reason: "unknown client id", cause: .unregistered, afterQueued: false)
         }
         self.registrations.connectionChanged(clientID, connection: session.subscriber.token, connected: true)
+        let registration = self.keepAllowedTopics(of: attached, identity: upgrade.identity, outbound: outbound, allocator: channel.allocator)
         feed.resume(options.since, topics: registration.topics, userID: registration.userID, history: self.history)
         feed.announce(registration.topics.subtracting(options.since.map(\.topic)), history: self.history)
         for message in parked {
             feed.receive(message)
         }
+    }
+
+    /// A registration whose topics its connection's token does not all allow keeps only those it
+    /// does, and the client is told which were dropped.
+    private func keepAllowedTopics(
+        of registration: Registration<WebSocketSubscriber>, identity: RequestIdentity?, outbound: SubscriberOutbound, allocator: ByteBufferAllocator
+    ) -> Registration<WebSocketSubscriber> {
+        guard let rights = identity?.topics else { return registration }
+        let refused = rights.refused(registration.topics)
+        guard !refused.isEmpty, (try? self.relay.setTopics(registration.topics.filter(rights.allows).sorted(), for: registration.id)) == true,
+            let kept = self.relay.registration(registration.id)
+        else { return registration }
+        self.registrations.topicsChanged(registration.id, to: kept.topics)
+        outbound.send(ServerFrame.notice("topics not allowed by the token, dropped: \(refused.joined(separator: ", "))", allocator: allocator))
+        return kept
     }
 }

@@ -10,6 +10,7 @@ public final class UpgradeSlot: Sendable {
     private struct State {
         var clientID: ClientID?
         var options = SubscribeOptions()
+        var identity: RequestIdentity?
         var endObservers: [@Sendable (SessionSummary) -> Void] = []
     }
 
@@ -40,10 +41,16 @@ public final class UpgradeSlot: Sendable {
         self.state.withLock { $0.options }
     }
 
-    func accept(_ id: ClientID, options: SubscribeOptions = SubscribeOptions()) {
+    /// Who the filters found the client to be (its topic rights, its token's expiry).
+    var identity: RequestIdentity? {
+        self.state.withLock { $0.identity }
+    }
+
+    func accept(_ id: ClientID, options: SubscribeOptions = SubscribeOptions(), identity: RequestIdentity? = nil) {
         self.state.withLock { state in
             state.clientID = id
             state.options = options
+            state.identity = identity
         }
     }
 

@@ -1,0 +1,65 @@
+import Foundation
+import HTTPTypes
+import JWTKit
+import RelayConfig
+import RelayHTTP
+
+/// `type: jwt`: the request must carry a signed JWT (`Authorization: Bearer`, or `?token=` on a
+/// WebSocket upgrade) that verifies with the configured key and whose claims pass; its claims
+/// then become the request's ``RequestIdentity`` (user, allowed topics) for every filter and
+/// handler after it.
+///
+/// Signatures are checked by jwt-kit. What it leaves to the caller is done here, before any key
+/// is used: the header's `alg` must be one the filter accepts (never `none`, never an HMAC
+/// algorithm against a public key), and `exp`, `nbf`, `iat`, `iss`, `aud` and `require:` are
+/// checked after the signature, so a forged token learns nothing about them.
+struct JWTFilter: RequestFilter {
+    static let plugin = FilterPlugin(type: "jwt", readsTokens: true, readsFiles: true) { declaration, environment throws(ConfigError) in
+        JWTFilter(settings: try JWTSettings(declaration, environment: environment), metrics: environment.metrics)
+    }
+
+    let verifier: JWTVerifier
+    let metrics: RelayMetrics
+
+    init(settings: JWTSettings, metrics: RelayMetrics) {
+        self.verifier = JWTVerifier(settings: settings)
+        self.metrics = metrics
+    }
+
+    func handle(_ request: Request, context: RequestContext, next: any Responder) throws -> Reply {
+        guard let token = AuthFilter.credential(of: request, isUpgrade: context.upgrade != nil) else {
+            self.metrics.authFailures.increment()
+            throw HTTPError(.unauthorized, "missing bearer token", headers: [.wwwAuthenticate: "Bearer"])
+        }
+        // What needs no key is refused at once, on the event loop.
+        let header: JWTVerifier.Header
+        do throws(HTTPError) {
+            header = try self.verifier.header(of: token)
+        } catch {
+            self.metrics.authFailures.increment()
+            throw error
+        }
+        let verifier = self.verifier
+        let metrics = self.metrics
+        return .async(on: context.eventLoop) {
+            let identity: RequestIdentity
+            do {
+                identity = try await verifier.identity(of: token, header: header)
+            } catch {
+                metrics.authFailures.increment()
+                throw error
+            }
+            var context = context
+            context.identity = identity
+            switch next.respond(to: request, context: context) {
+            case .now(let response): return response
+            case .later(let future): return try await future.get()
+            }
+        }
+    }
+}
+
+extension JWTFilter: CustomStringConvertible {
+    /// Never the keys.
+    var description: String { "JWTFilter(\(self.verifier.settings.algorithms.joined(separator: ", ")))" }
+}
