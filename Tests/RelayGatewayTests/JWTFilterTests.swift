@@ -51,8 +51,8 @@ import Testing
                  "token issued in the future (iat)"),
                 (try await tokens.token(.hs256(TestTokens.secret), good.merging(["iss": "elsewhere"]) { $1 }), #"token issuer is not "relay-tests""#),
                 (try await tokens.token(.hs256(TestTokens.secret), good.merging(["aud": "other"]) { $1 }), #"token audience does not include "relay""#),
-                (try await tokens.token(.hs256(TestTokens.secret), good.merging(["sub": "alice"]) { $1 }),
-                 #"token claim "sub" is not a user id (an integer ≥ 0)"#),
+                (try await tokens.token(.hs256(TestTokens.secret), good.merging(["sub": -1]) { $1 }),
+                 #"token claim "sub" must be a string or an integer ≥ 0"#),
                 ("not.a.jwt", "malformed token: expected three base64url parts, the first a JSON header"),
             ]
             for (token, reason) in refusals {
@@ -134,6 +134,13 @@ import Testing
             let registration = try #require(gateway.gateway.relay.registration(clientID))
             #expect(registration.userID == 42)
             #expect(registration.topics == ["news", "chat.lobby"])
+
+            // A token whose user is no user id can publish (a backend) but not register.
+            let backend = try await tokens.token(.hs256(TestTokens.secret), ["sub": "billing"])
+            let notAnID = try await HTTP.post(gateway.url("/register"), "", headers: [("Authorization", "Bearer \(backend)")])
+            #expect(notAnID.status == 403)
+            #expect(notAnID.error == "the token's user is not a user id (an integer ≥ 0)")
+            #expect(try await Self.publish(gateway, token: backend).status == 200)
 
             // Another user's token cannot open this registration's WebSocket.
             let stranger = try await tokens.token(.hs256(TestTokens.secret), ["sub": "43"])

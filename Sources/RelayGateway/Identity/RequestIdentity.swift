@@ -7,8 +7,12 @@ import RelayHTTP
 /// The relay's handlers act on it: `register` takes the user from it (and refuses a body
 /// `user_id` that differs), and a WebSocket keeps only the topics it allows.
 public struct RequestIdentity: Sendable {
-    /// The user the credentials name; nil when they name none.
+    /// The user the credentials name, when it is a user id (an integer ≥ 0); nil otherwise.
     public var userID: Int?
+    /// The user as the credentials name it (a JWT's `sub`), also when it is not a user id (a
+    /// backend's token: `"sub": "billing"`); nil when they name none. `register` and `subscribe`
+    /// refuse (403) a user that is not a user id.
+    public var user: String?
     /// The topics it may subscribe to.
     public var topics: TopicRights
     /// When the credentials expire, in seconds since 1970; nil when they do not. A WebSocket
@@ -22,10 +26,11 @@ public struct RequestIdentity: Sendable {
     public var renew: (@Sendable (String) async throws(HTTPError) -> RequestIdentity)?
 
     public init(
-        userID: Int?, topics: TopicRights = .any, expiresAt: Double? = nil, claims: [String: JSONValue] = [:],
+        userID: Int?, user: String? = nil, topics: TopicRights = .any, expiresAt: Double? = nil, claims: [String: JSONValue] = [:],
         renew: (@Sendable (String) async throws(HTTPError) -> RequestIdentity)? = nil
     ) {
         self.userID = userID
+        self.user = user ?? userID.map(String.init)
         self.topics = topics
         self.expiresAt = expiresAt
         self.claims = claims
@@ -66,6 +71,17 @@ public struct TopicRights: Sendable, Equatable {
 
 private enum IdentityKey: RequestAttributeKey {
     typealias Value = RequestIdentity
+}
+
+extension RequestIdentity {
+    /// The user id, for handlers that act for a user: nil without a user, 403 for one that is not an id.
+    func requireUserID() throws(HTTPError) -> Int? {
+        guard self.user != nil else { return nil }
+        guard let id = self.userID else {
+            throw HTTPError(.forbidden, "the token's user is not a user id (an integer ≥ 0)")
+        }
+        return id
+    }
 }
 
 extension RequestContext {

@@ -24,7 +24,7 @@ final class SessionAccess {
 
     /// Takes renewed credentials; false (and nothing changes) when they name another user.
     func renew(with identity: RequestIdentity) -> Bool {
-        guard identity.userID == self.identity.userID else { return false }
+        guard identity.user == self.identity.user else { return false }
         self.identity = identity
         self.schedule()
         return true

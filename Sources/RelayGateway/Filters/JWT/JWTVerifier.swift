@@ -105,22 +105,25 @@ final class JWTVerifier: Sendable {
             }
             topics = TopicRights(patterns)
         }
+        let user = try self.user(claims)
         return RequestIdentity(
-            userID: try self.userID(claims), topics: topics, expiresAt: expiresAt, claims: claims,
+            userID: user?.id, user: user?.text, topics: topics, expiresAt: expiresAt, claims: claims,
             renew: { [self] token async throws(HTTPError) in
                 try await self.identity(of: token, header: try self.header(of: token))
             }
         )
     }
 
-    private func userID(_ claims: [String: JSONValue]) throws(HTTPError) -> Int? {
+    /// The user claim as text, and as a user id when it is one.
+    private func user(_ claims: [String: JSONValue]) throws(HTTPError) -> (text: String, id: Int?)? {
         let claim = self.settings.userClaim
         switch claims[claim] {
         case nil: return nil
-        case .number(let number)? where number >= 0 && number < 9e15 && number.rounded() == number: return Int(number)
-        case .string(let text)? where !text.isEmpty && text.utf8.count <= 18 && text.utf8.allSatisfy({ (48...57).contains($0) }):
-            return Int(text)
-        default: throw Self.invalid("token claim \"\(claim)\" is not a user id (an integer ≥ 0)")
+        case .number(let number)? where number >= 0 && number < 9e15 && number.rounded() == number: return (String(Int(number)), Int(number))
+        case .string(let text)? where !text.isEmpty:
+            let isID = text.utf8.count <= 18 && text.utf8.allSatisfy { (48...57).contains($0) }
+            return (text, isID ? Int(text) : nil)
+        default: throw Self.invalid("token claim \"\(claim)\" must be a string or an integer ≥ 0")
         }
     }
 
