@@ -15,7 +15,8 @@ public struct RequestIdentity: Sendable {
     public var user: String?
     /// The topics it may subscribe to.
     public var topics: TopicRights
-    /// When the credentials expire, in seconds since 1970; nil when they do not. A WebSocket
+    /// When the credentials stop being accepted (a JWT's `exp` plus the filter's `leeway`), in
+    /// seconds since 1970; nil when they do not expire. A WebSocket
     /// opened with them is closed then (1008 "token expired") unless renewed first.
     public var expiresAt: Double?
     /// The credentials' claims (a JWT's payload), for filters and handlers after the one that

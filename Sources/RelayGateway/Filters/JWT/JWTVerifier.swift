@@ -107,7 +107,8 @@ final class JWTVerifier: Sendable {
         }
         let user = try self.user(claims)
         return RequestIdentity(
-            userID: user?.id, user: user?.text, topics: topics, expiresAt: expiresAt, claims: claims,
+            // Accepted until exp plus the leeway: a WebSocket stays open that long.
+            userID: user?.id, user: user?.text, topics: topics, expiresAt: expiresAt.map { $0 + leeway }, claims: claims,
             renew: { [self] token async throws(HTTPError) in
                 try await self.identity(of: token, header: try self.header(of: token))
             }
