@@ -28,24 +28,11 @@ public enum RelayGatewayCLI {
     /// stops it with an error naming both (exit status 2).
     public static func main(adding plugins: PluginList) async {
         do {
-            await Self.main(plugins: try Plugins.builtIn.adding(filters: plugins.filters, handlers: plugins.handlers, services: plugins.services))
+            await Self.main(plugins: try Plugins.builtIn.adding(plugins))
         } catch {
             FileHandle.standardError.write(Data("relay-gateway: \(error)\n".utf8))
             exit(2)
         }
-    }
-}
-
-/// A package's plugins, to add to the built-in ones.
-public struct PluginList: Sendable {
-    public var filters: [FilterPlugin]
-    public var handlers: [HandlerPlugin]
-    public var services: [ServicePlugin]
-
-    public init(filters: [FilterPlugin] = [], handlers: [HandlerPlugin] = [], services: [ServicePlugin] = []) {
-        self.filters = filters
-        self.handlers = handlers
-        self.services = services
     }
 }
 

@@ -25,7 +25,7 @@ enum JSONResponse {
 
 extension HTTPError {
     /// 503 for a cluster backend that could not be reached; nothing was done.
-    static func clusterUnavailable(_ error: any Error) -> HTTPError {
+    public static func clusterUnavailable(_ error: any Error) -> HTTPError {
         HTTPError(.serviceUnavailable, "cluster unavailable: \(error); retry later", headers: [.retryAfter: "1"])
     }
 }

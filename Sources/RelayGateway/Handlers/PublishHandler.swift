@@ -34,8 +34,6 @@ enum PublishHandler {
     static let plugin = HandlerPlugin(name: "publish", defaultMethod: .post) { environment in
         let settings = environment.settings
         let rules = TopicRules(maxTopicsPerClient: settings.maxTopicsPerClient, maxTopicLength: settings.maxTopicLength)
-        let bus = environment.bus
-        let metrics = environment.metrics
         return { request, context in
             let body = try JSONBody.decode(Body.self, from: request, fast: Body.init)
             if let userID = body.user_id, userID < 0 {
@@ -46,27 +44,7 @@ enum PublishHandler {
             } catch {
                 throw HTTPError(.badRequest, error.description)
             }
-            let start = ContinuousClock.now
-            if let receipt = bus.publishImmediately(topic: body.topic, userID: body.user_id, message: body.message) {
-                return .now(Self.answer(receipt, since: start, metrics: metrics))
-            }
-            return .async(on: context.eventLoop) {
-                let receipt: PublishReceipt
-                do {
-                    receipt = try await bus.publish(topic: body.topic, userID: body.user_id, message: body.message)
-                } catch {
-                    throw HTTPError.clusterUnavailable(error)
-                }
-                return Self.answer(receipt, since: start, metrics: metrics)
-            }
+            return environment.publish(topic: body.topic, userID: body.user_id, message: body.message, on: context.eventLoop)
         }
-    }
-
-    private static func answer(_ receipt: PublishReceipt, since start: ContinuousClock.Instant, metrics: RelayMetrics) -> Response {
-        metrics.recordPublishEnqueue(ContinuousClock.now - start)
-        metrics.published(recipients: receipt.recipients)
-        // Written by hand: the hot path's answer, too simple for a JSONEncoder.
-        let offset = receipt.position.map { #","offset":\#($0.offset)"# } ?? ""
-        return Response.json(.ok, ByteBuffer(string: #"{"recipients":\#(receipt.recipients)\#(offset)}"#))
     }
 }

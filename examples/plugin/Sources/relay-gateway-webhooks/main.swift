@@ -1,0 +1,3 @@
+import RelayGatewayCLI
+import WebhookPlugins
+await RelayGatewayCLI.main(adding: WebhookPlugins.all)
