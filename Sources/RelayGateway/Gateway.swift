@@ -136,24 +136,27 @@ public struct Gateway: Sendable {
             recentUnregisters: recentUnregisters,
             sessions: sessions
         )
-        var services: [any Service] = [RegistrationSweeper(relay: self.relay)]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: RegistrationSweeper(relay: self.relay))]
         // A cluster node listens once its history is filled (see ``LiveListeners``).
         let backfilled = Gate(open: self.cluster == nil)
         if let cluster = self.cluster {
             services.append(
-                ClusterFollower(
-                    backend: cluster,
-                    delivery: NodeDelivery(publisher: publisher, relay: self.relay, recentUnregisters: recentUnregisters, backfilled: backfilled),
-                    replayingSince: self.config.relay.history.isEnabled ? self.config.relay.history.ttl : .zero
+                .init(
+                    service: ClusterFollower(
+                        backend: cluster,
+                        delivery: NodeDelivery(publisher: publisher, relay: self.relay, recentUnregisters: recentUnregisters, backfilled: backfilled),
+                        replayingSince: self.config.relay.history.isEnabled ? self.config.relay.history.ttl : .zero
+                    )
                 )
             )
         }
         if let history = self.history {
-            services.append(HistoryTrimmer(history: history))
+            services.append(.init(service: HistoryTrimmer(history: history)))
         }
         let serviceEnvironment = ServiceEnvironment(config: self.config, bus: environment.bus, metrics: self.metrics, logger: self.logger)
         for plugin in self.plugins.services {
-            services.append(PluginService(plugin: plugin, environment: serviceEnvironment))
+            // A plugin's one-off job may end without ending the gateway.
+            services.append(.init(service: PluginService(plugin: plugin, environment: serviceEnvironment), successTerminationBehavior: .ignore))
         }
         let settings = self.config.relay
         let metrics = self.metrics
@@ -184,14 +187,14 @@ public struct Gateway: Sendable {
             servers.append((name, makeServer(listener.config, content)))
         }
         let listeners = LiveListeners(servers, after: backfilled)
-        services.append(listeners)
+        services.append(.init(service: listeners))
         self.reloader.started(
             ConfigReloader.Serving(environment: environment, contents: contents, slots: slots, listeners: listeners, makeServer: makeServer)
         )
         if let file {
-            services.append(ReloadOnSignal(file: file, reloader: self.reloader, logger: self.logger, onReload: onReload))
+            services.append(.init(service: ReloadOnSignal(file: file, reloader: self.reloader, logger: self.logger, onReload: onReload)))
         }
-        services.append(DrainWatcher(state: self.drain))
+        services.append(.init(service: DrainWatcher(state: self.drain)))
         var configuration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: gracefulShutdownSignals, logger: self.logger
         )

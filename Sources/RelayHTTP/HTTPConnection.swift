@@ -133,7 +133,16 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
-        case is ChannelShouldQuiesceEvent, ChannelEvent.inputClosed:
+        case ChannelEvent.inputClosed:
+            // The client sent all it will: close now unless an answer is under way. A head begun
+            // can never be finished now (and the read that brought the end of input counts as
+            // one that delivered nothing, so it must not keep the connection open).
+            self.ending = true
+            self.headUnderway = false
+            if case .awaitingHead = self.state, self.queued.isEmpty {
+                self.close(context: context)
+            }
+        case is ChannelShouldQuiesceEvent:
             // No next request: close now if idle, else after the answer under way.
             self.ending = true
             if case .awaitingHead = self.state, self.queued.isEmpty, !self.headUnderway {

@@ -97,7 +97,9 @@ let config = """
 @Suite struct PluginAPITests {
     @Test func aUserFilterHandlerAndServiceServeThroughALiveGateway() async throws {
         let ticks = Ticks()
-        let plugins = try Plugins.builtIn.adding(filters: [TenantFilter.plugin], handlers: [WhoAmIHandler.plugin], services: [ticks.plugin])
+        // A one-off job that ends at once must not end the gateway.
+        let oneOff = ServicePlugin(name: "one_off") { _ in }
+        let plugins = try Plugins.builtIn.adding(filters: [TenantFilter.plugin], handlers: [WhoAmIHandler.plugin], services: [ticks.plugin, oneOff])
         let gateway = try Gateway(
             config: try ConfigLoader.parse(yaml: config, file: "plugins.yaml", environment: [:]), plugins: plugins,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -124,6 +126,7 @@ let config = """
         #expect(refused.body == #"{"error":"unknown tenant"}"#)
         #expect(try await get("/whoami", tenant: nil).status == 403)
 
+        try await Task.sleep(for: .milliseconds(100))
         let metrics = try await get("/metrics", tenant: nil).body
         #expect(metrics.contains(#"tenant_refused_total{filter="acme_only"} 2"#))
         #expect(metrics.contains("ticker_ticks_total"))

@@ -61,6 +61,22 @@ import Testing
         }
     }
 
+    /// A keep-alive client that closes its side after an answer: the server closes too, at once
+    /// (not at the handshake timeout, which also held up a graceful shutdown by as long).
+    @Test func aClientThatClosesAfterItsAnswerIsClosedAtOnce() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let socket = try RawSocket(port: gateway.port)
+            socket.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            let answer = String(decoding: await socket.receive(timeout: .seconds(5), until: #""status":"ok"}"#), as: UTF8.self)
+            #expect(Self.answers(in: answer) == [200], "\(answer)")
+            let start = ContinuousClock.now
+            shutdown(socket.descriptor, Int32(SHUT_WR))
+            let rest = await socket.receive(timeout: .seconds(8))
+            #expect(rest.isEmpty)
+            #expect(ContinuousClock.now - start < .seconds(2), "closed at once, not at a timeout")
+        }
+    }
+
     @Test func aBodyCutShortGetsOne400AndNo500() async throws {
         try await RunningGateway.with(yaml: Self.yaml) { gateway in
             let request = "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{\"topic\": \"cats\""

@@ -15,7 +15,7 @@ import Testing
         tokens: {hmac: "\(TestTokens.secret)"}
         filters:
         \(filters)
-        \(RunningGateway.seedYAML(routeFilters: ["publish": publish, "register": "[apps]", "subscribe": "[apps]"], relay: relay))
+        \(RunningGateway.seedYAML(routeFilters: ["publish": publish, "register": "[apps]", "subscribe": "[apps]", "unregister": "[apps]"], relay: relay))
         """
     }
 
@@ -142,7 +142,19 @@ import Testing
             #expect(notAnID.error == "the token's user is not a user id (an integer ≥ 0)")
             #expect(try await Self.publish(gateway, token: backend).status == 200)
 
-            // Another user's token cannot open this registration's WebSocket.
+            // Nor can a token that names no user, and a huge exp is no time.
+            let anonymous = try await tokens.token(.hs256(TestTokens.secret), ["topics": ["news"]])
+            let noUser = try await HTTP.post(gateway.url("/register"), #"{"user_id": 42}"#, headers: [("Authorization", "Bearer \(anonymous)")])
+            #expect(noUser.status == 403)
+            #expect(noUser.error == "the token names no user")
+            let forever = try await tokens.token(.hs256(TestTokens.secret), ["sub": "42", "exp": 1e300])
+            #expect(try await HTTP.post(gateway.url("/register"), "", headers: [("Authorization", "Bearer \(forever)")]).error
+                == #"token claim "exp" must be a number of seconds since 1970"#)
+
+            // Another user's token cannot open or unregister this registration.
+            let strangerAuth = [("Authorization", "Bearer \(try await tokens.token(.hs256(TestTokens.secret), ["sub": "43"]))")]
+            let unregister = try await HTTP.request(.DELETE, gateway.url("/register/\(id)"), headers: strangerAuth)
+            #expect(unregister.status == 403)
             let stranger = try await tokens.token(.hs256(TestTokens.secret), ["sub": "43"])
             let refused = try await HTTP.upgradeAttempt(url.replacingOccurrences(of: "ws://", with: "http://") + "?token=\(stranger)")
             #expect(refused.status == 403)
@@ -186,6 +198,7 @@ import Testing
             }
             // Another user's token is refused, and the connection keeps its own.
             renewing.send(#"{"token": "\#(try await tokens.token(.hs256(TestTokens.secret), ["sub": 6], expiresIn: 600))"}"#)
+            _ = try await renewing.message(3)
             let renewed = try await tokens.token(.hs256(TestTokens.secret), ["sub": 5, "topics": ["news"]], expiresIn: 600)
             renewing.send(#"{"token": "\#(renewed)"}"#)
             let frames = try await renewing.messages(5)
@@ -215,11 +228,19 @@ import Testing
         let yaml = Self.yaml(filters: "  apps: {type: jwt, public_key: \"\(key)\"}")
         try await RunningGateway.with(yaml: yaml) { gateway in
             #expect(try await Self.publish(gateway, token: tokens.token(.es256(kid: nil), ["sub": 1])).status == 200)
+            let old = try await tokens.token(.es256(kid: nil), ["sub": 1], expiresIn: 600)
+            let opened = try await TestSubscriber.connect(
+                try await gateway.register(userID: 1, headers: [("Authorization", "Bearer \(old)")]) + "?token=\(old)"
+            )
             try FileManager.default.removeItem(atPath: key)
             try FileManager.default.copyItem(atPath: other.ecPublicPEM, toPath: key)
             try await gateway.gateway.reloader.reload(to: try ConfigLoader.parse(yaml: yaml, file: "test.yaml", environment: [:]))
             #expect(try await Self.publish(gateway, token: tokens.token(.es256(kid: nil), ["sub": 1])).status == 401)
             #expect(try await Self.publish(gateway, token: other.token(.es256(kid: nil), ["sub": 1])).status == 200)
+            // The WebSocket opened with a token of the old key is checked again, and closed.
+            let closed = try await opened.closeFrame(within: .seconds(5))
+            #expect(closed?.closeCode == .policyViolation)
+            #expect(closed?.reason == "token no longer accepted")
         }
     }
 

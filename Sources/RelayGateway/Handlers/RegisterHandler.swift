@@ -21,10 +21,11 @@ enum RegisterHandler {
         }
     }
 
-    /// The user to register: the body's `user_id`; with a token that names a user (``RequestIdentity``),
-    /// that user, and a body may then be empty or name the same one (another is 403).
+    /// The user to register: the body's `user_id`; behind a token (``RequestIdentity``), the
+    /// token's user, and a body may then be empty or name the same one (another is 403; a token
+    /// that names no user id is 403 too).
     static func userID(of request: Request, identity: RequestIdentity?) throws -> Int {
-        guard let tokenUser = try identity?.requireUserID() else {
+        guard let tokenUser = try identity.map({ identity throws(HTTPError) in try identity.requireUserID() }) else {
             let body = try JSONBody.decode(Body.self, from: request, fast: Body.init)
             guard body.user_id >= 0 else {
                 throw HTTPError(.badRequest, "\"user_id\" must be an integer ≥ 0")

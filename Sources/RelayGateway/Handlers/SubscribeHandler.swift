@@ -27,7 +27,7 @@ enum SubscribeHandler {
         guard let registration = environment.relay.registration(id) else {
             throw HTTPError(.notFound, "unknown client id")
         }
-        if let user = try context.identity?.requireUserID(), user != registration.userID {
+        if let identity = context.identity, try identity.requireUserID() != registration.userID {
             throw HTTPError(.forbidden, "this client id is registered to another user than the token's")
         }
         guard let upgrade = context.upgrade else {

@@ -75,9 +75,13 @@ private enum IdentityKey: RequestAttributeKey {
 }
 
 extension RequestIdentity {
-    /// The user id, for handlers that act for a user: nil without a user, 403 for one that is not an id.
-    func requireUserID() throws(HTTPError) -> Int? {
-        guard self.user != nil else { return nil }
+    /// The user id, for handlers that act for a user (`register`, `subscribe`, `unregister`):
+    /// 403 when the credentials name no user, or one that is not a user id, so that a token
+    /// never lets its holder act for a user the body names.
+    public func requireUserID() throws(HTTPError) -> Int {
+        guard self.user != nil else {
+            throw HTTPError(.forbidden, "the token names no user")
+        }
         guard let id = self.userID else {
             throw HTTPError(.forbidden, "the token's user is not a user id (an integer ≥ 0)")
         }

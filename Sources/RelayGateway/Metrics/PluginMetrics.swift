@@ -59,7 +59,14 @@ extension RelayMetrics {
         guard Self.isMetricName(name), labels.allSatisfy({ Self.isMetricName($0.0) && !$0.0.contains(":") }) else {
             throw PluginMetricError(name: name, reason: "metric and label names are letters, digits and _ (not starting with a digit)")
         }
-        let shape = PluginMetricShape(kind: kind, help: help, labelNames: labels.map(\.0))
+        let names = labels.map(\.0)
+        guard Set(names).count == names.count else {
+            throw PluginMetricError(name: name, reason: "a label name is given twice")
+        }
+        if let reserved = names.first(where: { $0 == "le" || $0 == "quantile" || $0.hasPrefix("__") }) {
+            throw PluginMetricError(name: name, reason: "label \"\(reserved)\" is reserved by Prometheus")
+        }
+        let shape = PluginMetricShape(kind: kind, help: help, labelNames: names.sorted())
         let earlier = self.pluginMetricShapes.withLock { shapes in
             if let earlier = shapes[name] { return earlier }
             shapes[name] = shape

@@ -5,8 +5,9 @@ import ServiceLifecycle
 /// A long-running task that starts with the gateway and stops with it: a plugin's poller, a
 /// periodic publish, a cache refresher. `run` is started once the gateway's services start, and
 /// cancelled when the gateway shuts down (a SIGTERM, or the task running the gateway being
-/// cancelled); it should return or throw `CancellationError` then. Any other error it throws
-/// stops the gateway, as a built-in service's would.
+/// cancelled); it should return or throw `CancellationError` then. It may also return earlier
+/// (a one-off job): the gateway goes on. Any other error it throws stops the gateway, as a
+/// built-in service's would.
 ///
 /// ```swift
 /// let heartbeat = ServicePlugin(name: "heartbeat") { environment in
@@ -40,9 +41,12 @@ public struct ServiceEnvironment: Sendable {
 }
 
 /// A ``ServicePlugin`` as one of the gateway's services.
-struct PluginService: Service {
+struct PluginService: Service, CustomStringConvertible {
     let plugin: ServicePlugin
     let environment: ServiceEnvironment
+
+    /// What ServiceLifecycle logs for it: its name, never its environment (the config's secrets).
+    var description: String { "plugin service \(self.plugin.name)" }
 
     func run() async throws {
         do {

@@ -38,9 +38,10 @@ final class ClientFrameHandler: ChannelInboundHandler {
         history: TopicHistory<PublishedMessage>?,
         maxMessageBytes: Int,
         keepalive: Keepalive,
-        identity: RequestIdentity?
+        identity: RequestIdentity?,
+        token: String?
     ) {
-        self.access = identity.map(SessionAccess.init)
+        self.access = identity.map { SessionAccess($0, token: token) }
         self.session = session
         self.relay = relay
         self.registrations = registrations
@@ -245,37 +246,77 @@ final class ClientFrameHandler: ChannelInboundHandler {
     /// Checks a renewed token off the event loop (its signature may take a while), then applies
     /// it here: same user only; topics it no longer allows are dropped, with a notice.
     private func renew(with token: String, context: ChannelHandlerContext) {
-        guard let renew = self.access?.identity.renew else {
+        guard let access = self.access, let renew = access.identity.renew else {
             return self.reply(error: "this connection was not opened with a token to renew", context: context)
         }
-        context.eventLoop.makeFutureWithTask { () async throws(HTTPError) -> RequestIdentity in try await renew(token) }
-            .assumeIsolated()
-            .whenComplete { result in self.renewed(result) }
+        guard !access.checking else {
+            return self.reply(error: "a token is being checked already; send the next when it is answered", context: context)
+        }
+        self.check(token, with: renew, on: context.eventLoop) { handler, result in
+            switch result {
+            case .failure(let error):
+                handler.reply(error: "token refused: \(error.message)", context: handler.context)
+            case .success(let identity):
+                guard handler.adopt(identity, token: token) else {
+                    return handler.reply(error: "token refused: it is for another user than the connection's", context: handler.context)
+                }
+                let expiry = identity.expiresAt.map { #","expires_at":\#(Int($0))"# } ?? ""
+                handler.outbound.send(ServerFrame.text(#"{"token":"accepted"\#(expiry)}"#, allocator: handler.allocator))
+            }
+        }
     }
 
-    private func renewed(_ result: Result<RequestIdentity, any Error>) {
-        guard let access = self.access, !self.failed else { return }
-        let identity: RequestIdentity
-        switch result {
-        case .failure(let error):
-            return self.reply(error: "token refused: \(HTTPError.from(error).message)", context: self.context)
-        case .success(let renewed):
-            identity = renewed
+    /// A reload rebuilt the `jwt` filter this connection came through: its token is checked
+    /// again with `verify` (the new keys, issuer, audience, `require:`). Refused, or now for
+    /// another user, it is closed with 1008 "token no longer accepted"; else it takes the new
+    /// rights, and renews through the new filter from then on.
+    func recheck(with verify: @escaping @Sendable (String) async throws(HTTPError) -> RequestIdentity) {
+        guard let access = self.access, let token = access.token, let eventLoop = self.context?.eventLoop else { return }
+        self.check(token, with: verify, on: eventLoop) { handler, result in
+            guard case .success(let identity) = result, handler.adopt(identity, token: token) else {
+                return handler.outbound.close(code: .policyViolation, reason: "token no longer accepted", cause: .credentialsRevoked, afterQueued: false)
+            }
         }
-        guard access.renew(with: identity) else {
-            return self.reply(error: "token refused: it is for another user than the connection's", context: self.context)
+    }
+
+    /// Runs `verify` on `token` as a task on this loop, then `done` here, if the connection is still open.
+    private func check(
+        _ token: String, with verify: @escaping @Sendable (String) async throws(HTTPError) -> RequestIdentity, on eventLoop: any EventLoop,
+        then done: @escaping (ClientFrameHandler, Result<RequestIdentity, HTTPError>) -> Void
+    ) {
+        self.access?.checking = true
+        eventLoop.makeFutureWithTask { () async -> Result<RequestIdentity, HTTPError> in
+            do throws(HTTPError) {
+                return .success(try await verify(token))
+            } catch {
+                return .failure(error)
+            }
         }
+        .assumeIsolated()
+        .whenSuccess { result in
+            self.access?.checking = false
+            guard self.context != nil, !self.failed else { return }
+            done(self, result)
+        }
+    }
+
+    /// New credentials for this connection: same user only; topics they no longer allow are dropped, with a notice.
+    private func adopt(_ identity: RequestIdentity, token: String) -> Bool {
+        guard let access = self.access, access.replace(with: identity, token: token) else { return false }
         if let registration = self.relay.registration(self.clientID) {
             let dropped = identity.topics.refused(registration.topics)
-            if !dropped.isEmpty, (try? self.relay.setTopics(registration.topics.filter(identity.topics.allows).sorted(), for: self.clientID)) == true {
+            if !dropped.isEmpty {
+                guard (try? self.relay.setTopics(registration.topics.filter(identity.topics.allows).sorted(), for: self.clientID)) == true else {
+                    self.outbound.close(code: .policyViolation, reason: "topics the token no longer allows could not be dropped", cause: .credentialsRevoked, afterQueued: false)
+                    return true
+                }
                 let topics = self.relay.registration(self.clientID)?.topics ?? []
                 self.feed.keepCursors(for: topics)
                 self.registrations.topicsChanged(self.clientID, to: topics)
                 self.outbound.send(ServerFrame.notice("topics no longer allowed by the token: \(dropped.joined(separator: ", "))", allocator: self.allocator))
             }
         }
-        let expiry = identity.expiresAt.map { #","expires_at":\#(Int($0))"# } ?? ""
-        self.outbound.send(ServerFrame.text(#"{"token":"accepted"\#(expiry)}"#, allocator: self.allocator))
+        return true
     }
 
     /// Fails the connection (RFC 6455 §7.1.7): the close frame goes out, and nothing more the

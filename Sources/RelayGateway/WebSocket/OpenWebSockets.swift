@@ -6,6 +6,7 @@ import Synchronization
 
 /// A filter that can tell, for a WebSocket it let in, whether its new options still would: on a
 /// config reload, `auth` refuses a token no longer listed and `cors` an origin no longer allowed.
+/// (`jwt` checks a connection's current token again, asynchronously: ``ClientFrameHandler/recheck(with:)``.)
 protocol ReadmissionCheck {
     /// Why the handshake `request` (which opened a WebSocket) would be refused now; nil if it would not.
     func refusal(ofOpened request: Request) -> String?
@@ -19,14 +20,18 @@ final class OpenWebSockets: Sendable {
         let listener: String
         let handshake: Request
         let outbound: NIOLoopBound<SubscriberOutbound>
+        let frames: NIOLoopBound<ClientFrameHandler>
     }
 
     private let entries = Mutex<[ObjectIdentifier: Entry]>([:])
 
     /// Keeps `outbound` (on `channel`) until the channel closes.
-    func opened(_ outbound: SubscriberOutbound, on channel: any Channel, listener: String, handshake: Request) {
+    func opened(_ outbound: SubscriberOutbound, frames: ClientFrameHandler, on channel: any Channel, listener: String, handshake: Request) {
         let key = ObjectIdentifier(outbound)
-        let entry = Entry(listener: listener, handshake: handshake, outbound: NIOLoopBound(outbound, eventLoop: channel.eventLoop))
+        let entry = Entry(
+            listener: listener, handshake: handshake, outbound: NIOLoopBound(outbound, eventLoop: channel.eventLoop),
+            frames: NIOLoopBound(frames, eventLoop: channel.eventLoop)
+        )
         self.entries.withLock { $0[key] = entry }
         channel.closeFuture.whenComplete { _ in
             _ = self.entries.withLock { $0.removeValue(forKey: key) }
@@ -56,6 +61,15 @@ final class OpenWebSockets: Sendable {
             guard let listener = routeTable.listeners.first(where: { $0.config.name == entry.listener }) else { continue }
             let route = listener.routes.first { $0.handler.servesWebSocket && $0.routePath.matches(entry.handshake.path) }
             let filters = listener.filters + (route?.filters ?? [])
+            // A token is checked again off the loop (its signature may take a while); one that the
+            // new filter refuses closes its connection then.
+            for jwt in filters.lazy.compactMap({ $0.middleware as? JWTFilter }) {
+                let verifier = jwt.verifier
+                let frames = entry.frames
+                frames.eventLoop.execute {
+                    frames.value.recheck { token async throws(HTTPError) in try await verifier.identity(of: token, header: try verifier.header(of: token)) }
+                }
+            }
             guard let reason = filters.lazy.compactMap({ ($0.middleware as? any ReadmissionCheck)?.refusal(ofOpened: entry.handshake) }).first
             else { continue }
             closed += 1

@@ -2,17 +2,22 @@ import Foundation
 import NIOCore
 import RelayHTTP
 
-/// A WebSocket's credentials, on its event loop: the topics they allow, and their expiry, at
-/// which the connection is closed with 1008 "token expired" unless the client sent a renewed
-/// token first (`{"token": "..."}`).
+/// A WebSocket's credentials, on its event loop: the token it holds now, the identity that token
+/// proves (topics allowed, expiry), and the timer that closes the connection at the expiry
+/// with 1008 "token expired" unless the client sent a renewed token first (`{"token": "..."}`).
 final class SessionAccess {
     private(set) var identity: RequestIdentity
+    /// The token `identity` came from (the handshake's, or the last renewal's), for a reload to check again.
+    private(set) var token: String?
+    /// A renewal or a reload's recheck under way: one at a time, so an older answer never wins.
+    var checking = false
     private var expiry: Scheduled<Void>?
     private var eventLoop: (any EventLoop)?
     private var onExpiry: (() -> Void)?
 
-    init(_ identity: RequestIdentity) {
+    init(_ identity: RequestIdentity, token: String?) {
         self.identity = identity
+        self.token = token
     }
 
     /// Starts the clock: `expire` runs at the credentials' expiry.
@@ -22,25 +27,30 @@ final class SessionAccess {
         self.schedule()
     }
 
-    /// Takes renewed credentials; false (and nothing changes) when they name another user.
-    func renew(with identity: RequestIdentity) -> Bool {
+    /// Takes new credentials (`token` proved `identity`); false, and nothing changes, when they
+    /// name another user.
+    func replace(with identity: RequestIdentity, token: String) -> Bool {
         guard identity.user == self.identity.user else { return false }
         self.identity = identity
+        self.token = token
         self.schedule()
         return true
     }
 
+    /// The connection ended: no timer, nothing held.
     func stop() {
         self.expiry?.cancel()
         self.expiry = nil
         self.onExpiry = nil
+        self.eventLoop = nil
     }
 
     private func schedule() {
         self.expiry?.cancel()
         self.expiry = nil
         guard let eventLoop = self.eventLoop, let expiresAt = self.identity.expiresAt else { return }
-        let delay = max(0, expiresAt - Date().timeIntervalSince1970)
+        // Claims are bounded when read (JWTVerifier), so this fits a TimeAmount.
+        let delay = min(max(0, expiresAt - Date().timeIntervalSince1970), 1e10)
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         self.expiry = eventLoop.scheduleTask(in: .milliseconds(Int64((delay * 1000).rounded(.up)))) {
             bound.value.onExpiry?()

@@ -35,7 +35,6 @@ struct SubscriberSessions: Sendable {
         // Nearest the socket, but behind the transport (TLS): just before the frame decoder.
         let frameDecoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
         try pipeline.addHandler(outbound, position: .before(frameDecoder))
-        self.open.opened(outbound, on: channel, listener: listener, handshake: handshake)
         let feed = SubscriberFeed(outbound: outbound, envelopes: self.envelopes)
         let options = upgrade.options
         if options.envelope {
@@ -46,28 +45,36 @@ struct SubscriberSessions: Sendable {
             relay: self.relay, registrations: self.registrations, metrics: self.metrics, slot: upgrade
         )
         outbound.onClosing = session.detach
-        try pipeline.addHandler(
-            ClientFrameHandler(
-                session: session,
-                relay: self.relay,
-                registrations: self.registrations,
-                history: self.history,
-                maxMessageBytes: self.settings.maxMessageBytes,
-                keepalive: .init(
-                    interval: self.settings.pingInterval > .zero ? TimeAmount(self.settings.pingInterval) : nil,
-                    timeout: TimeAmount(self.settings.pingTimeout)
-                ),
-                identity: upgrade.identity
-            )
+        let identity = upgrade.identity
+        let frames = ClientFrameHandler(
+            session: session,
+            relay: self.relay,
+            registrations: self.registrations,
+            history: self.history,
+            maxMessageBytes: self.settings.maxMessageBytes,
+            keepalive: .init(
+                interval: self.settings.pingInterval > .zero ? TimeAmount(self.settings.pingInterval) : nil,
+                timeout: TimeAmount(self.settings.pingTimeout)
+            ),
+            identity: identity,
+            token: identity == nil ? nil : AuthFilter.credential(of: handshake, isUpgrade: true)
         )
+        try pipeline.addHandler(frames)
+        self.open.opened(outbound, frames: frames, on: channel, listener: listener, handshake: handshake)
+        // Before it is attached, so no message of a topic its token does not allow reaches it.
+        guard let dropped = self.keepAllowedTopics(of: clientID, rights: identity?.topics) else {
+            return outbound.close(
+                code: .policyViolation, reason: "topics the token does not allow could not be dropped", cause: .credentialsRevoked, afterQueued: false
+            )
+        }
         try channel.syncOptions?.setOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 64 * 1024))
         // On the event loop from here to the end: live messages for this client queue up behind
         // the replay and the messages kept while it was away, which therefore go first.
         var parked: [PublishedMessage] = []
         let metrics = self.metrics
         guard
-            let attached = self.relay.attach(session.subscriber, to: clientID, deliverParked: { messages, dropped in
-                parked = messages
+            let registration = self.relay.attach(session.subscriber, to: clientID, deliverParked: { messages, dropped in
+                parked = identity.map { identity in messages.filter { identity.topics.allows($0.topic) } } ?? messages
                 if dropped > 0 {
                     metrics.droppedWhileAway(dropped)
                     logger.warning("messages dropped while away", metadata: ["client": "\(clientID.masked)", "dropped": "\(dropped)"])
@@ -77,7 +84,9 @@ struct SubscriberSessions: Sendable {
             return outbound.close(code: .policyViolation, reason: "unknown client id", cause: .unregistered, afterQueued: false)
         }
         self.registrations.connectionChanged(clientID, connection: session.subscriber.token, connected: true)
-        let registration = self.keepAllowedTopics(of: attached, identity: upgrade.identity, outbound: outbound, allocator: channel.allocator)
+        if !dropped.isEmpty {
+            outbound.send(ServerFrame.notice("topics not allowed by the token, dropped: \(dropped.joined(separator: ", "))", allocator: channel.allocator))
+        }
         feed.resume(options.since, topics: registration.topics, userID: registration.userID, history: self.history)
         feed.announce(registration.topics.subtracting(options.since.map(\.topic)), history: self.history)
         for message in parked {
@@ -86,17 +95,15 @@ struct SubscriberSessions: Sendable {
     }
 
     /// A registration whose topics its connection's token does not all allow keeps only those it
-    /// does, and the client is told which were dropped.
-    private func keepAllowedTopics(
-        of registration: Registration<WebSocketSubscriber>, identity: RequestIdentity?, outbound: SubscriberOutbound, allocator: ByteBufferAllocator
-    ) -> Registration<WebSocketSubscriber> {
-        guard let rights = identity?.topics else { return registration }
+    /// does; returns those dropped (for the client to be told), nil when they could not be.
+    private func keepAllowedTopics(of id: ClientID, rights: TopicRights?) -> [String]? {
+        guard let rights, let registration = self.relay.registration(id) else { return [] }
         let refused = rights.refused(registration.topics)
-        guard !refused.isEmpty, (try? self.relay.setTopics(registration.topics.filter(rights.allows).sorted(), for: registration.id)) == true,
-            let kept = self.relay.registration(registration.id)
-        else { return registration }
-        self.registrations.topicsChanged(registration.id, to: kept.topics)
-        outbound.send(ServerFrame.notice("topics not allowed by the token, dropped: \(refused.joined(separator: ", "))", allocator: allocator))
-        return kept
+        guard !refused.isEmpty else { return [] }
+        guard (try? self.relay.setTopics(registration.topics.filter(rights.allows).sorted(), for: id)) == true,
+            let kept = self.relay.registration(id)
+        else { return nil }
+        self.registrations.topicsChanged(id, to: kept.topics)
+        return refused
     }
 }

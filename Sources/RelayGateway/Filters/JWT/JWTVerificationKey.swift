@@ -22,7 +22,12 @@ struct JWTVerificationKey: Sendable {
     /// What this kind of key can verify; the first is the default when `algorithms:` is not given.
     var algorithms: [String] {
         if let algorithm = self.algorithm { return [algorithm] }
-        return switch self.material {
+        return Self.algorithms(of: self.material)
+    }
+
+    /// The signature algorithms a key of this kind verifies.
+    static func algorithms(of material: Material) -> [String] {
+        switch material {
         case .hmac: ["HS256", "HS384", "HS512"]
         case .rsa: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]
         case .p256: ["ES256"]
@@ -84,16 +89,29 @@ struct JWTVerificationKey: Sendable {
         }
         guard !set.keys.isEmpty else { throw Unreadable(message: "holds no keys") }
         var keys: [JWTVerificationKey] = []
+        var skipped: [String] = []
         for (index, jwk) in set.keys.enumerated() {
             let kid = jwk.keyIdentifier?.string
             let name = kid.map { "key \"\($0)\"" } ?? "key \(index)"
             do {
-                keys.append(JWTVerificationKey(material: try Self.material(of: jwk), kid: kid, algorithm: jwk.algorithm?.rawValue))
+                let material = try Self.material(of: jwk)
+                // A key pinned to what it cannot sign with (an encryption key, "RSA-OAEP") verifies nothing here.
+                if let algorithm = jwk.algorithm?.rawValue, !Self.algorithms(of: material).contains(algorithm) {
+                    skipped.append("\(name) (\(algorithm))")
+                    continue
+                }
+                keys.append(JWTVerificationKey(material: material, kid: kid, algorithm: jwk.algorithm?.rawValue))
             } catch let error as Unreadable {
                 throw Unreadable(message: "\(name): \(error.message)")
             } catch {
                 throw Unreadable(message: "\(name): unusable (\(error))")
             }
+        }
+        guard !keys.isEmpty else {
+            throw Unreadable(message: "holds no signature key (skipped: \(skipped.joined(separator: ", ")))")
+        }
+        guard keys.filter({ $0.kid == nil }).count <= 1 else {
+            throw Unreadable(message: "more than one key without a \"kid\": give each a kid, so a token can name its key")
         }
         return keys
     }

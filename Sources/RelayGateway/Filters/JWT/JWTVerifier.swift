@@ -132,7 +132,8 @@ final class JWTVerifier: Sendable {
     private static func time(_ claims: [String: JSONValue], _ name: String) throws(HTTPError) -> Double? {
         switch claims[name] {
         case nil: return nil
-        case .number(let seconds)?: return seconds
+        // Up to the year 5000: milliseconds, or a sentinel like 1e300, are not a time.
+        case .number(let seconds)? where seconds.isFinite && abs(seconds) < 1e11: return seconds
         default: throw invalid("token claim \"\(name)\" must be a number of seconds since 1970")
         }
     }
