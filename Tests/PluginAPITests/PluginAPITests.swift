@@ -1,12 +1,11 @@
 import AsyncHTTPClient
 import Foundation
-import Logging
 import RelayGateway
 import Synchronization
 import Testing
 
-// Imports RelayGateway only (no @testable): everything here is what a plugin outside the repo
-// can write.
+// Of the gateway's modules, imports RelayGateway only (no @testable; AsyncHTTPClient is the test's
+// client): everything here is what a plugin outside the repo can write.
 
 /// `type: tenant`: requires `X-Tenant` to be one of `allowed`, and hands it on as an attribute.
 struct TenantFilter: RequestFilter {
