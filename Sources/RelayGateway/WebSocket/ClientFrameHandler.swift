@@ -273,6 +273,8 @@ final class ClientFrameHandler: ChannelInboundHandler {
     func recheck(with verify: @escaping @Sendable (String) async throws(HTTPError) -> RequestIdentity) {
         guard let access = self.access, let token = access.token, let eventLoop = self.context?.eventLoop else { return }
         self.check(token, with: verify, on: eventLoop) { handler, result in
+            // A renewal answered meanwhile holds a newer token than the one checked here.
+            guard handler.access?.token == token else { return }
             guard case .success(let identity) = result, handler.adopt(identity, token: token) else {
                 return handler.outbound.close(code: .policyViolation, reason: "token no longer accepted", cause: .credentialsRevoked, afterQueued: false)
             }
