@@ -57,7 +57,8 @@ public struct HandlerPlugin: NamedPlugin {
     public let defaultMethod: HTTPRequest.Method
     /// Route parameters the path must declare, e.g. `client_id` for `/ws/{client_id}`.
     public let requiredParameters: [String]
-    /// Whether the handler accepts WebSocket upgrades (the `subscribe` handler).
+    /// Whether the handler accepts WebSocket upgrades: the built-in `subscribe` handler's (turning
+    /// an upgrade into a subscriber needs the gateway's sessions, which plugins do not reach yet).
     public let servesWebSocket: Bool
     public let make: @Sendable (HandlerEnvironment) -> RelayHandler
 
