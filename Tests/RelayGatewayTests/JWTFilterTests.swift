@@ -65,6 +65,21 @@ import Testing
         }
     }
 
+    /// A token sent again is not verified again, but its claims are checked each time.
+    @Test func aTokenSentAgainIsCheckedAgainstTheClockEachTime() async throws {
+        let tokens = try await TestTokens.make()
+        try await RunningGateway.with(yaml: Self.yaml(filters: "  apps: {type: jwt, secret: hmac}")) { gateway in
+            let token = try await tokens.token(.hs256(TestTokens.secret), ["sub": 1], expiresIn: 2)
+            for _ in 0..<3 {
+                #expect(try await Self.publish(gateway, token: token).status == 200)
+            }
+            try await Task.sleep(for: .seconds(3))
+            let late = try await Self.publish(gateway, token: token)
+            #expect(late.status == 401)
+            #expect(late.error == "token expired")
+        }
+    }
+
     @Test func aPublishRouteCanRequireAScope() async throws {
         let tokens = try await TestTokens.make()
         try await RunningGateway.with(yaml: Self.yaml(filters: Self.hmacFilters, publish: "[publishers]")) { gateway in
@@ -237,6 +252,8 @@ import Testing
             try await gateway.gateway.reloader.reload(to: try ConfigLoader.parse(yaml: yaml, file: "test.yaml", environment: [:]))
             #expect(try await Self.publish(gateway, token: tokens.token(.es256(kid: nil), ["sub": 1])).status == 401)
             #expect(try await Self.publish(gateway, token: other.token(.es256(kid: nil), ["sub": 1])).status == 200)
+            // A token of the old key the old filter had verified (and kept) is refused now too.
+            #expect(try await Self.publish(gateway, token: old).status == 401)
             // The WebSocket opened with a token of the old key is checked again, and closed.
             let closed = try await opened.closeFrame(within: .seconds(5))
             #expect(closed?.closeCode == .policyViolation)

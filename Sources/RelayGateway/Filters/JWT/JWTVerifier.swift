@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import JWTKit
 import RelayHTTP
+import Synchronization
 
 /// Checks a JWT against a `jwt` filter's settings and turns its claims into a ``RequestIdentity``.
 /// Every refusal is an `HTTPError` (401, or 403 for a `require:` claim the token lacks) whose
@@ -10,6 +11,12 @@ final class JWTVerifier: Sendable {
     let settings: JWTSettings
     /// One key collection per accepted algorithm, built once (jwt-kit's collections are actors).
     private let collections: Task<[String: JWTKeyCollection], Never>
+    /// The claims of tokens whose signature verified lately, by token: a client that sends the
+    /// same token again (a backend publishing) skips the signature and the task hop; its claims
+    /// are still checked at each request. Bounded: emptied when full. A reload builds a new
+    /// verifier, so a rotated key never finds an old entry.
+    private let verified = Mutex<[String: [String: JSONValue]]>([:])
+    static let verifiedCapacity = 1024
 
     init(settings: JWTSettings) {
         self.settings = settings
@@ -59,6 +66,10 @@ final class JWTVerifier: Sendable {
         let claims: [String: JSONValue]
         do {
             claims = try await keys.verify(token, as: Claims.self).values
+            self.verified.withLock { verified in
+                if verified.count >= Self.verifiedCapacity { verified.removeAll(keepingCapacity: true) }
+                verified[token] = claims
+            }
         } catch let error as JWTError where error.errorType == .signatureVerificationFailed {
             throw Self.invalid("token signature does not verify")
         } catch let error as JWTError where error.errorType == .malformedToken {
@@ -68,6 +79,13 @@ final class JWTVerifier: Sendable {
         } catch {
             throw Self.invalid("token signature does not verify")
         }
+        return try self.identity(from: claims, now: Date().timeIntervalSince1970)
+    }
+
+    /// The identity of a token whose signature verified lately, its claims checked now; nil when
+    /// it must be verified (``identity(of:header:)``).
+    func recentIdentity(of token: String) throws(HTTPError) -> RequestIdentity? {
+        guard let claims = self.verified.withLock({ $0[token] }) else { return nil }
         return try self.identity(from: claims, now: Date().timeIntervalSince1970)
     }
 
