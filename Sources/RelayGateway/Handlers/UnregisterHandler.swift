@@ -12,20 +12,24 @@ enum UnregisterHandler {
                 throw HTTPError(.notFound, "unknown client id")
             }
             // Behind a token, only its user's registrations (another's is 403).
-            if let identity = context.identity {
-                let user = try identity.requireUserID()
-                if let registration = environment.relay.registration(id), registration.userID != user {
-                    throw HTTPError(.forbidden, "this client id is registered to another user than the token's")
-                }
-            }
+            let user = try context.identity.map { identity throws(HTTPError) in try identity.requireUserID() }
             let registrations = environment.registrations
             guard registrations.isShared else {
+                if let user, let registration = environment.relay.registration(id) {
+                    try Self.refuse(registration.userID, for: user)
+                }
                 return .now(try Self.forget(id, sharedKnewIt: false, environment: environment))
             }
             return .async(on: context.eventLoop) {
                 let shared: Bool
                 do {
+                    // The store knows whose it is, also when this node never saw it.
+                    if let user, let registration = try await registrations.find(id) {
+                        try Self.refuse(registration.userID, for: user)
+                    }
                     shared = try await registrations.remove(id)
+                } catch let error as HTTPError {
+                    throw error
                 } catch {
                     throw HTTPError.clusterUnavailable(error)
                 }
@@ -34,8 +38,17 @@ enum UnregisterHandler {
         }
     }
 
+    private static func refuse(_ owner: Int, for user: Int) throws(HTTPError) {
+        guard owner == user else {
+            throw HTTPError(.forbidden, "this client id is registered to another user than the token's")
+        }
+    }
+
     private static func forget(_ id: ClientID, sharedKnewIt: Bool, environment: HandlerEnvironment) throws -> Response {
-        guard environment.relay.unregister(id) || sharedKnewIt else {
+        let knewItHere = environment.relay.unregister(id)
+        // In a cluster the store is the truth: a copy here that the store no longer has is one
+        // whose unregister (through another node) is still on its way over the bus.
+        guard environment.registrations.isShared ? sharedKnewIt : knewItHere else {
             throw HTTPError(.notFound, "unknown client id")
         }
         return Response.json(.ok, ByteBuffer(string: #"{"status":"unregistered"}"#))
