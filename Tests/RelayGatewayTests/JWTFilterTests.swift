@@ -195,6 +195,25 @@ import Testing
         }
     }
 
+    /// Malformed renewals are error frames; the connection stays and is served.
+    @Test func malformedTokenCommandsAreErrorFramesAndTheConnectionStays() async throws {
+        let tokens = try await TestTokens.make()
+        try await RunningGateway.with(yaml: Self.yaml(filters: "  apps: {type: jwt, secret: hmac}")) { gateway in
+            let token = try await tokens.token(.hs256(TestTokens.secret), ["sub": 5], expiresIn: 600)
+            let auth = [("Authorization", "Bearer \(token)")]
+            let subscriber = try await TestSubscriber.connect(try await gateway.register(userID: 5, headers: auth) + "?token=\(token)")
+            subscriber.send(#"{"token": 5}"#)
+            #expect(try await subscriber.message(1) == #"{"error":"\"token\" must be a string"}"#)
+            subscriber.send(#"{"token": "x", "topics": ["cats"]}"#)
+            #expect(try await subscriber.message(2) == #"{"error":"send {\"token\": \"...\"} alone"}"#)
+            subscriber.send(#"{"token": "not-a-jwt"}"#)
+            #expect(try await subscriber.message(3).hasPrefix(#"{"error":"token refused: malformed token"#))
+            #expect(try await gateway.publish(topic: "cats", message: "still served", headers: auth) == 1)
+            #expect(try await subscriber.message(4) == "still served")
+            try await subscriber.close()
+        }
+    }
+
     @Test func aWebSocketClosesAtExpiryUnlessItsTokenIsRenewed() async throws {
         let tokens = try await TestTokens.make()
         let filters = """

@@ -185,7 +185,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
 
     private func message(_ payload: ByteBuffer, isText: Bool, context: ChannelHandlerContext) {
         guard isText else {
-            return self.reply(error: "binary frames are not supported; send text", context: context)
+            return self.reply(error: "binary frames are not supported; send text")
         }
         guard let text = String(validating: payload.readableBytesView, as: UTF8.self) else {
             return self.fail(code: .dataInconsistentWithMessage, "invalid UTF-8 in text frame")
@@ -200,9 +200,9 @@ final class ClientFrameHandler: ChannelInboundHandler {
                 self.renew(with: token, context: context)
             }
         } catch let error as ClientCommand.Invalid {
-            self.reply(error: error.message, context: context)
+            self.reply(error: error.message)
         } catch {
-            self.reply(error: "\(error)", context: context)
+            self.reply(error: "\(error)")
         }
     }
 
@@ -220,7 +220,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
             if let rights = self.access?.identity.topics {
                 let refused = rights.refused(topics)
                 if !refused.isEmpty {
-                    self.reply(error: "not allowed by the token: \(refused.joined(separator: ", "))", context: self.context)
+                    self.reply(error: "not allowed by the token: \(refused.joined(separator: ", "))")
                     topics.removeAll { refused.contains($0) }
                 }
             }
@@ -239,7 +239,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
         self.feed.announce(unannounced.subtracting(update.resume.map(\.topic)), history: self.history)
     }
 
-    private func reply(error message: String, context: ChannelHandlerContext?) {
+    private func reply(error message: String) {
         self.outbound.send(ServerFrame.text(JSONResponse.errorText(message), allocator: self.allocator))
     }
 
@@ -247,18 +247,18 @@ final class ClientFrameHandler: ChannelInboundHandler {
     /// it here: same user only; topics it no longer allows are dropped, with a notice.
     private func renew(with token: String, context: ChannelHandlerContext) {
         guard let access = self.access, let renew = access.identity.renew else {
-            return self.reply(error: "this connection was not opened with a token to renew", context: context)
+            return self.reply(error: "this connection was not opened with a token to renew")
         }
         guard !access.checking else {
-            return self.reply(error: "a token is being checked already; send the next when it is answered", context: context)
+            return self.reply(error: "a token is being checked already; send the next when it is answered")
         }
         self.check(token, with: renew, on: context.eventLoop) { handler, result in
             switch result {
             case .failure(let error):
-                handler.reply(error: "token refused: \(error.message)", context: handler.context)
+                handler.reply(error: "token refused: \(error.message)")
             case .success(let identity):
                 guard handler.adopt(identity, token: token) else {
-                    return handler.reply(error: "token refused: it is for another user than the connection's", context: handler.context)
+                    return handler.reply(error: "token refused: it is for another user than the connection's")
                 }
                 let expiry = identity.expiresAt.map { #","expires_at":\#(Int($0))"# } ?? ""
                 handler.outbound.send(ServerFrame.text(#"{"token":"accepted"\#(expiry)}"#, allocator: handler.allocator))

@@ -27,47 +27,43 @@ struct JWTFilter: RequestFilter {
     }
 
     func handle(_ request: Request, context: RequestContext, next: any Responder) throws -> Reply {
-        guard let token = AuthFilter.credential(of: request, isUpgrade: context.upgrade != nil) else {
-            self.metrics.authFailures.increment()
-            throw HTTPError(.unauthorized, "missing bearer token", headers: [.wwwAuthenticate: "Bearer"])
-        }
-        // A token seen lately (its header and signature passed): no parsing, no task; its
-        // claims are checked now, and it is answered on the loop.
-        do throws(HTTPError) {
-            if let identity = try self.verifier.recentIdentity(of: token) {
-                var context = context
-                context.identity = identity
-                return next.respond(to: request, context: context)
-            }
-        } catch {
-            self.metrics.authFailures.increment()
-            throw error
-        }
-        // What needs no key is refused at once, on the event loop.
-        let header: JWTVerifier.Header
-        do throws(HTTPError) {
-            header = try self.verifier.header(of: token)
-        } catch {
-            self.metrics.authFailures.increment()
-            throw error
-        }
         let verifier = self.verifier
         let metrics = self.metrics
-        return .async(on: context.eventLoop) {
-            let identity: RequestIdentity
-            do {
-                identity = try await verifier.identity(of: token, header: header)
-            } catch {
-                metrics.authFailures.increment()
-                throw error
+        do throws(HTTPError) {
+            guard let token = AuthFilter.credential(of: request, isUpgrade: context.upgrade != nil) else {
+                throw HTTPError(.unauthorized, "missing bearer token", headers: [.wwwAuthenticate: "Bearer"])
             }
-            var context = context
-            context.identity = identity
-            switch next.respond(to: request, context: context) {
-            case .now(let response): return response
-            case .later(let future): return try await future.get()
+            // A token seen lately (its header and signature passed): no parsing, no task; its
+            // claims are checked now, and it is answered on the loop.
+            if let identity = try verifier.recentIdentity(of: token) {
+                return Self.pass(request, as: identity, context: context, to: next)
             }
+            // What needs no key is refused at once, on the event loop.
+            let header = try verifier.header(of: token)
+            return .async(on: context.eventLoop) {
+                let identity: RequestIdentity
+                do {
+                    identity = try await verifier.identity(of: token, header: header)
+                } catch {
+                    metrics.authFailures.increment()
+                    throw error
+                }
+                switch Self.pass(request, as: identity, context: context, to: next) {
+                case .now(let response): return response
+                case .later(let future): return try await future.get()
+                }
+            }
+        } catch {
+            metrics.authFailures.increment()
+            throw error
         }
+    }
+
+    /// Hands the request on with the identity its token proved.
+    private static func pass(_ request: Request, as identity: RequestIdentity, context: RequestContext, to next: any Responder) -> Reply {
+        var context = context
+        context.identity = identity
+        return next.respond(to: request, context: context)
     }
 }
 

@@ -35,9 +35,11 @@ struct JWTSettings: Sendable {
             )
         }
         let keyNode = try options.required(sources[0])
+        var secretLength: Int?
         switch sources[0] {
         case "secret":
             let secret = try environment.secret(named: keyNode)
+            secretLength = secret.utf8.count
             // RFC 7518 §3.2: an HS256 key at least as long as its hash (32 bytes).
             guard secret.utf8.count >= 32 else {
                 throw keyNode.location.error("the token's secret is \(secret.utf8.count) bytes; an HMAC secret needs at least 32")
@@ -83,7 +85,7 @@ struct JWTSettings: Sendable {
             self.algorithms = Self.unique(self.keys.compactMap(\.algorithms.first))
         }
         // RFC 7518 §3.2: an HMAC key at least as long as its hash (jwt-kit traps on shorter ones).
-        if case .hmac = self.keys[0].material, let secretLength = Optional(try environment.secret(named: keyNode).utf8.count) {
+        if let secretLength {
             for algorithm in self.algorithms {
                 let needed = Int(algorithm.dropFirst(2))! / 8
                 guard secretLength >= needed else {
