@@ -60,6 +60,9 @@ public struct Bench: Sendable {
         /// never read again: what stalled readers cost everyone else. Their deliveries are not
         /// expected; the server's `slow_consumer` policy deals with them.
         public var stalled = 0
+        /// Messages per publish request (fanout, publish): above 1, each request is a
+        /// `{"messages": [...]}` batch of that many (relay-gateway only).
+        public var batch = 1
         public var timeout: Duration = .seconds(300)
 
         public init() {}
@@ -347,7 +350,7 @@ public struct Bench: Sendable {
         let reporter = Task {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(1))
-                self.progress("published \(min(count, next.taken))/\(count), received \(counter?.count ?? 0)")
+                self.progress("published \(min(count, next.taken * max(1, self.settings.batch)))/\(count), received \(counter?.count ?? 0)")
             }
         }
         defer { reporter.cancel() }
@@ -355,10 +358,15 @@ public struct Bench: Sendable {
             for connection in publishers {
                 group.addTask {
                     var recipients = 0
+                    let batch = max(1, self.settings.batch)
                     while true {
-                        let index = next.take()
-                        guard index < count else { return recipients }
-                        recipients += try await self.publishOne(index, on: connection, topic: topic)
+                        // Request `k` carries messages k * batch ..< (k + 1) * batch.
+                        let first = next.take() * batch
+                        guard first < count else { return recipients }
+                        recipients +=
+                            batch == 1
+                            ? try await self.publishOne(first, on: connection, topic: topic)
+                            : try await self.publishBatch(first..<min(count, first + batch), on: connection, topic: topic)
                     }
                 }
             }
@@ -366,13 +374,33 @@ public struct Bench: Sendable {
         }
     }
 
-    /// - Parameter userID: addressed to that user (on the user's topic) when given.
-    private func publishOne(_ index: Int, on connection: HTTPConnection, topic: String? = nil, userID: Int? = nil) async throws -> Int {
-        let topic = topic ?? "bench-\((userID ?? index) % max(1, self.settings.topics))"
+    /// The messages `indices` in one `{"messages": [...]}` request; returns their recipients.
+    private func publishBatch(_ indices: Range<Int>, on connection: HTTPConnection, topic: String?) async throws -> Int {
+        guard self.settings.target == .relay else { throw BenchError(message: "--batch needs --target relay") }
+        let items = indices.map { index in
+            let name = topic ?? "bench-\(index % max(1, self.settings.topics))"
+            return #"{"topic":"\#(name)","message":"\#(self.message(index))"}"#
+        }
+        let answer = try await connection.request(.POST, self.settings.publishPath, json: #"{"messages":["# + items.joined(separator: ",") + "]}")
+        guard answer.status == 200, let recipients = Self.intField("recipients", in: answer.body) else {
+            throw BenchError(message: "publish answered \(answer.status): \(answer.body)")
+        }
+        return recipients
+    }
+
+    /// Message `index`: its number and send time (for latency), padded to the message size.
+    private func message(_ index: Int) -> String {
         var message = "\(index) \(monotonicNanoseconds()) "
         if message.utf8.count < self.settings.messageSize {
             message += String(repeating: "x", count: self.settings.messageSize - message.utf8.count)
         }
+        return message
+    }
+
+    /// - Parameter userID: addressed to that user (on the user's topic) when given.
+    private func publishOne(_ index: Int, on connection: HTTPConnection, topic: String? = nil, userID: Int? = nil) async throws -> Int {
+        let topic = topic ?? "bench-\((userID ?? index) % max(1, self.settings.topics))"
+        let message = self.message(index)
         let answer: HTTPConnection.Answer
         let recipients: Int?
         switch self.settings.target {

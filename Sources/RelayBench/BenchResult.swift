@@ -8,6 +8,8 @@ public struct BenchResult: Sendable, Encodable {
     public var stalled = 0
     public let topics: Int
     public let publishes: Int
+    /// Messages per publish request (`--batch`).
+    public let batch: Int
     public let expected: Int
     public let received: Int
     public let lost: Int
@@ -16,8 +18,9 @@ public struct BenchResult: Sendable, Encodable {
     public let latencyMs: LatencySummary?
     public let serverCPUSeconds: Double?
     public let benchCPUSeconds: Double?
-    /// Server CPU per delivery (fanout, rate, addressed), per request (publish, health,
-    /// register) or per connection (connect), in microseconds.
+    /// Server CPU per delivery (fanout, rate, addressed), per request (health, register), per
+    /// message published (publish: per request unless `--batch`) or per connection (connect), in
+    /// microseconds.
     public let serverCPUMicroseconds: Double?
     public var serverBytesPerConnection: Double?
     /// The server's resident memory: after the connections (idle), or at the end of the
@@ -32,6 +35,7 @@ public struct BenchResult: Sendable, Encodable {
         self.subscribers = requestsOnly ? 0 : settings.subscribers
         self.topics = settings.topics
         self.publishes = scenario == "rate" ? Int(Double(settings.rate) * settings.duration.seconds) : settings.publishes
+        self.batch = max(1, settings.batch)
         self.expected = expected
         self.received = received
         self.lost = max(0, expected - received)

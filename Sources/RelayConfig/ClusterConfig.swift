@@ -33,9 +33,12 @@ public struct ClusterConfig: Sendable, Equatable {
 
     static let allowedKeys = ["backend", "url", "node_id", "poll_interval", "retention", "timeout"]
 
-    /// - Parameter historyTTL: `relay.history.ttl` when history is on: the outbox is the cluster's
-    ///   history, so it keeps messages at least that long.
-    init(reading mapping: ConfigMapping, historyTTL: Duration) throws(ConfigError) {
+    /// - Parameters:
+    ///   - historyTTL: `relay.history.ttl` when history is on: the outbox is the cluster's
+    ///     history, so it keeps messages at least that long.
+    ///   - idempotencyWindow: `relay.idempotency_window`: the outbox holds the cluster's
+    ///     idempotency keys, so it keeps messages at least that long too.
+    init(reading mapping: ConfigMapping, historyTTL: Duration, idempotencyWindow: Duration = .zero) throws(ConfigError) {
         try mapping.rejectUnknownKeys(allowed: Self.allowedKeys)
         let urlNode = try mapping.required("url")
         self.init(url: try urlNode.nonEmptyString(), nodeID: try mapping.required("node_id").nonEmptyString())
@@ -53,8 +56,11 @@ public struct ClusterConfig: Sendable, Equatable {
             retention = try node.duration()
             guard retention >= .seconds(1) else { throw node.location.error("must be at least 1s") }
             guard retention >= historyTTL else { throw node.location.error("must be at least relay.history.ttl (\(historyTTL))") }
+            guard retention >= idempotencyWindow else {
+                throw node.location.error("must be at least relay.idempotency_window (\(idempotencyWindow))")
+            }
         } else {
-            retention = max(retention, historyTTL)
+            retention = max(retention, historyTTL, idempotencyWindow)
         }
         if let node = mapping.node("timeout") {
             timeout = try node.duration()

@@ -39,7 +39,9 @@ public enum ConfigLoader {
         let filters = try sections.node("filters").map(FilterDeclaration.readAll) ?? []
         let listeners = try ListenerConfig.readAll(sections.required("listeners"), declared: filters)
         let cluster = try sections.node("cluster").map { node throws(ConfigError) in
-            try ClusterConfig(reading: node.mapping(), historyTTL: relay.history.isEnabled ? relay.history.ttl : .zero)
+            try ClusterConfig(
+                reading: node.mapping(), historyTTL: relay.history.isEnabled ? relay.history.ttl : .zero, idempotencyWindow: relay.idempotencyWindow
+            )
         }
         return GatewayConfig(file: file, relay: relay, tokens: tokens, filters: filters, listeners: listeners, cluster: cluster)
     }

@@ -33,6 +33,15 @@ public struct RelaySettings: Sendable, Equatable {
     public var flushWindow: Duration = .milliseconds(5)
     /// Per-topic history for reconnect-and-resume (`history`); off by default.
     public var history = HistoryConfig()
+    /// Messages one publish request may carry (`max_batch`): a `messages` list, or the topics of
+    /// one message sent to many; 1 to 10,000.
+    public var maxBatch: Int = 100
+    /// A publish repeating the topic and `id` of one seen this recently is not delivered again
+    /// (`idempotency_window`); `.zero` turns the check off.
+    public var idempotencyWindow: Duration = .seconds(120)
+    /// Idempotency keys one node holds at most (`idempotency_max_keys`); past that the oldest are
+    /// forgotten early. A cluster keeps them in its outbox instead.
+    public var idempotencyMaxKeys: Int = 100_000
 
     public init() {}
 }
@@ -72,7 +81,8 @@ extension RelaySettings {
     static let allowedKeys = [
         "default_topics", "registration_ttl", "send_queue", "send_queue_bytes", "slow_consumer",
         "max_message_bytes", "max_topics_per_client", "max_topic_length", "ping_interval", "ping_timeout",
-        "handshake_timeout", "idle_timeout", "shutdown_timeout", "history", "flush_window",
+        "handshake_timeout", "idle_timeout", "shutdown_timeout", "history", "flush_window", "max_batch",
+        "idempotency_window", "idempotency_max_keys",
     ]
 
     /// Reads the `relay:` mapping; absent keys keep their defaults.
@@ -103,6 +113,12 @@ extension RelaySettings {
             guard flushWindow <= .milliseconds(100) else { throw node.location.error("must be at most 100ms") }
         }
         if let node = mapping.node("history") { history = try HistoryConfig(reading: node.mapping()) }
+        if let node = mapping.node("max_batch") { maxBatch = try node.int(in: 1...10_000) }
+        if let node = mapping.node("idempotency_window") {
+            idempotencyWindow = try node.duration()
+            guard idempotencyWindow <= .seconds(86_400) else { throw node.location.error("must be at most 24h") }
+        }
+        if let node = mapping.node("idempotency_max_keys") { idempotencyMaxKeys = try node.int(in: 1...10_000_000) }
         if pingInterval > .zero, pingTimeout <= pingInterval, let node = mapping.node("ping_timeout") ?? mapping.node("ping_interval") {
             throw node.location.error("ping_timeout must be longer than ping_interval")
         }

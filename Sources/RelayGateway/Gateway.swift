@@ -105,6 +105,11 @@ public struct Gateway: Sendable {
         )
     }
 
+    /// A single node's idempotency keys; nil when the window is 0.
+    static func idempotencyWindow(_ settings: RelaySettings) -> IdempotencyWindow? {
+        settings.idempotencyWindow > .zero ? IdempotencyWindow(window: settings.idempotencyWindow, maxKeys: settings.idempotencyMaxKeys) : nil
+    }
+
     /// Serves until a shutdown signal arrives or the task is cancelled.
     /// - Parameters:
     ///   - reloadOnSIGHUP: re-read this config file on each SIGHUP and apply it (see ``ConfigReloader``);
@@ -131,7 +136,7 @@ public struct Gateway: Sendable {
             drain: self.drain,
             routes: directory,
             publisher: publisher,
-            bus: self.cluster?.bus ?? LocalBus(publisher: publisher),
+            bus: self.cluster?.bus ?? LocalBus(publisher: publisher, idempotency: Self.idempotencyWindow(self.config.relay)),
             registrations: registrations,
             recentUnregisters: recentUnregisters,
             sessions: sessions

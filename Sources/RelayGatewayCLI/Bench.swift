@@ -34,6 +34,8 @@ struct BenchCommand: AsyncParsableCommand {
     var nodes = ""
     @Option(help: "Extra subscribers that connect, then never read (fanout, rate, cluster scenarios): what stalled readers cost the others. Their deliveries are not expected.")
     var stalled = 0
+    @Option(help: "Messages per publish request (fanout, publish): above 1, each request is a {\"messages\": [...]} batch; CPU stays per message delivered (fanout) or published (publish).")
+    var batch = 1
     @Option(help: "Repeat each scenario this many times.") var runs = 1
     @Flag(help: "Print one JSON line per run instead of a table.") var json = false
     @Option(help: "Draw the latency distribution and deliveries/s of the last delivery run (fanout or rate) as an SVG chart into this file.")
@@ -62,6 +64,8 @@ struct BenchCommand: AsyncParsableCommand {
         }
         settings.target = target
         settings.stalled = self.stalled
+        guard self.batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        settings.batch = self.batch
         settings.nodes = self.nodes.split(separator: ",").map(String.init)
         let scenarios = try self.scenario.split(separator: ",").map { name in
             guard let scenario = Bench.Scenario(rawValue: String(name)) else {

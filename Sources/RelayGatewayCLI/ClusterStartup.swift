@@ -13,6 +13,7 @@ import RelayPostgres
         settings.retention = cluster.retention
         settings.timeout = cluster.timeout
         settings.registrationTTL = config.relay.registrationTTL
+        settings.idempotencyWindow = config.relay.idempotencyWindow
         let backend = try await PostgresCluster.connect(settings, logger: logger)
         logger.info("cluster joined", metadata: ["node": "\(cluster.nodeID)", "epoch": "\(backend.epoch)"])
         return backend

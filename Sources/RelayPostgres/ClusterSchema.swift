@@ -36,6 +36,9 @@ enum ClusterSchema {
         )
         """,
         "CREATE INDEX IF NOT EXISTS relay_outbox_created ON relay_outbox (created)",
+        // A publish's idempotency key (its `id`), looked up per topic within the window.
+        "ALTER TABLE relay_outbox ADD COLUMN IF NOT EXISTS idempotency_key TEXT",
+        "CREATE INDEX IF NOT EXISTS relay_outbox_keys ON relay_outbox (topic, idempotency_key) WHERE idempotency_key IS NOT NULL",
         """
         CREATE TABLE IF NOT EXISTS relay_registrations (
             id TEXT PRIMARY KEY,
@@ -50,8 +53,13 @@ enum ClusterSchema {
         // One call appends a batch: under the append lock, each publish takes its topic's next
         // offset, every row its id, and each publish is told the connected subscribers it has on
         // every node; one NOTIFY wakes the followers. One round trip, one implicit transaction.
+        // A publish whose idempotency key its topic already holds within `p_window_ms` (earlier
+        // in this batch too; "" is no key) is not appended: it answers the first copy's offset, row id 0 and
+        // recipients -1. The lock makes that check and the append one step for every node.
         """
-        CREATE OR REPLACE FUNCTION relay_append(p_kinds SMALLINT[], p_topics TEXT[], p_users BIGINT[], p_payloads TEXT[])
+        CREATE OR REPLACE FUNCTION relay_append(
+            p_kinds SMALLINT[], p_topics TEXT[], p_users BIGINT[], p_payloads TEXT[], p_keys TEXT[], p_window_ms BIGINT
+        )
         RETURNS TABLE (row_id BIGINT, row_offset BIGINT, row_recipients BIGINT)
         LANGUAGE plpgsql AS $$
         BEGIN
@@ -59,6 +67,19 @@ enum ClusterSchema {
             FOR i IN 1 .. coalesce(array_length(p_kinds, 1), 0) LOOP
                 row_offset := 0;
                 row_recipients := 0;
+                IF p_kinds[i] = 0 AND p_keys[i] <> '' AND p_window_ms > 0 THEN
+                    SELECT o.topic_offset INTO row_offset FROM relay_outbox o
+                    WHERE o.topic = p_topics[i] AND o.idempotency_key = p_keys[i] AND o.kind = 0
+                        AND o.created > now() - p_window_ms * interval '1 millisecond'
+                    ORDER BY o.id DESC LIMIT 1;
+                    IF FOUND THEN
+                        row_id := 0;
+                        row_recipients := -1;
+                        RETURN NEXT;
+                        CONTINUE;
+                    END IF;
+                    row_offset := 0;
+                END IF;
                 IF p_kinds[i] = 0 THEN
                     INSERT INTO relay_topics AS t (topic, last_offset) VALUES (p_topics[i], 1)
                     ON CONFLICT (topic) DO UPDATE SET last_offset = t.last_offset + 1
@@ -66,8 +87,8 @@ enum ClusterSchema {
                     SELECT count(*) INTO row_recipients FROM relay_registrations r
                     WHERE r.node IS NOT NULL AND r.topics @> ARRAY[p_topics[i]] AND (p_users[i] < 0 OR r.user_id = p_users[i]);
                 END IF;
-                INSERT INTO relay_outbox (kind, topic, topic_offset, user_id, payload)
-                VALUES (p_kinds[i], p_topics[i], row_offset, NULLIF(p_users[i], -1), p_payloads[i])
+                INSERT INTO relay_outbox (kind, topic, topic_offset, user_id, payload, idempotency_key)
+                VALUES (p_kinds[i], p_topics[i], row_offset, NULLIF(p_users[i], -1), p_payloads[i], NULLIF(p_keys[i], ''))
                 RETURNING id INTO row_id;
                 RETURN NEXT;
             END LOOP;

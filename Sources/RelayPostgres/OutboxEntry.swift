@@ -18,18 +18,23 @@ public struct OutboxEntry: Sendable, Equatable {
     public var topicOffset: Int64
     public var userID: Int?
     public var payload: String
+    /// A publish's `id`: the outbox appends it at most once per topic within the idempotency window.
+    public var idempotencyKey: String?
 
-    public init(id: Int64 = 0, kind: Kind, topic: String, topicOffset: Int64 = 0, userID: Int? = nil, payload: String) {
+    public init(
+        id: Int64 = 0, kind: Kind, topic: String, topicOffset: Int64 = 0, userID: Int? = nil, payload: String, idempotencyKey: String? = nil
+    ) {
         self.id = id
         self.kind = kind
         self.topic = topic
         self.topicOffset = topicOffset
         self.userID = userID
         self.payload = payload
+        self.idempotencyKey = idempotencyKey
     }
 
-    static func publish(topic: String, userID: Int?, message: String) -> OutboxEntry {
-        OutboxEntry(kind: .publish, topic: topic, userID: userID, payload: message)
+    static func publish(topic: String, userID: Int?, message: String, idempotencyKey: String? = nil) -> OutboxEntry {
+        OutboxEntry(kind: .publish, topic: topic, userID: userID, payload: message, idempotencyKey: idempotencyKey)
     }
 
     static func claim(_ id: ClientID, connection: UInt64, node: String) -> OutboxEntry {

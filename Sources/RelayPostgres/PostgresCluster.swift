@@ -22,6 +22,9 @@ public final class PostgresCluster: ClusterBackend {
         public var retention: Duration = .seconds(300)
         /// How long one database operation may take before it fails (and a publish answers 503).
         public var timeout: Duration = .seconds(2)
+        /// A publish repeating the idempotency key of one in the outbox this recent is a duplicate
+        /// (`relay.idempotency_window`); `.zero`: keys are not checked.
+        public var idempotencyWindow: Duration = .zero
         /// Registrations no node has held a connection for this long are deleted; `.zero` keeps them.
         public var registrationTTL: Duration = .seconds(600)
 
@@ -51,7 +54,10 @@ public final class PostgresCluster: ClusterBackend {
     /// `patience` (the database may be starting too), then throws ``ClusterUnavailable``.
     public static func connect(_ settings: Settings, patience: Duration = .seconds(15), logger: Logger) async throws -> PostgresCluster {
         let storeLink = DatabaseLink(url: settings.url, name: "registrations", logger: logger)
-        let writer = OutboxWriter(link: DatabaseLink(url: settings.url, name: "outbox", logger: logger), timeout: settings.timeout, logger: logger)
+        let writer = OutboxWriter(
+            link: DatabaseLink(url: settings.url, name: "outbox", logger: logger), timeout: settings.timeout,
+            idempotencyWindow: settings.idempotencyWindow, logger: logger
+        )
         let store = PostgresRegistrations(link: storeLink, nodeID: settings.nodeID, timeout: settings.timeout, claims: writer, logger: logger)
         let deadline = ContinuousClock.now + patience
         while true {

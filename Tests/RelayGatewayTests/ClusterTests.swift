@@ -68,6 +68,41 @@ import Testing
         }
     }
 
+    /// A batch published on one node arrives on another in its order, and an idempotency key
+    /// holds across nodes: the outbox refuses the repeat whichever node it comes through.
+    @Test func batchesKeepTheirOrderAndIdsHoldAcrossNodes() async throws {
+        let database = try await TestDatabase.create("batch")
+        let a = try await ClusterNode.start("a", database: database.url)
+        let b = try await ClusterNode.start("b", database: database.url)
+        defer { for node in [a, b] { node.process.signal(SIGKILL) } }
+        try await withTimeout(.seconds(60)) {
+            let subscriber = try await TestSubscriber.connect(b.subscribeURL(try await a.register(userID: 1)))
+            try await eventually("the connection on b is counted", within: .seconds(5)) {
+                try await a.publish(topic: "cats", message: "probe").json?["recipients"] as? Int == 1
+            }
+            let batch = (0..<50).map { #"{"topic": "cats", "message": "m\#($0)"}"# }.joined(separator: ",")
+            let answer = try await HTTP.post(a.base + "/publish", #"{"messages": [\#(batch)]}"#)
+            #expect(answer.status == 200, "\(answer.body)")
+            let results = (answer.json?["results"] as? [[String: Any]]) ?? []
+            let offsets = results.compactMap { $0["offset"] as? Int }
+            #expect(offsets.count == 50 && offsets == Array(offsets[0]..<(offsets[0] + 50)))
+            #expect(results.allSatisfy { $0["recipients"] as? Int == 1 })
+            try await eventually("the batch on b") { subscriber.received.count >= 51 }
+            #expect(Array(subscriber.received.suffix(50)) == (0..<50).map { "m\($0)" })
+
+            let keyed = #"{"topic": "cats", "message": "paid", "id": "invoice-9"}"#
+            let first = try await HTTP.post(a.base + "/publish", keyed)
+            #expect(first.json?["duplicate"] == nil && first.json?["recipients"] as? Int == 1)
+            let again = try await HTTP.post(b.base + "/publish", keyed)
+            #expect(again.json?["duplicate"] as? Bool == true, "\(again.body)")
+            #expect(again.json?["offset"] as? Int == first.json?["offset"] as? Int)
+            #expect(try await b.publish(topic: "cats", message: "marker").status == 200)
+            try await eventually("the marker on b") { subscriber.received.last == "marker" }
+            #expect(subscriber.received.filter { $0 == "paid" }.count == 1)
+            try await subscriber.close()
+        }
+    }
+
     @Test func unknownIdsAreRefusedOnEveryNode() async throws {
         let database = try await TestDatabase.create("unknown")
         let a = try await ClusterNode.start("a", database: database.url)

@@ -122,6 +122,8 @@ import Testing
                 (Self.config("A").replacingOccurrences(of: "port: 0", with: "port: 0\n    tls: {certificate: /nonexistent.pem, key: /nonexistent.key}"),
                  "test.yaml:11: listeners[0].tls.certificate: cannot read /nonexistent.pem: No such file or directory"),
                 ("relay: {history: {size: 10}}\n" + Self.config("A"), "test.yaml: relay.history: history settings cannot change on a reload: restart the gateway"),
+                ("relay: {idempotency_window: 5m}\n" + Self.config("A"),
+                 "test.yaml: relay.idempotency_window: idempotency settings cannot change on a reload: restart the gateway"),
                 (Self.config("A").replacingOccurrences(of: "port: 0", with: "port: \(gateway.port)").replacingOccurrences(of: "name: main", with: "name: other"),
                  "test.yaml:8: listeners[0]: cannot listen on 127.0.0.1:\(gateway.port): "),
             ]

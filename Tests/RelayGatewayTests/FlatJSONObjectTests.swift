@@ -7,7 +7,7 @@ import Testing
 /// The publish body's fast reader must agree with `JSONDecoder` on every body it accepts, and
 /// leave to `JSONDecoder` whatever it is not sure of.
 @Suite struct FlatJSONObjectTests {
-    typealias Body = PublishHandler.Body
+    typealias Body = PublishHandler.Item
 
     /// What `JSONDecoder` makes of a body: the fields, or nil when it refuses it.
     private func decoded(_ text: String) -> Body? {
@@ -27,6 +27,7 @@ import Testing
         #expect(fast.topic == reference?.topic, "topic of \(text.debugDescription)", sourceLocation: sourceLocation)
         #expect(fast.message == reference?.message, "message of \(text.debugDescription)", sourceLocation: sourceLocation)
         #expect(fast.user_id == reference?.user_id, "user_id of \(text.debugDescription)", sourceLocation: sourceLocation)
+        #expect(fast.id == reference?.id, "id of \(text.debugDescription)", sourceLocation: sourceLocation)
         return true
     }
 

@@ -101,6 +101,64 @@ import Testing
         }
     }
 
+    /// A caller's batch goes in one `relay_append` (one transaction), in its order, never split,
+    /// even while other appends arrive with it.
+    @Test func aBatchIsOneAppendInOrder() async throws {
+        let (url, _) = try await Self.freshDatabase("batch")
+        let writer = OutboxWriter(link: DatabaseLink(url: url, name: "writer", logger: Self.logger), timeout: .seconds(10), logger: Self.logger)
+        let batch = (0..<50).map { OutboxEntry.publish(topic: ["cats", "dogs"][$0 % 2], userID: nil, message: "b\($0)") }
+        let appended = try await writer.append(batch)
+        #expect(writer.batchesWritten == 1)
+        #expect(appended.map(\.id) == Array(appended[0].id..<(appended[0].id + 50)), "consecutive ids: one transaction, in order")
+        #expect(appended.filter { $0.id % 2 == appended[0].id % 2 }.map(\.topicOffset) == Array(1...25))
+        // Batches bigger than a transaction's usual share, with single appends racing them: each
+        // batch's rows stay together.
+        let results = try await withThrowingTaskGroup(of: [OutboxWriter.Appended].self) { group in
+            for round in 0..<4 {
+                group.addTask {
+                    try await writer.append((0..<300).map { OutboxEntry.publish(topic: "birds", userID: nil, message: "r\(round)-\($0)") })
+                }
+                group.addTask { [try await writer.append(.publish(topic: "birds", userID: nil, message: "single \(round)"))] }
+            }
+            var all: [[OutboxWriter.Appended]] = []
+            for try await result in group { all.append(result) }
+            return all
+        }
+        for result in results where result.count == 300 {
+            #expect(result.map(\.id) == Array(result[0].id..<(result[0].id + 300)))
+        }
+        await writer.close()
+    }
+
+    /// Idempotency keys are held by the outbox: a repeat through another node (another writer)
+    /// within the window is not appended, and answers the first copy's offset.
+    @Test func idempotencyKeysHoldAcrossNodes() async throws {
+        let (url, _) = try await Self.freshDatabase("keys")
+        let writers = (0..<2).map {
+            OutboxWriter(link: DatabaseLink(url: url, name: "node\($0)", logger: Self.logger), timeout: .seconds(10), idempotencyWindow: .seconds(2), logger: Self.logger)
+        }
+        let first = try await writers[0].append(.publish(topic: "cats", userID: nil, message: "m", idempotencyKey: "k1"))
+        #expect(!first.duplicate && first.topicOffset == 1)
+        let repeated = try await writers[1].append([
+            .publish(topic: "cats", userID: nil, message: "m", idempotencyKey: "k1"),
+            .publish(topic: "dogs", userID: nil, message: "m", idempotencyKey: "k1"),
+            .publish(topic: "cats", userID: nil, message: "n", idempotencyKey: "k2"),
+            .publish(topic: "cats", userID: nil, message: "n", idempotencyKey: "k2"),
+            .publish(topic: "cats", userID: nil, message: "no key"),
+        ])
+        #expect(repeated.map(\.duplicate) == [true, false, false, true, false])
+        #expect(repeated.map(\.topicOffset) == [1, 1, 2, 2, 3])
+        #expect(repeated.filter(\.duplicate).allSatisfy { $0.id == 0 && $0.recipients == 0 })
+        let stored = try await Self.readAll(url)
+        #expect(stored.map(\.payload) == ["m", "m", "n", "no key"], "duplicates are never appended, so no node delivers them")
+        // Past the window the key is new again; a writer without a window does not check keys.
+        try await Task.sleep(for: .milliseconds(2100))
+        #expect(try await writers[1].append(.publish(topic: "cats", userID: nil, message: "m", idempotencyKey: "k1")).duplicate == false)
+        let unchecked = OutboxWriter(link: DatabaseLink(url: url, name: "plain", logger: Self.logger), timeout: .seconds(10), logger: Self.logger)
+        #expect(try await unchecked.append(.publish(topic: "cats", userID: nil, message: "m", idempotencyKey: "k1")).duplicate == false)
+        for writer in writers + [unchecked] { await writer.close() }
+    }
+
     @Test func publishesCountConnectedSubscribersOnEveryNode() async throws {
         let (url, _) = try await Self.freshDatabase("recipients")
         let link = DatabaseLink(url: url, name: "store", logger: Self.logger)

@@ -3,11 +3,32 @@ public struct PublishReceipt: Sendable, Equatable {
     /// Connected subscribers it went to (on every node, in a cluster).
     public var recipients: Int
     /// Its place in its topic's stream, when the relay keeps one (history on, or a cluster).
+    /// For a duplicate, the place of the first copy when it is known.
     public var position: StreamPosition?
+    /// The publish repeated an idempotency key seen within the window: it was not delivered again.
+    public var duplicate: Bool
 
-    public init(recipients: Int, position: StreamPosition?) {
+    public init(recipients: Int, position: StreamPosition?, duplicate: Bool = false) {
         self.recipients = recipients
         self.position = position
+        self.duplicate = duplicate
+    }
+}
+
+/// One message of a publish: to the subscribers of `topic` (of `userID` only, when given).
+/// With an `id`, a repeat of the same topic and id within the relay's idempotency window is not
+/// delivered again (see ``IdempotencyWindow``).
+public struct PublishRequest: Sendable, Equatable {
+    public var topic: String
+    public var userID: Int?
+    public var message: String
+    public var id: String?
+
+    public init(topic: String, userID: Int? = nil, message: String, id: String? = nil) {
+        self.topic = topic
+        self.userID = userID
+        self.message = message
+        self.id = id
     }
 }
 
@@ -25,10 +46,19 @@ public protocol MessageBus: Sendable {
     /// nil when it must be awaited through ``publish(topic:userID:message:)``, and then nothing
     /// was done.
     func publishImmediately(topic: String, userID: Int?, message: String) -> PublishReceipt?
+
+    /// Publishes `batch` in its order, each message as one publish with its own receipt (in the
+    /// same order), repeats of an idempotency key answered as duplicates. Returns once the whole
+    /// batch is accepted; throws if the bus is unavailable, and then none of it was accepted.
+    func publish(_ batch: [PublishRequest]) async throws -> [PublishReceipt]
+
+    /// The same batch done at once, when this bus needs no waiting; nil when it must be awaited.
+    func publishImmediately(_ batch: [PublishRequest]) -> [PublishReceipt]?
 }
 
 extension MessageBus {
     public func publishImmediately(topic: String, userID: Int?, message: String) -> PublishReceipt? { nil }
+    public func publishImmediately(_ batch: [PublishRequest]) -> [PublishReceipt]? { nil }
 }
 
 /// A node's end of a cluster bus: what its follower hands over, in the bus's order.

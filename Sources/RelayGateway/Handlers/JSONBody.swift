@@ -23,16 +23,17 @@ enum JSONBody {
 
     private static func describe(_ error: DecodingError) -> String {
         switch error {
-        case .keyNotFound(let key, _):
-            return "missing \"\(key.stringValue)\""
+        case .keyNotFound(let key, let context):
+            return "missing \"\(Self.path(context.codingPath + [key]))\""
         case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-            guard let key = context.codingPath.last?.stringValue else {
+            guard !context.codingPath.isEmpty else {
                 return "request body must be a JSON object"
             }
-            return "\"\(key)\" must be \(Self.describe(type))"
+            return "\"\(Self.path(context.codingPath))\" must be \(Self.describe(type))"
         case .dataCorrupted(let context):
-            if let key = context.codingPath.last?.stringValue {
-                return "\"\(key)\" must be \(context.debugDescription.contains("Number") ? "an integer that fits in 64 bits" : "valid")"
+            if !context.codingPath.isEmpty {
+                let what = context.debugDescription.contains("Number") ? "an integer that fits in 64 bits" : "valid"
+                return "\"\(Self.path(context.codingPath))\" must be \(what)"
             }
             return "malformed JSON"
         @unknown default:
@@ -40,11 +41,24 @@ enum JSONBody {
         }
     }
 
+    /// Where a value is in the body: `topic`, `messages[3].user_id`.
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.enumerated().reduce(into: "") { path, step in
+            if let index = step.element.intValue {
+                path += "[\(index)]"
+            } else {
+                path += (step.offset == 0 ? "" : ".") + step.element.stringValue
+            }
+        }
+    }
+
     private static func describe(_ type: Any.Type) -> String {
         switch type {
         case is Int.Type, is Int?.Type: "an integer"
         case is String.Type, is String?.Type: "a string"
-        case is [String].Type: "a list of strings"
+        case is [String].Type, is [String]?.Type: "a list of strings"
+        case _ where String(describing: type).hasPrefix("Array"): "a list"
+        case _ where String(describing: type).hasPrefix("Dictionary"): "an object"
         default: "of another type"
         }
     }

@@ -167,6 +167,9 @@ public final class ConfigReloader: Sendable {
         if old.relay.history != new.relay.history {
             throw refuse("relay.history", "history settings cannot change on a reload: restart the gateway")
         }
+        if old.relay.idempotencyWindow != new.relay.idempotencyWindow || old.relay.idempotencyMaxKeys != new.relay.idempotencyMaxKeys {
+            throw refuse("relay.idempotency_window", "idempotency settings cannot change on a reload: restart the gateway")
+        }
         if old.relay.shutdownTimeout != new.relay.shutdownTimeout {
             throw refuse("relay.shutdown_timeout", "shutdown_timeout cannot change on a reload: restart the gateway")
         }

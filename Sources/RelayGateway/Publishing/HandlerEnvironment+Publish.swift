@@ -35,11 +35,58 @@ extension HandlerEnvironment {
         }
     }
 
-    /// `{"recipients": N}`, with `"offset": n` (the message's place in its topic) when history is on.
+    /// Publishes `batch` in its order as the `publish` handler does (validate it first: nothing
+    /// checks it here), every message counted as one publish; repeats of an idempotency key are
+    /// answered as duplicates and not delivered. In a cluster the batch is one append to the bus.
+    /// `answer` turns the receipts, in the batch's order, into the response.
+    public func publish(
+        _ batch: [PublishRequest], on eventLoop: any EventLoop,
+        answer: @escaping @Sendable ([PublishReceipt]) -> Response = HandlerEnvironment.batchAnswer
+    ) -> Reply {
+        let metrics = self.metrics
+        let start = ContinuousClock.now
+        if let receipts = self.bus.publishImmediately(batch) {
+            metrics.counted(receipts, since: start)
+            return .now(answer(receipts))
+        }
+        let bus = self.bus
+        return .async(on: eventLoop) {
+            let receipts: [PublishReceipt]
+            do {
+                receipts = try await bus.publish(batch)
+            } catch {
+                throw HTTPError.clusterUnavailable(error)
+            }
+            metrics.counted(receipts, since: start)
+            return answer(receipts)
+        }
+    }
+
+    /// `{"recipients": N}`, with `"offset": n` (the message's place in its topic) when history is
+    /// on, and `"duplicate": true` for a repeat of an idempotency key (not delivered again; the
+    /// offset is the first copy's).
     @Sendable public static func receiptAnswer(_ receipt: PublishReceipt) -> Response {
         // Written by hand: the hot path's answer, too simple for a JSONEncoder.
+        Response.json(.ok, ByteBuffer(string: "{" + Self.fields(of: receipt) + "}"))
+    }
+
+    /// `{"recipients": TOTAL, "results": [{"recipients": N, "offset"?: n, "duplicate"?: true}, ...]}`,
+    /// a result per message in the batch's order.
+    @Sendable public static func batchAnswer(_ receipts: [PublishReceipt]) -> Response {
+        var json = #"{"recipients":\#(receipts.reduce(0) { $0 + $1.recipients }),"results":["#
+        json.reserveCapacity(json.utf8.count + receipts.count * 40)
+        for (index, receipt) in receipts.enumerated() {
+            json += index == 0 ? "{" : ",{"
+            json += Self.fields(of: receipt)
+            json += "}"
+        }
+        json += "]}"
+        return Response.json(.ok, ByteBuffer(string: json))
+    }
+
+    private static func fields(of receipt: PublishReceipt) -> String {
         let offset = receipt.position.map { #","offset":\#($0.offset)"# } ?? ""
-        return Response.json(.ok, ByteBuffer(string: #"{"recipients":\#(receipt.recipients)\#(offset)}"#))
+        return #""recipients":\#(receipt.recipients)\#(offset)"# + (receipt.duplicate ? #","duplicate":true"# : "")
     }
 }
 
@@ -48,5 +95,13 @@ extension RelayMetrics {
     func counted(_ receipt: PublishReceipt, since start: ContinuousClock.Instant) {
         self.recordPublishEnqueue(ContinuousClock.now - start)
         self.published(recipients: receipt.recipients)
+    }
+
+    /// A batch done: one enqueue time, and each message that was delivered (not a duplicate) as a publish.
+    func counted(_ receipts: [PublishReceipt], since start: ContinuousClock.Instant) {
+        self.recordPublishEnqueue(ContinuousClock.now - start)
+        for receipt in receipts where !receipt.duplicate {
+            self.published(recipients: receipt.recipients)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import NIOCore
 import RelayCore
 import Synchronization
 
@@ -23,26 +24,53 @@ public struct Publisher: Sendable {
     /// Returns how many connected clients it reached and, with history on, its position.
     func publish(topic: String, userID: Int?, message: String) -> (recipients: Int, position: StreamPosition?) {
         // Without a given position nothing is a repeat: the message is always handed on.
-        self.handOn(topic: topic, userID: userID, message: message, at: nil, live: true)!
+        self.handOn(topic: topic, userID: userID, message: message, at: nil, live: true, frame: nil)!
+    }
+
+    /// Publishes `batch` in order, one receipt per message. A message whose topic and id
+    /// `idempotency` has seen is not delivered again. Consecutive messages with the same text (one
+    /// message to many topics) share one encoded frame.
+    func publish(_ batch: [PublishRequest], idempotency: IdempotencyWindow?) -> [PublishReceipt] {
+        var receipts: [PublishReceipt] = []
+        receipts.reserveCapacity(batch.count)
+        var previous: (message: String, frame: ByteBuffer)?
+        for request in batch {
+            let key = request.id.map { IdempotencyWindow.Key(topic: request.topic, id: $0) }
+            if let key, let idempotency, case .duplicate(let position) = idempotency.admit(key) {
+                receipts.append(PublishReceipt(recipients: 0, position: position, duplicate: true))
+                continue
+            }
+            let frame = previous.flatMap { $0.message == request.message ? $0.frame : nil } ?? ServerFrame.text(request.message)
+            previous = (request.message, frame)
+            let (recipients, position) = self.handOn(
+                topic: request.topic, userID: request.userID, message: request.message, at: nil, live: true, frame: frame
+            )!
+            if let key, let idempotency {
+                idempotency.record(key, at: position)
+            }
+            receipts.append(PublishReceipt(recipients: recipients, position: position))
+        }
+        return receipts
     }
 
     /// Hands on a message a cluster's bus numbered (`position`): kept in history at that position
     /// when history is on, then, if `live`, sent to this node's recipients. Called in the bus's
     /// order; a position the history already holds is not handed on again.
     func deliver(topic: String, userID: Int?, message: String, position: StreamPosition, live: Bool) {
-        _ = self.handOn(topic: topic, userID: userID, message: message, at: position, live: live)
+        _ = self.handOn(topic: topic, userID: userID, message: message, at: position, live: live, frame: nil)
     }
 
-    /// The one path of both: numbered by the history (`given` nil) or at `given`; nil for a repeat.
+    /// The one path of all: numbered by the history (`given` nil) or at `given`; nil for a repeat.
+    /// `frame`: the message's text frame, when it is already encoded.
     private func handOn(
-        topic: String, userID: Int?, message: String, at given: StreamPosition?, live: Bool
+        topic: String, userID: Int?, message: String, at given: StreamPosition?, live: Bool, frame: ByteBuffer?
     ) -> (recipients: Int, position: StreamPosition?)? {
         guard let history else {
             guard live else { return (0, given) }
             let withEnvelope = self.envelopes.isWanted
             return (
                 self.relay.publish(
-                    PublishedMessage(topic: topic, userID: userID, message: message, position: given, withEnvelope: withEnvelope),
+                    PublishedMessage(topic: topic, userID: userID, message: message, position: given, frame: frame, withEnvelope: withEnvelope),
                     topic: topic, userID: userID
                 ),
                 given
@@ -50,7 +78,7 @@ public struct Publisher: Sendable {
         }
         // History keeps the message without its position (the entry's offset is stored beside
         // it); recipients get it with the position, sharing the same encoded frame.
-        let stored = PublishedMessage(topic: topic, userID: userID, message: message, position: nil, withEnvelope: false)
+        let stored = PublishedMessage(topic: topic, userID: userID, message: message, position: nil, frame: frame, withEnvelope: false)
         let bytes = stored.byteCount
         func fanOut(at position: StreamPosition) -> (recipients: Int, position: StreamPosition?) {
             guard live else { return (0, position) }
