@@ -26,7 +26,8 @@ public struct Gateway: Sendable {
     public let relay: Relay<WebSocketSubscriber>
     /// Per-topic history for resume; nil when `relay.history` is off.
     public let history: TopicHistory<PublishedMessage>?
-    private let envelopes = EnvelopeDemand()
+    private let envelopes = ClientDemand()
+    private let eventStreams = ClientDemand()
     public let routeTable: RouteTable
     /// The counters the `metrics` handler exposes.
     public let metrics = RelayMetrics()
@@ -122,11 +123,11 @@ public struct Gateway: Sendable {
         onReload: @escaping @Sendable (Result<ReloadSummary, ConfigError>) -> Void = { _ in }
     ) async throws {
         let directory = RouteDirectory(routeTable: self.routeTable)
-        let publisher = Publisher(relay: self.relay, history: self.history, envelopes: self.envelopes)
+        let publisher = Publisher(relay: self.relay, history: self.history, envelopes: self.envelopes, eventStreams: self.eventStreams)
         let registrations = self.cluster?.registrations ?? LocalRegistrations()
         let recentUnregisters = RecentUnregisters()
         let sessions = SubscriberSessions(
-            relay: self.relay, registrations: registrations, history: self.history, envelopes: self.envelopes,
+            relay: self.relay, registrations: registrations, history: self.history, envelopes: self.envelopes, eventStreams: self.eventStreams,
             settings: self.config.relay, logger: self.logger, metrics: self.metrics
         )
         let environment = HandlerEnvironment(

@@ -257,7 +257,8 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         request.body = pending.body ?? ByteBuffer()
         request.parameters = pending.match.parameters
         let peer = self.peer ?? RequestContext.Peer(logger: self.logger, remoteAddress: nil)
-        let requestContext = RequestContext(channel: context.channel, peer: peer, upgrade: pending.upgrade)
+        var requestContext = RequestContext(channel: context.channel, peer: peer, upgrade: pending.upgrade)
+        requestContext.opensEventStream = pending.match.opensEventStream
         switch pending.match.responder.respond(to: request, context: requestContext) {
         case .now(let response):
             self.answer(pending, with: response, context: context)
@@ -303,6 +304,9 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
                     with: HTTPError(.internalServerError, "the handler did not accept the handshake").response, context: context
                 )
             }
+        }
+        if let stream = response.stream, response.status == .ok, pending.request.method != .head {
+            return self.startStream(stream, pending: pending, response: response, context: context)
         }
         let keepAlive = pending.keepAlive && !self.ending && !ConnectionTokens(response.headers).close
         self.write(response, version: pending.nioHead.version, isHead: pending.request.method == .head, keepAlive: keepAlive, context: context)
@@ -419,6 +423,42 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
                     context.close(promise: nil)
                 }
             }
+    }
+
+    // MARK: Streamed bodies
+
+    /// Writes the head of a streamed answer, then hands the connection to what `stream` installs
+    /// and leaves the pipeline with the request decoder (as an upgrade does).
+    private func startStream(_ stream: StreamedBody, pending: Pending, response: Response, context: ChannelHandlerContext) {
+        self.state = .upgraded
+        self.deadline = nil
+        self.queued.removeAll()
+        let chunked = pending.nioHead.version.minor >= 1
+        var fields = response.headers
+        fields.removeAll { Self.framedHere.contains($0.name) }
+        if chunked {
+            fields.append(HTTPField(name: .transferEncoding, value: "chunked"))
+        }
+        let head = ResponseWriter.head(
+            version: pending.nioHead.version, status: response.status, fields: fields, contentLength: nil,
+            connection: chunked ? nil : "close", reserving: 0, allocator: context.channel.allocator
+        )
+        context.writeAndFlush(self.wrapOutboundOut(head), promise: nil)
+        self.needsFlush = false
+        do {
+            try stream.install(context.channel, chunked ? .chunked : .untilClose)
+            let pipeline = context.pipeline.syncOperations
+            let decoder = self.decoder
+            pipeline.removeHandler(context: context, promise: nil)
+            pipeline.removeHandler(decoder, promise: nil)
+            if self.readHeld {
+                self.readHeld = false
+                context.channel.read()
+            }
+        } catch {
+            self.logger.debug("streamed answer failed", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
     }
 
     // MARK: Deadlines

@@ -11,6 +11,10 @@ public struct RequestContext: Sendable {
     public let upgrade: WebSocketUpgrade?
     /// What the filters before this point learnt about the request (``RequestAttributes``).
     public var attributes = RequestAttributes()
+    /// Whether the route answers with an event stream (`text/event-stream`): like a WebSocket
+    /// handshake, a request a browser cannot add headers to (`EventSource`), so filters take a
+    /// `?token=` credential on it.
+    public internal(set) var opensEventStream = false
 
     public var eventLoop: any EventLoop { self.channel.eventLoop }
     public var logger: Logger { self.peer.logger }

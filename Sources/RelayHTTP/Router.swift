@@ -14,12 +14,17 @@ public struct Route: Sendable {
     public let responder: any Responder
     /// Whether WebSocket handshakes on this route are handed to its chain (else they are plain requests).
     public let acceptsWebSocket: Bool
+    /// Whether the route answers with an event stream (``RequestContext/opensEventStream``).
+    public let opensEventStream: Bool
 
-    public init(method: HTTPRequest.Method, segments: [Segment], responder: any Responder, acceptsWebSocket: Bool = false) {
+    public init(
+        method: HTTPRequest.Method, segments: [Segment], responder: any Responder, acceptsWebSocket: Bool = false, opensEventStream: Bool = false
+    ) {
         self.method = method
         self.segments = segments
         self.responder = responder
         self.acceptsWebSocket = acceptsWebSocket
+        self.opensEventStream = opensEventStream
     }
 }
 
@@ -33,6 +38,7 @@ public struct Router: Sendable {
         let responder: any Responder
         let parameterNames: [String]
         let acceptsWebSocket: Bool
+        let opensEventStream: Bool
     }
 
     /// Every method served at one path, and the 405 answer for the others.
@@ -53,6 +59,7 @@ public struct Router: Sendable {
         let responder: any Responder
         let parameters: Parameters
         let acceptsWebSocket: Bool
+        var opensEventStream = false
     }
 
     private let root = Node()
@@ -73,7 +80,8 @@ public struct Router: Sendable {
                     if case .parameter(let name) = segment { return name }
                     return nil
                 },
-                acceptsWebSocket: route.acceptsWebSocket
+                acceptsWebSocket: route.acceptsWebSocket,
+                opensEventStream: route.opensEventStream
             )
             var node = self.root
             for segment in route.segments {
@@ -144,7 +152,10 @@ public struct Router: Sendable {
         for (name, value) in zip(endpoint.parameterNames, values) {
             parameters.append(name, value)
         }
-        return Match(responder: endpoint.responder, parameters: parameters, acceptsWebSocket: endpoint.acceptsWebSocket && method == .get)
+        return Match(
+            responder: endpoint.responder, parameters: parameters, acceptsWebSocket: endpoint.acceptsWebSocket && method == .get,
+            opensEventStream: endpoint.opensEventStream
+        )
     }
 
     /// Depth-first, literal before parameter; the depth is bounded by the routes', so a request

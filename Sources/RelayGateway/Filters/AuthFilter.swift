@@ -23,7 +23,7 @@ struct AuthFilter: RequestFilter {
     let metrics: RelayMetrics
 
     func handle(_ request: Request, context: RequestContext, next: any Responder) throws -> Reply {
-        guard let presented = Self.credential(of: request, isUpgrade: context.upgrade != nil) else {
+        guard let presented = Self.credential(of: request, isUpgrade: context.upgrade != nil || context.opensEventStream) else {
             self.metrics.authFailures.increment()
             throw HTTPError(.unauthorized, "missing bearer token", headers: [.wwwAuthenticate: "Bearer"])
         }

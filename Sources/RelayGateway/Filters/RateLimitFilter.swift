@@ -78,7 +78,7 @@ struct RateLimitFilter: RequestFilter {
         case .ip:
             return context.peerAddress
         case .token:
-            return AuthFilter.credential(of: request, isUpgrade: context.upgrade != nil) ?? ""
+            return AuthFilter.credential(of: request, isUpgrade: context.upgrade != nil || context.opensEventStream) ?? ""
         case .header(let name):
             return request.headers.first(name) ?? ""
         }

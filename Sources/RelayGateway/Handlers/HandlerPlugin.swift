@@ -60,6 +60,9 @@ public struct HandlerPlugin: NamedPlugin {
     /// Whether the handler accepts WebSocket upgrades: the built-in `subscribe` handler's (turning
     /// an upgrade into a subscriber needs the gateway's sessions, which plugins do not reach yet).
     public let servesWebSocket: Bool
+    /// Whether the handler answers with an event stream (the built-in `events` handler): filters
+    /// then take a `?token=` credential, as on a WebSocket handshake.
+    public let servesEventStream: Bool
     public let make: @Sendable (HandlerEnvironment) -> RelayHandler
 
     public init(
@@ -67,6 +70,7 @@ public struct HandlerPlugin: NamedPlugin {
         defaultMethod: HTTPRequest.Method,
         requiredParameters: [String] = [],
         servesWebSocket: Bool = false,
+        servesEventStream: Bool = false,
         origin: String = #fileID,
         make: @escaping @Sendable (HandlerEnvironment) -> RelayHandler
     ) {
@@ -75,6 +79,7 @@ public struct HandlerPlugin: NamedPlugin {
         self.defaultMethod = defaultMethod
         self.requiredParameters = requiredParameters
         self.servesWebSocket = servesWebSocket
+        self.servesEventStream = servesEventStream
         self.make = make
     }
 }

@@ -60,7 +60,7 @@ enum SubscribeHandler {
 /// In a cluster, the shared copy of a registration is the truth: it may come from another node,
 /// or have new topics set through another node, or be gone (expired or unregistered elsewhere).
 /// While the store is down, a registration this node already knows may still connect.
-private func adoptSharedRegistration(_ id: ClientID, environment: HandlerEnvironment) async throws {
+func adoptSharedRegistration(_ id: ClientID, environment: HandlerEnvironment) async throws {
     let registrations = environment.registrations
     let shared: SharedRegistration?
     do {

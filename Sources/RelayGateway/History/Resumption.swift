@@ -15,10 +15,12 @@ extension SubscriberFeed {
         history: TopicHistory<PublishedMessage>?
     ) {
         guard !requests.isEmpty else { return }
-        self.enableEnvelopes()
+        if self.outbound.transport == .webSocket {
+            self.enableEnvelopes()
+        }
         for (topic, since) in requests {
             guard topics.contains(topic) else {
-                self.outbound.send(ServerFrame.text(JSONResponse.errorText("cannot resume \"\(topic)\": not subscribed to it")))
+                self.tell("cannot resume \"\(topic)\": not subscribed to it", isError: true)
                 continue
             }
             let replay =
@@ -28,14 +30,15 @@ extension SubscriberFeed {
         }
     }
 
-    /// Tells an envelope client where each of `topics` stands (a `subscribed` notice), so it can
-    /// resume even a topic it never received anything on. Does nothing with history off or
-    /// outside envelope mode.
+    /// Tells an envelope client (or an event stream) where each of `topics` stands (a `subscribed`
+    /// notice), so it can resume even a topic it never received anything on. Does nothing with
+    /// history off, or on a WebSocket outside envelope mode.
     func announce(_ topics: some Sequence<String>, history: TopicHistory<PublishedMessage>?) {
-        guard self.envelopeMode, let history else { return }
+        guard self.envelopeMode || self.outbound.transport != .webSocket, let history else { return }
         for topic in topics.sorted() {
             let position = history.openStream(topic)
-            self.outbound.send(EnvelopeFrame.notice(EnvelopeFrame.Subscribed(topic: topic, epoch: position.epoch, offset: position.offset)))
+            self.announced(topic, at: position)
+            self.notice("subscribed", EnvelopeFrame.Subscribed(topic: topic, epoch: position.epoch, offset: position.offset))
         }
     }
 }

@@ -37,7 +37,7 @@ public struct Plugins: Sendable {
             filters: [CORSFilter.plugin, LogFilter.plugin, RateLimitFilter.plugin, AuthFilter.plugin, JWTFilter.plugin],
             handlers: [
                 HealthHandler.plugin, RegisterHandler.plugin, UnregisterHandler.plugin, PublishHandler.plugin,
-                SubscribeHandler.plugin, MetricsHandler.plugin, StatsHandler.plugin, ConsoleHandler.plugin,
+                SubscribeHandler.plugin, EventsHandler.plugin, MetricsHandler.plugin, StatsHandler.plugin, ConsoleHandler.plugin,
             ]
         )
     })

@@ -16,23 +16,35 @@ public final class PublishedMessage: Sendable {
     /// `{"topic","offset","epoch","user_id"?,"message"}`; nil when no client wanted envelopes at
     /// publish time (a client that turns envelopes on meanwhile encodes its own).
     let envelope: ByteBuffer?
+    /// Its `data:` lines for event streams (``EventStreamFrame/data(_:)``); nil when no event
+    /// stream was open at publish time.
+    let eventData: ByteBuffer?
 
     /// - Parameter frame: the message's text frame, when it is already encoded.
-    init(topic: String, userID: Int?, message: String, position: StreamPosition?, frame: ByteBuffer? = nil, withEnvelope: Bool) {
+    init(
+        topic: String, userID: Int?, message: String, position: StreamPosition?, frame: ByteBuffer? = nil, withEnvelope: Bool,
+        withEventData: Bool = false
+    ) {
         self.topic = topic
         self.userID = userID
         self.message = message
         self.position = position
         self.frame = frame ?? ServerFrame.text(message)
         self.envelope = withEnvelope ? EnvelopeFrame.encode(topic: topic, position: position, userID: userID, message: message) : nil
+        self.eventData = withEventData ? EventStreamFrame.data(message) : nil
     }
 
     /// The same message at `position`, sharing its encoded text frame.
-    convenience init(_ stored: PublishedMessage, at position: StreamPosition, withEnvelope: Bool) {
+    convenience init(_ stored: PublishedMessage, at position: StreamPosition, withEnvelope: Bool, withEventData: Bool = false) {
         self.init(
             topic: stored.topic, userID: stored.userID, message: stored.message, position: position, frame: stored.frame,
-            withEnvelope: withEnvelope
+            withEnvelope: withEnvelope, withEventData: withEventData
         )
+    }
+
+    /// The event-stream `data:` lines, encoding them now if they were not at publish time.
+    var eventStreamData: ByteBuffer {
+        self.eventData ?? EventStreamFrame.data(self.message)
     }
 
     /// The envelope frame, encoding it now if it was not at publish time.

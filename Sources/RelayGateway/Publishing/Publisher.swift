@@ -2,9 +2,9 @@ import NIOCore
 import RelayCore
 import Synchronization
 
-/// How many connected clients are in envelope mode: while none is, publishes skip encoding the
-/// envelope frame.
-public final class EnvelopeDemand: Sendable {
+/// How many connected clients want a form of each message beyond the plain text frame (envelope
+/// mode; Server-Sent Events): while none does, publishes skip encoding it.
+public final class ClientDemand: Sendable {
     private let clients = Atomic<Int>(0)
 
     var isWanted: Bool { self.clients.load(ordering: .relaxed) > 0 }
@@ -19,7 +19,9 @@ public struct Publisher: Sendable {
     let relay: Relay<WebSocketSubscriber>
     /// Nil when `relay.history` is off.
     let history: TopicHistory<PublishedMessage>?
-    let envelopes: EnvelopeDemand
+    let envelopes: ClientDemand
+    /// Clients on an event stream (the `events` handler).
+    let eventStreams: ClientDemand
 
     /// Returns how many connected clients it reached and, with history on, its position.
     func publish(topic: String, userID: Int?, message: String) -> (recipients: Int, position: StreamPosition?) {
@@ -70,7 +72,10 @@ public struct Publisher: Sendable {
             let withEnvelope = self.envelopes.isWanted
             return (
                 self.relay.publish(
-                    PublishedMessage(topic: topic, userID: userID, message: message, position: given, frame: frame, withEnvelope: withEnvelope),
+                    PublishedMessage(
+                        topic: topic, userID: userID, message: message, position: given, frame: frame, withEnvelope: withEnvelope,
+                        withEventData: self.eventStreams.isWanted
+                    ),
                     topic: topic, userID: userID
                 ),
                 given
@@ -82,7 +87,9 @@ public struct Publisher: Sendable {
         let bytes = stored.byteCount
         func fanOut(at position: StreamPosition) -> (recipients: Int, position: StreamPosition?) {
             guard live else { return (0, position) }
-            let published = PublishedMessage(stored, at: position, withEnvelope: self.envelopes.isWanted)
+            let published = PublishedMessage(
+                stored, at: position, withEnvelope: self.envelopes.isWanted, withEventData: self.eventStreams.isWanted
+            )
             return (self.relay.publish(published, topic: topic, userID: userID, bytes: bytes), position)
         }
         guard let given else {

@@ -18,7 +18,8 @@ extension RouteTable.Listener {
                     }
                 },
                 responder: HandlerResponder(route.handler.make(environment)).behind(route.filters.map(\.middleware)),
-                acceptsWebSocket: route.handler.servesWebSocket
+                acceptsWebSocket: route.handler.servesWebSocket,
+                opensEventStream: route.handler.servesEventStream
             )
         }
         return Router(routes: routes, listenerFilters: self.filters.map(\.middleware) + [DrainingGuard(state: environment.drain)])

@@ -20,17 +20,19 @@ final class OpenWebSockets: Sendable {
         let listener: String
         let handshake: Request
         let outbound: NIOLoopBound<SubscriberOutbound>
-        let frames: NIOLoopBound<ClientFrameHandler>
+        /// Nil for an event stream: it takes no renewed token, so a reload's `jwt` check of it is
+        /// its handshake's (``ReadmissionCheck``), like `auth`'s.
+        let frames: NIOLoopBound<ClientFrameHandler>?
     }
 
     private let entries = Mutex<[ObjectIdentifier: Entry]>([:])
 
     /// Keeps `outbound` (on `channel`) until the channel closes.
-    func opened(_ outbound: SubscriberOutbound, frames: ClientFrameHandler, on channel: any Channel, listener: String, handshake: Request) {
+    func opened(_ outbound: SubscriberOutbound, frames: ClientFrameHandler?, on channel: any Channel, listener: String, handshake: Request) {
         let key = ObjectIdentifier(outbound)
         let entry = Entry(
             listener: listener, handshake: handshake, outbound: NIOLoopBound(outbound, eventLoop: channel.eventLoop),
-            frames: NIOLoopBound(frames, eventLoop: channel.eventLoop)
+            frames: frames.map { NIOLoopBound($0, eventLoop: channel.eventLoop) }
         )
         self.entries.withLock { $0[key] = entry }
         channel.closeFuture.whenComplete { _ in
@@ -59,13 +61,28 @@ final class OpenWebSockets: Sendable {
         var closed = 0
         for entry in open {
             guard let listener = routeTable.listeners.first(where: { $0.config.name == entry.listener }) else { continue }
-            let route = listener.routes.first { $0.handler.servesWebSocket && $0.routePath.matches(entry.handshake.path) }
+            let route = listener.routes.first { ($0.handler.servesWebSocket || $0.handler.name == EventsHandler.plugin.name) && $0.routePath.matches(entry.handshake.path) }
             let filters = listener.filters + (route?.filters ?? [])
             // A token is checked again off the loop (its signature may take a while); one that the
             // new filter refuses closes its connection then.
             for jwt in filters.lazy.compactMap({ $0.middleware as? JWTFilter }) {
                 let verifier = jwt.verifier
-                let frames = entry.frames
+                guard let frames = entry.frames else {
+                    // An event stream: its handshake's token, checked again.
+                    let outbound = entry.outbound
+                    let handshake = entry.handshake
+                    Task {
+                        guard let token = AuthFilter.credential(of: handshake, isUpgrade: true) else { return }
+                        do throws(HTTPError) {
+                            _ = try await verifier.identity(of: token, header: try verifier.header(of: token))
+                        } catch {
+                            outbound.eventLoop.execute {
+                                outbound.value.close(code: .policyViolation, reason: "token no longer accepted", cause: .credentialsRevoked, afterQueued: false)
+                            }
+                        }
+                    }
+                    continue
+                }
                 frames.eventLoop.execute {
                     frames.value.recheck { token async throws(HTTPError) in try await verifier.identity(of: token, header: try verifier.header(of: token)) }
                 }

@@ -1,5 +1,6 @@
 import NIOCore
 import RelayCore
+import RelayHTTP
 
 /// What one subscriber is sent, on its event loop: raw frames (the seed's format) or, in envelope
 /// mode, envelope frames; and, after a resume, the missed messages first, each exactly once.
@@ -17,14 +18,28 @@ final class SubscriberFeed {
     }
 
     let outbound: SubscriberOutbound
-    private let envelopes: EnvelopeDemand
+    private let envelopes: ClientDemand
     private(set) var envelopeMode = false
     private var cursors: [String: Cursor] = [:]
+    /// Event streams only: where each topic stood when the stream opened (until a message of it
+    /// arrives), so the first event ids let a client resume every topic.
+    private var announced: [String: StreamPosition] = [:]
+    /// Set for an event stream (chunked or not); nil on a WebSocket.
+    private let eventStream: (chunked: Bool, demand: ClientDemand)?
 
-    init(outbound: SubscriberOutbound, envelopes: EnvelopeDemand) {
+    init(outbound: SubscriberOutbound, envelopes: ClientDemand, eventStreams: ClientDemand? = nil) {
         self.outbound = outbound
         self.envelopes = envelopes
+        if case .eventStream(let chunked) = outbound.transport, let eventStreams {
+            self.eventStream = (chunked, eventStreams)
+            eventStreams.clientStarted()
+        } else {
+            self.eventStream = nil
+        }
     }
+
+    /// Whether positions are tracked and sent: envelope mode, or an event stream (its ids).
+    private var tracksPositions: Bool { self.envelopeMode || self.eventStream != nil }
 
     /// Switches this client to envelope frames (there is no way back: its app reads envelopes).
     func enableEnvelopes() {
@@ -38,6 +53,7 @@ final class SubscriberFeed {
         if self.envelopeMode {
             self.envelopes.clientEnded()
         }
+        self.eventStream?.demand.clientEnded()
     }
 
     /// Forgets the cursors of topics the client left.
@@ -47,7 +63,7 @@ final class SubscriberFeed {
 
     /// A live message.
     func receive(_ message: PublishedMessage) {
-        guard self.envelopeMode else {
+        guard self.tracksPositions else {
             return self.outbound.send(message.frame)
         }
         if let position = message.position {
@@ -60,7 +76,67 @@ final class SubscriberFeed {
                 self.cursors[message.topic] = Cursor(epoch: position.epoch, firstLive: position.offset, last: position.offset)
             }
         }
-        self.outbound.send(message.envelopeFrame)
+        guard let eventStream else {
+            return self.outbound.send(message.envelopeFrame)
+        }
+        self.outbound.send(
+            EventStreamFrame.event(
+                id: self.eventID(), name: nil, data: message.eventStreamData, chunked: eventStream.chunked, allocator: self.allocator
+            )
+        )
+    }
+
+    private var allocator: ByteBufferAllocator { ByteBufferAllocator() }
+
+    /// An event stream's id for its next event: every topic's position (``EventStreamFrame/id(_:)``),
+    /// `topic` at `offset` when given (a replay under way).
+    private func eventID(replaying topic: String? = nil, at position: StreamPosition? = nil) -> String? {
+        var positions: [String: StreamPosition] = self.announced
+        for (name, cursor) in self.cursors {
+            positions[name] = StreamPosition(epoch: cursor.epoch, offset: cursor.last)
+        }
+        if let topic, let position {
+            positions[topic] = position
+        }
+        return EventStreamFrame.id(positions.map { ($0.key, $0.value) })
+    }
+
+    /// A message replayed from history, in this client's form.
+    private func replayed(topic: String, position: StreamPosition, stored: PublishedMessage) -> ByteBuffer {
+        guard let eventStream else {
+            return EnvelopeFrame.encode(topic: topic, position: position, userID: stored.userID, message: stored.message)
+        }
+        return EventStreamFrame.event(
+            id: self.eventID(replaying: topic, at: position), name: nil, data: stored.eventStreamData, chunked: eventStream.chunked,
+            allocator: self.allocator
+        )
+    }
+
+    /// A notice (`recovered`, `subscribed`): an envelope frame `{"type": name, ...}`, or an event
+    /// named `name` whose data is the same JSON and whose id includes what it announces.
+    func notice(_ name: String, _ value: some Encodable) {
+        guard let eventStream else {
+            return self.outbound.send(EnvelopeFrame.notice(value))
+        }
+        self.outbound.send(EventStreamFrame.notice(name, value, id: self.eventID(), chunked: eventStream.chunked, allocator: self.allocator))
+    }
+
+    /// Something the server did or refused that the client did not ask for, as `{"error": ...}`
+    /// (`error`) or `{"notice": ...}`: a text frame, or an event named `notice`.
+    func tell(_ message: String, isError: Bool) {
+        let json = isError ? JSONResponse.errorText(message) : #"{"notice":\#(JSONString.quoted(message))}"#
+        guard let eventStream else {
+            return self.outbound.send(ServerFrame.text(json))
+        }
+        self.outbound.send(
+            EventStreamFrame.event(id: nil, name: "notice", data: EventStreamFrame.data(json), chunked: eventStream.chunked, allocator: self.allocator)
+        )
+    }
+
+    /// Event streams: where `topic` stands as the stream opens, for the ids until its first message.
+    func announced(_ topic: String, at position: StreamPosition) {
+        guard self.eventStream != nil, self.cursors[topic] == nil else { return }
+        self.announced[topic] = position
     }
 
     /// Sends what `replay` holds that this client has not had, then the `recovered` notice.
@@ -73,24 +149,18 @@ final class SubscriberFeed {
         for entry in replay.entries {
             // Offsets from the first live one on were sent live already.
             if let firstLive = cursor?.firstLive, entry.offset >= firstLive { break }
-            let stored = entry.payload
-            self.outbound.send(
-                EnvelopeFrame.encode(
-                    topic: topic, position: StreamPosition(epoch: position.epoch, offset: entry.offset), userID: stored.userID, message: stored.message
-                )
-            )
+            self.outbound.send(self.replayed(topic: topic, position: StreamPosition(epoch: position.epoch, offset: entry.offset), stored: entry.payload))
             missed += 1
         }
         if cursor?.firstLive == nil, !position.epoch.isEmpty {
             // Everything up to the stream's position was replayed (or is lost): live copies of it are duplicates.
             self.cursors[topic] = Cursor(epoch: position.epoch, firstLive: nil, last: position.offset)
         }
-        self.outbound.send(
-            EnvelopeFrame.notice(
-                EnvelopeFrame.Recovered(
-                    topic: topic, recovered: replay.recovered, missed: missed,
-                    epoch: position.epoch.isEmpty ? nil : position.epoch, offset: position.epoch.isEmpty ? nil : position.offset
-                )
+        self.notice(
+            "recovered",
+            EnvelopeFrame.Recovered(
+                topic: topic, recovered: replay.recovered, missed: missed,
+                epoch: position.epoch.isEmpty ? nil : position.epoch, offset: position.epoch.isEmpty ? nil : position.offset
             )
         )
     }

@@ -18,6 +18,15 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
         case closed
     }
 
+    /// What the frames travel in.
+    enum Transport: Equatable {
+        case webSocket
+        /// A `text/event-stream` answer (the `events` handler), chunked on HTTP/1.1.
+        case eventStream(chunked: Bool)
+    }
+
+    let transport: Transport
+
     private let capacity: Int
     private let byteCapacity: Int
     private let policy: SlowConsumerPolicy
@@ -42,7 +51,8 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
     /// See ``FlushBatch``: under load, at most one flush per this window.
     private let flushWindow: TimeAmount
 
-    init(capacity: Int, byteCapacity: Int = .max, policy: SlowConsumerPolicy, flushWindow: TimeAmount = .zero) {
+    init(capacity: Int, byteCapacity: Int = .max, policy: SlowConsumerPolicy, flushWindow: TimeAmount = .zero, transport: Transport = .webSocket) {
+        self.transport = transport
         self.capacity = max(1, capacity)
         self.byteCapacity = max(1, byteCapacity)
         self.policy = policy
@@ -139,6 +149,15 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
         }
         self.clearWaiting()
         let channel = context.channel
+        if case .eventStream(let chunked) = self.transport {
+            // An event stream has no closing handshake: a `close` event says why, the body ends,
+            // and so does the connection (a client that never reads is dropped after `closeTimeout`).
+            let allocator = channel.allocator
+            context.write(NIOAny(EventStreamFrame.event(id: nil, name: "close", data: EventStreamFrame.data(reason), chunked: chunked, allocator: allocator)), promise: nil)
+            context.writeAndFlush(NIOAny(chunked ? EventStreamFrame.lastChunk : ByteBuffer())).whenComplete { _ in channel.close(promise: nil) }
+            context.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
+            return
+        }
         // RFC 6455 §7.1.1: wait for the client's close frame (see `acknowledgeClose`) before
         // closing TCP, so the client sees our code rather than a reset; a client that never
         // answers is dropped after `closeTimeout`. Write failures (the peer is gone) close at once.

@@ -10,7 +10,9 @@ struct SubscriberSessions: Sendable {
     let relay: Relay<WebSocketSubscriber>
     let registrations: any RegistrationStore
     let history: TopicHistory<PublishedMessage>?
-    let envelopes: EnvelopeDemand
+    let envelopes: ClientDemand
+    /// How many event streams are open (publishes encode their `data:` lines once while any is).
+    let eventStreams: ClientDemand
     /// For the sessions it starts (a reload's new ones for those opened after it).
     var settings: RelaySettings
     let logger: Logger
@@ -24,14 +26,7 @@ struct SubscriberSessions: Sendable {
     func start(on channel: any Channel, upgrade: UpgradeSlot, listener: String, handshake: Request) throws {
         guard let clientID = upgrade.clientID else { return }
         let pipeline = channel.pipeline.syncOperations
-        let outbound = SubscriberOutbound(
-            capacity: self.settings.sendQueue, byteCapacity: self.settings.sendQueueBytes, policy: self.settings.slowConsumer,
-            flushWindow: TimeAmount(self.settings.flushWindow)
-        )
-        let logger = self.logger
-        outbound.onSlowConsumer = { policy in
-            logger.warning("slow consumer", metadata: ["client": "\(clientID.masked)", "policy": "\(policy.rawValue)"])
-        }
+        let outbound = self.makeOutbound(for: clientID, transport: .webSocket)
         // Nearest the socket, but behind the transport (TLS): just before the frame decoder.
         let frameDecoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
         try pipeline.addHandler(outbound, position: .before(frameDecoder))
@@ -61,6 +56,17 @@ struct SubscriberSessions: Sendable {
         )
         try pipeline.addHandler(frames)
         self.open.opened(outbound, frames: frames, on: channel, listener: listener, handshake: handshake)
+        try self.attach(session, on: channel, options: upgrade.options, identity: identity)
+    }
+
+    /// What every subscriber's start ends with, on the event loop: its topics narrowed to what its
+    /// token allows, then attached to the relay, then the replay, the `subscribed` notices and
+    /// the messages kept while it was away, before anything live.
+    func attach(_ session: SubscriberSession, on channel: any Channel, options: SubscribeOptions, identity: RequestIdentity?) throws {
+        let clientID = session.clientID
+        let outbound = session.outbound
+        let feed = session.feed
+        let logger = self.logger
         // Before it is attached, so no message of a topic its token does not allow reaches it.
         guard let dropped = self.keepAllowedTopics(of: clientID, rights: identity?.topics) else {
             return outbound.close(
@@ -85,13 +91,26 @@ struct SubscriberSessions: Sendable {
         }
         self.registrations.connectionChanged(clientID, connection: session.subscriber.token, connected: true)
         if !dropped.isEmpty {
-            outbound.send(ServerFrame.notice("topics not allowed by the token, dropped: \(dropped.joined(separator: ", "))", allocator: channel.allocator))
+            feed.tell("topics not allowed by the token, dropped: \(dropped.joined(separator: ", "))", isError: false)
         }
         feed.resume(options.since, topics: registration.topics, userID: registration.userID, history: self.history)
         feed.announce(registration.topics.subtracting(options.since.map(\.topic)), history: self.history)
         for message in parked {
             feed.receive(message)
         }
+    }
+
+    /// A subscriber's send queue, with this gateway's limits and slow-consumer policy.
+    func makeOutbound(for clientID: ClientID, transport: SubscriberOutbound.Transport) -> SubscriberOutbound {
+        let outbound = SubscriberOutbound(
+            capacity: self.settings.sendQueue, byteCapacity: self.settings.sendQueueBytes, policy: self.settings.slowConsumer,
+            flushWindow: TimeAmount(self.settings.flushWindow), transport: transport
+        )
+        let logger = self.logger
+        outbound.onSlowConsumer = { policy in
+            logger.warning("slow consumer", metadata: ["client": "\(clientID.masked)", "policy": "\(policy.rawValue)"])
+        }
+        return outbound
     }
 
     /// A registration whose topics its connection's token does not all allow keeps only those it

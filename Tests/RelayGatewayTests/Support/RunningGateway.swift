@@ -35,6 +35,7 @@ struct RunningGateway: Sendable {
                   - {path: "/register/{client_id}", method: DELETE, handler: unregister\(filters("unregister"))}
                   - {path: /publish, method: POST, handler: publish\(filters("publish"))}
                   - {path: "/ws/{client_id}", handler: subscribe\(filters("subscribe"))}
+                  - {path: "/events/{client_id}", handler: events\(filters("events"))}
             """
     }
 

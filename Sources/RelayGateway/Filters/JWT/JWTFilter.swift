@@ -30,7 +30,7 @@ struct JWTFilter: RequestFilter {
         let verifier = self.verifier
         let metrics = self.metrics
         do throws(HTTPError) {
-            guard let token = AuthFilter.credential(of: request, isUpgrade: context.upgrade != nil) else {
+            guard let token = AuthFilter.credential(of: request, isUpgrade: context.upgrade != nil || context.opensEventStream) else {
                 throw HTTPError(.unauthorized, "missing bearer token", headers: [.wwwAuthenticate: "Bearer"])
             }
             // A token seen lately (its header and signature passed): no parsing, no task; its

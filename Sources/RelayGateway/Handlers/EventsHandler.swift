@@ -1,0 +1,105 @@
+import HTTPTypes
+import RelayCore
+import RelayHTTP
+
+/// `GET /events/{client_id}`: the registration's messages as Server-Sent Events
+/// (`text/event-stream`), for curl, shell scripts and browsers' `EventSource`. A known id gets
+/// `200` and a stream that lasts until it is unregistered, replaced, the server shuts down or the
+/// client goes; an unknown one `404`. Each message is one event whose `data` is the message.
+///
+/// - `?topics=a,b` sets the registration's topics first (the WebSocket command's limits: 400;
+///   with a `jwt` filter, topics the token does not allow: 403).
+/// - With history on, every event's `id` is every topic's position on the stream
+///   (`topic:epoch:offset,...`): a reconnect's `Last-Event-ID` (or `?since=` as on a WebSocket)
+///   resumes each, and a `recovered` event per topic says whether anything was lost.
+/// - Filters run first, as on any route; a `?token=` credential counts as on a WebSocket handshake.
+enum EventsHandler {
+    static let plugin = HandlerPlugin(name: "events", defaultMethod: .get, requiredParameters: ["client_id"], servesEventStream: true) {
+        environment in
+        { request, context in
+            guard let text = request.parameters.get("client_id"), let id = ClientID(text) else {
+                throw HTTPError(.notFound, "unknown client id")
+            }
+            guard environment.registrations.isShared else {
+                return .now(try Self.accept(id, request: request, context: context, environment: environment))
+            }
+            return .async(on: context.eventLoop) {
+                try await adoptSharedRegistration(id, environment: environment)
+                return try Self.accept(id, request: request, context: context, environment: environment)
+            }
+        }
+    }
+
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+
+    static let headers: HTTPFields = [
+        .contentType: "text/event-stream",
+        .cacheControl: "no-store",
+        // nginx buffers proxied answers unless told not to.
+        HTTPField.Name("X-Accel-Buffering")!: "no",
+    ]
+
+    private static func accept(_ id: ClientID, request: Request, context: RequestContext, environment: HandlerEnvironment) throws -> Response {
+        guard let registration = environment.relay.registration(id) else {
+            throw HTTPError(.notFound, "unknown client id")
+        }
+        if let identity = context.identity, try identity.requireUserID() != registration.userID {
+            throw HTTPError(.forbidden, "this client id is registered to another user than the token's")
+        }
+        let settings = environment.settings
+        var options = SubscribeOptions()
+        if let lastEventID = request.headers.first(Self.lastEventID), !lastEventID.isEmpty {
+            // A reconnecting EventSource: its last id, not the `?since=` of the URL it first opened.
+            guard let positions = EventStreamFrame.positions(fromID: lastEventID, maxTopics: settings.maxTopicsPerClient) else {
+                throw HTTPError(.badRequest, "Last-Event-ID must be an event id of this stream: topic:epoch:offset[,...]")
+            }
+            options.since = positions
+        } else {
+            do throws(SubscribeOptions.Invalid) {
+                options.since = try SubscribeOptions.parse(envelope: nil, since: request.queryValue("since"), maxTopics: settings.maxTopicsPerClient).since
+            } catch {
+                throw HTTPError(.badRequest, error.message)
+            }
+        }
+        if let list = request.queryValue("topics") {
+            try Self.setTopics(list, of: id, identity: context.identity, environment: environment)
+        }
+        guard request.method != .head else {
+            return Response(status: .ok, headers: Self.headers)
+        }
+        let slot = UpgradeSlot(connectionSlots: environment.connectionSlots)
+        guard slot.reserveConnectionSlot(until: context.channel) else {
+            throw HTTPError(
+                .serviceUnavailable, "at capacity: \(slot.connectionSlots?.limit ?? 0) connections; retry later", headers: [.retryAfter: "1"]
+            )
+        }
+        slot.accept(id, options: options, identity: context.identity)
+        let sessions = environment.sessions
+        let listener = environment.listenerName
+        return Response(
+            status: .ok, headers: Self.headers,
+            stream: StreamedBody { channel, framing in
+                try sessions.startEventStream(on: channel, framing: framing, slot: slot, listener: listener, request: request)
+            }
+        )
+    }
+
+    /// `?topics=a,b` (empty: none), checked as the WebSocket's `{"topics"}` command is.
+    private static func setTopics(_ list: String, of id: ClientID, identity: RequestIdentity?, environment: HandlerEnvironment) throws {
+        let topics = list.isEmpty ? [] : list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        if let rights = identity?.topics {
+            let refused = rights.refused(topics)
+            guard refused.isEmpty else { throw HTTPError(.forbidden, "not allowed by the token: \(refused.joined(separator: ", "))") }
+        }
+        let known: Bool
+        do throws(TopicRules.Violation) {
+            known = try environment.relay.setTopics(topics, for: id)
+        } catch {
+            throw HTTPError(.badRequest, "topics: \(error.description)")
+        }
+        guard known, let registration = environment.relay.registration(id) else {
+            throw HTTPError(.notFound, "unknown client id")
+        }
+        environment.registrations.topicsChanged(id, to: registration.topics)
+    }
+}
