@@ -30,6 +30,7 @@ import Testing
               - {path: /console, handler: console}
               - {path: /register, handler: register, filters: [register_limit, apps]}
               - {path: "/ws/{client_id}", handler: subscribe, filters: [apps]}
+              - {path: "/events/{client_id}", handler: events, filters: [apps]}
           - name: internal
             host: 127.0.0.1
             port: 0

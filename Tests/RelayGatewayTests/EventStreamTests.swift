@@ -54,6 +54,38 @@ import Testing
         }
     }
 
+    /// What a client sends behind its request (pipelined requests, garbage) is dropped, and a
+    /// `HEAD` gets the head of the answer with no stream behind it.
+    @Test func bytesBehindTheRequestAreIgnoredAndHeadOpensNoStream() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let id = Self.id(of: try await gateway.register(userID: 1))
+            let stream = try await EventStreamClient(
+                port: gateway.port, path: "/events/\(id)"
+            )
+            #expect(stream.status == 200)
+            stream.socket.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n\u{0}\u{1}garbage\r\n\r\n")
+            try await eventually("attached") { gateway.gateway.relay.counts.connections == 1 }
+            _ = try await gateway.publish(topic: "cats", message: "still a stream")
+            #expect(try await stream.messages(1) == ["still a stream"])
+            #expect(!stream.rawBody.contains("HTTP/1.1"), "no answer to what came behind: \(stream.rawBody.debugDescription)")
+
+            // Pipelined in the same write as the request: parsed by the decoder before it leaves, still dropped.
+            let other = Self.id(of: try await gateway.register(userID: 2))
+            let pipelined = try RawSocket(port: gateway.port)
+            pipelined.send("GET /events/\(other) HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\nPOST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+            try await eventually("both attached") { gateway.gateway.relay.counts.connections == 2 }
+            _ = try await gateway.publish(topic: "cats", message: "to both")
+            let bytes = String(decoding: await pipelined.receive(timeout: .seconds(2), until: "to both"), as: UTF8.self)
+            #expect(bytes.contains("data: to both") && bytes.components(separatedBy: "HTTP/1.1").count == 2, "\(bytes.debugDescription)")
+
+            let head = try RawSocket(port: gateway.port)
+            head.send("HEAD /events/\(id) HTTP/1.1\r\nHost: x\r\n\r\n")
+            let answer = String(decoding: await head.receive(timeout: .seconds(2), until: "\r\n\r\n"), as: UTF8.self)
+            #expect(answer.hasPrefix("HTTP/1.1 200 OK") && answer.contains("text/event-stream"), "\(answer)")
+            #expect(gateway.gateway.relay.counts.connections == 2, "a HEAD replaces no stream")
+        }
+    }
+
     @Test func refusalsAreJSON() async throws {
         try await RunningGateway.with(yaml: Self.yaml) { gateway in
             let unknown = try await HTTP.get(gateway.url("/events/" + String(repeating: "ab", count: 16)))

@@ -15,7 +15,7 @@ import Testing
         tokens: {hmac: "\(TestTokens.secret)"}
         filters:
         \(filters)
-        \(RunningGateway.seedYAML(routeFilters: ["publish": publish, "register": "[apps]", "subscribe": "[apps]", "unregister": "[apps]"], relay: relay))
+        \(RunningGateway.seedYAML(routeFilters: ["publish": publish, "register": "[apps]", "subscribe": "[apps]", "unregister": "[apps]", "events": "[apps]"], relay: relay))
         """
     }
 
@@ -192,6 +192,30 @@ import Testing
             #expect(try await gateway.publish(topic: "chat.1", message: "yes", headers: auth) == 1)
             #expect(try await subscriber.message(2) == "yes")
             try await subscriber.close()
+        }
+    }
+
+    /// An event stream behind `jwt`: the token (in `?token=`, as EventSource must send it) names
+    /// the user, its topic rights bound `?topics=`, and its expiry ends the stream.
+    @Test func anEventStreamIsHeldToItsToken() async throws {
+        let tokens = try await TestTokens.make()
+        try await RunningGateway.with(yaml: Self.yaml(filters: "  apps: {type: jwt, secret: hmac}")) { gateway in
+            let token = try await tokens.token(.hs256(TestTokens.secret), ["sub": 5, "topics": ["news", "chat.*"]], expiresIn: 2)
+            let url = try await gateway.register(userID: 5, headers: [("Authorization", "Bearer \(token)")])
+            let id = String(url.split(separator: "/").last!)
+            let other = try await tokens.token(.hs256(TestTokens.secret), ["sub": 6])
+            let foreign = try await HTTP.get(gateway.url("/events/\(id)?token=\(other)"))
+            #expect(foreign.status == 403 && foreign.error == "this client id is registered to another user than the token's")
+            let refused = try await HTTP.get(gateway.url("/events/\(id)?token=\(token)&topics=news,admin"))
+            #expect(refused.status == 403 && refused.error == "not allowed by the token: admin")
+            let stream = try await EventStreamClient(port: gateway.port, path: "/events/\(id)?token=\(token)&topics=news,chat.1")
+            #expect(stream.status == 200)
+            try await eventually("attached") { gateway.gateway.relay.counts.connections == 1 }
+            let publisher = [("Authorization", "Bearer \(token)")]
+            #expect(try await gateway.publish(topic: "chat.1", message: "yes", headers: publisher) == 1)
+            #expect(try await stream.messages(1) == ["yes"])
+            await stream.readToEnd(timeout: .seconds(5))
+            #expect(stream.events.last == ["event": "close", "data": "token expired"])
         }
     }
 

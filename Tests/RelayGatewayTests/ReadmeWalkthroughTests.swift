@@ -48,6 +48,35 @@ import Testing
         let websocatResult = try await subscriber.finish(within: .seconds(10))
         #expect(websocatResult.stdout.split(separator: "\n") == ["pong", "woof"])
     }
+
+    /// The walkthrough's `curl -N` on the events route: curl prints each message as an event and
+    /// exits when unregistering ends the stream.
+    @Test func curlSubscribesWithServerSentEvents() async throws {
+        let curl = try Prerequisite.program("curl", install: "apt-get install curl")
+        let server = try Running(Program.gateway, ["serve"], environment: ["RELAY_PORT": "0"])
+        defer { server.signal(SIGTERM) }
+        let port = try await server.awaitListening()
+        let base = "http://127.0.0.1:\(port)"
+        let register = try await Program.run(
+            curl, ["-s", "-X", "POST", "\(base)/register", "-H", "Content-Type: application/json", "-d", #"{ "user_id": 1 }"#]
+        )
+        let url = try #require((try JSONSerialization.jsonObject(with: Data(register.stdout.utf8)) as? [String: String])?["url"])
+        let id = url.split(separator: "/").last!
+        let subscriber = try Running(curl, ["-N", "http://127.0.0.1:\(port)/events/\(id)"])
+        try await eventually("the stream is open") {
+            try await HTTP.get("\(base)/health").json?["connections"] as? Int == 1
+        }
+        let publish = try await Program.run(
+            curl, ["-s", "-X", "POST", "\(base)/publish", "-H", "Content-Type: application/json", "-d", #"{"user_id": 1, "topic": "cats", "message": "woof"}"#]
+        )
+        #expect(publish.stdout == #"{"recipients":1}"#)
+        try await eventually("woof from curl") { subscriber.stdout.contains("data: woof") }
+        let unregister = try await Program.run(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", "\(base)/register/\(id)"])
+        #expect(unregister.stdout == "200")
+        let result = try await subscriber.finish(within: .seconds(10))
+        #expect(result.status == 0, "curl exits cleanly at the end of the stream: \(result.stderr)")
+        #expect(result.stdout == "data: woof\n\nevent: close\ndata: unregistered\n\n")
+    }
 }
 
 /// The README's JWT walkthrough: its shell functions make the tokens (openssl), the real binary

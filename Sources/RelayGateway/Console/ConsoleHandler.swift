@@ -18,6 +18,8 @@ enum ConsoleHandler {
         let unregister: String?
         let publish: String?
         let stats: String?
+        /// The `events` route (Server-Sent Events), for "Use EventSource".
+        let events: String?
     }
 
     /// Inline script and style only; fetches and WebSockets may go to the gateway's other listeners.
@@ -40,7 +42,8 @@ enum ConsoleHandler {
                 register: directory.url(of: "register", from: listener, requestHost: host),
                 unregister: directory.url(of: "unregister", from: listener, requestHost: host),
                 publish: directory.url(of: "publish", from: listener, requestHost: host),
-                stats: directory.url(of: "stats", from: listener, requestHost: host)
+                stats: directory.url(of: "stats", from: listener, requestHost: host),
+                events: directory.url(of: "events", from: listener, requestHost: host)
             )
             // JSONEncoder escapes "/", so no "</script>" can appear in the inlined object.
             let json = String(decoding: try encoder.encode(endpoints), as: UTF8.self)

@@ -228,6 +228,20 @@ def run(driver, args):
         print(f"  stats: connections {text_of(driver, 'stat-connections')}, registrations "
               f"{text_of(driver, 'stat-registrations')}, {text_of(driver, 'stats-state')}")
 
+    step("disconnect, then subscribe again through EventSource")
+    click(driver, "disconnect")
+    wait_for(driver, "#state == disconnected", lambda d: text_of(d, "state") == "disconnected")
+    click(driver, "use-sse")
+    click(driver, "connect")
+    wait_for(driver, "#state == connected (EventSource)", lambda d: text_of(d, "state") == "connected")
+    if "EventSource" not in text_of(driver, "close-info"):
+        raise Failure(f"#close-info should say EventSource: {text_of(driver, 'close-info')!r}")
+    sse_message = f"hello-dogs-over-sse-{nonce}"
+    step(f"curl publish to dogs: {sse_message}")
+    recipients = curl_publish(args, "dogs", sse_message)
+    print(f"  recipients: {recipients}")
+    wait_for(driver, f"{sse_message} in #messages", has_message(sse_message))
+
     step("no errors on the page or in the browser console")
     if text_of(driver, "state") != "connected":
         raise Failure(f"#state is {text_of(driver, 'state')!r} at the end, expected connected")
