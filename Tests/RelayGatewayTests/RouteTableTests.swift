@@ -34,7 +34,7 @@ import Testing
         #expect(
             routes == [
                 "GET /health health", "POST /register register", "DELETE /register/{client_id} unregister",
-                "POST /publish publish", "GET /ws/{client_id} subscribe",
+                "POST /publish publish", "GET /ws/{client_id} subscribe", "GET /events/{client_id} events",
             ]
         )
         #expect(table.listeners[0].filters.map(\.name) == ["access_log", "cors"])

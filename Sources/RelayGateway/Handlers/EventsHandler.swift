@@ -17,16 +17,7 @@ enum EventsHandler {
     static let plugin = HandlerPlugin(name: "events", defaultMethod: .get, requiredParameters: ["client_id"], servesEventStream: true) {
         environment in
         { request, context in
-            guard let text = request.parameters.get("client_id"), let id = ClientID(text) else {
-                throw HTTPError(.notFound, "unknown client id")
-            }
-            guard environment.registrations.isShared else {
-                return .now(try Self.accept(id, request: request, context: context, environment: environment))
-            }
-            return .async(on: context.eventLoop) {
-                try await adoptSharedRegistration(id, environment: environment)
-                return try Self.accept(id, request: request, context: context, environment: environment)
-            }
+            try subscriberAnswer(to: request, context: context, environment: environment, accept: Self.accept)
         }
     }
 
@@ -39,7 +30,7 @@ enum EventsHandler {
         HTTPField.Name("X-Accel-Buffering")!: "no",
     ]
 
-    private static func accept(_ id: ClientID, request: Request, context: RequestContext, environment: HandlerEnvironment) throws -> Response {
+    @Sendable private static func accept(_ id: ClientID, request: Request, context: RequestContext, environment: HandlerEnvironment) throws -> Response {
         guard let registration = environment.relay.registration(id) else {
             throw HTTPError(.notFound, "unknown client id")
         }
@@ -68,11 +59,7 @@ enum EventsHandler {
             return Response(status: .ok, headers: Self.headers)
         }
         let slot = UpgradeSlot(connectionSlots: environment.connectionSlots)
-        guard slot.reserveConnectionSlot(until: context.channel) else {
-            throw HTTPError(
-                .serviceUnavailable, "at capacity: \(slot.connectionSlots?.limit ?? 0) connections; retry later", headers: [.retryAfter: "1"]
-            )
-        }
+        try slot.reserveConnectionSlotOrRefuse(until: context.channel)
         slot.accept(id, options: options, identity: context.identity)
         let sessions = environment.sessions
         let listener = environment.listenerName

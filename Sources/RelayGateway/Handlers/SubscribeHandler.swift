@@ -10,20 +10,11 @@ enum SubscribeHandler {
     static let plugin = HandlerPlugin(name: "subscribe", defaultMethod: .get, requiredParameters: ["client_id"], servesWebSocket: true) {
         environment in
         { request, context in
-            guard let text = request.parameters.get("client_id"), let id = ClientID(text) else {
-                throw HTTPError(.notFound, "unknown client id")
-            }
-            guard environment.registrations.isShared else {
-                return .now(try Self.accept(id, request: request, context: context, environment: environment))
-            }
-            return .async(on: context.eventLoop) {
-                try await adoptSharedRegistration(id, environment: environment)
-                return try Self.accept(id, request: request, context: context, environment: environment)
-            }
+            try subscriberAnswer(to: request, context: context, environment: environment, accept: Self.accept)
         }
     }
 
-    private static func accept(_ id: ClientID, request: Request, context: RequestContext, environment: HandlerEnvironment) throws -> Response {
+    @Sendable private static func accept(_ id: ClientID, request: Request, context: RequestContext, environment: HandlerEnvironment) throws -> Response {
         guard let registration = environment.relay.registration(id) else {
             throw HTTPError(.notFound, "unknown client id")
         }
@@ -44,11 +35,7 @@ enum SubscribeHandler {
             throw HTTPError(.badRequest, error.message)
         }
         let slot = upgrade.attachment(UpgradeSlot.self) { UpgradeSlot(connectionSlots: environment.connectionSlots) }
-        guard slot.reserveConnectionSlot(until: context.channel) else {
-            throw HTTPError(
-                .serviceUnavailable, "at capacity: \(slot.connectionSlots?.limit ?? 0) connections; retry later", headers: [.retryAfter: "1"]
-            )
-        }
+        try slot.reserveConnectionSlotOrRefuse(until: context.channel)
         slot.accept(id, options: options, identity: context.identity)
         let sessions = environment.sessions
         let listener = environment.listenerName
@@ -57,10 +44,28 @@ enum SubscribeHandler {
     }
 }
 
+/// What the subscriber handlers (`subscribe`, `events`) share: the path's client id (404 if it is
+/// none), the shared registration adopted first in a cluster, then `accept`'s answer.
+func subscriberAnswer(
+    to request: Request, context: RequestContext, environment: HandlerEnvironment,
+    accept: @escaping @Sendable (ClientID, Request, RequestContext, HandlerEnvironment) throws -> Response
+) throws -> Reply {
+    guard let text = request.parameters.get("client_id"), let id = ClientID(text) else {
+        throw HTTPError(.notFound, "unknown client id")
+    }
+    guard environment.registrations.isShared else {
+        return .now(try accept(id, request, context, environment))
+    }
+    return .async(on: context.eventLoop) {
+        try await adoptSharedRegistration(id, environment: environment)
+        return try accept(id, request, context, environment)
+    }
+}
+
 /// In a cluster, the shared copy of a registration is the truth: it may come from another node,
 /// or have new topics set through another node, or be gone (expired or unregistered elsewhere).
 /// While the store is down, a registration this node already knows may still connect.
-func adoptSharedRegistration(_ id: ClientID, environment: HandlerEnvironment) async throws {
+private func adoptSharedRegistration(_ id: ClientID, environment: HandlerEnvironment) async throws {
     let registrations = environment.registrations
     let shared: SharedRegistration?
     do {

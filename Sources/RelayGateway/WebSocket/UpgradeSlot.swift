@@ -1,5 +1,6 @@
 import NIOCore
 import RelayCore
+import RelayHTTP
 import Synchronization
 
 /// What the relay knows of one WebSocket handshake, attached to the engine's `WebSocketUpgrade`
@@ -29,6 +30,15 @@ public final class UpgradeSlot: Sendable {
         guard slots.tryAcquire() else { return false }
         channel.closeFuture.whenComplete { _ in slots.release() }
         return true
+    }
+
+    /// ``reserveConnectionSlot(until:)``, or the listener's refusal: 503 with `Retry-After`.
+    func reserveConnectionSlotOrRefuse(until channel: any Channel) throws(HTTPError) {
+        guard self.reserveConnectionSlot(until: channel) else {
+            throw HTTPError(
+                .serviceUnavailable, "at capacity: \(self.connectionSlots?.limit ?? 0) connections; retry later", headers: [.retryAfter: "1"]
+            )
+        }
     }
 
     /// The client id the upgrade is for, once accepted.

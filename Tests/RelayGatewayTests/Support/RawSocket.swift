@@ -24,7 +24,8 @@ final class RawSocket: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(self.descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else {
-            close(self.descriptor)
+            // Not closed here: `deinit` runs for this object too (it was fully initialised), and
+            // a second close could close a descriptor the server has been given meanwhile.
             throw POSIXError(.ECONNREFUSED)
         }
     }
