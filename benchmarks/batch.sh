@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 ulimit -n 20000
 for round in $(seq "${ROUNDS:-3}"); do
     for batch in 1 10 100; do
-        for scenario in "publish --publishes 20000 --in-flight 16" "fanout --subscribers 1000 --publishes 2000"; do
+        for scenario in "publish --publishes 100000 --in-flight 16" "fanout --subscribers 1000 --publishes 5000"; do
             RELAY_PORT=8700 "$BIN" serve --config examples/bench.yaml >/dev/null 2>&1 &
             pid=$!
             for _ in $(seq 50); do curl -s localhost:8700/health >/dev/null && break; sleep 0.1; done
