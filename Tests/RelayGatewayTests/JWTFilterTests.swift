@@ -200,7 +200,7 @@ import Testing
     @Test func anEventStreamIsHeldToItsToken() async throws {
         let tokens = try await TestTokens.make()
         try await RunningGateway.with(yaml: Self.yaml(filters: "  apps: {type: jwt, secret: hmac}")) { gateway in
-            let token = try await tokens.token(.hs256(TestTokens.secret), ["sub": 5, "topics": ["news", "chat.*"]], expiresIn: 2)
+            let token = try await tokens.token(.hs256(TestTokens.secret), ["sub": 5, "topics": ["news", "chat.*"]], expiresIn: 6)
             let url = try await gateway.register(userID: 5, headers: [("Authorization", "Bearer \(token)")])
             let id = String(url.split(separator: "/").last!)
             let other = try await tokens.token(.hs256(TestTokens.secret), ["sub": 6])
@@ -214,7 +214,7 @@ import Testing
             let publisher = [("Authorization", "Bearer \(token)")]
             #expect(try await gateway.publish(topic: "chat.1", message: "yes", headers: publisher) == 1)
             #expect(try await stream.messages(1) == ["yes"])
-            await stream.readToEnd(timeout: .seconds(5))
+            await stream.readToEnd(timeout: .seconds(10))
             #expect(stream.events.last == ["event": "close", "data": "token expired"])
         }
     }
@@ -246,7 +246,7 @@ import Testing
         try await RunningGateway.with(yaml: Self.yaml(filters: filters)) { gateway in
             let long = try await tokens.token(.hs256(TestTokens.secret), ["sub": 5], expiresIn: 600)
             let auth = [("Authorization", "Bearer \(long)")]
-            let short = try await tokens.token(.hs256(TestTokens.secret), ["sub": 5, "topics": ["news", "chat.1"]], expiresIn: 2)
+            let short = try await tokens.token(.hs256(TestTokens.secret), ["sub": 5, "topics": ["news", "chat.1"]], expiresIn: 6)
 
             let lapsing = try await TestSubscriber.connect(try await gateway.register(userID: 5, headers: auth) + "?token=\(short)")
             let renewing = try await TestSubscriber.connect(try await gateway.register(userID: 5, headers: auth) + "?token=\(short)")
@@ -267,7 +267,7 @@ import Testing
             #expect(frames[3] == #"{"notice":"topics no longer allowed by the token: chat.1"}"#)
             #expect(frames[4].hasPrefix(#"{"token":"accepted","expires_at":"#))
 
-            let closed = try await lapsing.closeFrame(within: .seconds(6))
+            let closed = try await lapsing.closeFrame(within: .seconds(10))
             #expect(closed?.closeCode == .policyViolation)
             #expect(closed?.reason == "token expired")
             try await Task.sleep(for: .seconds(1))
