@@ -24,22 +24,27 @@ final class SubscriberFeed {
     /// Event streams only: where each topic stood when the stream opened (until a message of it
     /// arrives), so the first event ids let a client resume every topic.
     private var announced: [String: StreamPosition] = [:]
-    /// Set for an event stream (chunked or not); nil on a WebSocket.
-    private let eventStream: (chunked: Bool, demand: ClientDemand)?
+    /// The open event streams' count, for an event stream; nil on a WebSocket.
+    private let eventStreams: ClientDemand?
+    /// On an event stream, whether its events go as HTTP/1.1 chunks; nil on a WebSocket.
+    private var chunkedEvents: Bool? {
+        guard case .eventStream(let chunked) = self.outbound.transport else { return nil }
+        return chunked
+    }
 
     init(outbound: SubscriberOutbound, envelopes: ClientDemand, eventStreams: ClientDemand? = nil) {
         self.outbound = outbound
         self.envelopes = envelopes
-        if case .eventStream(let chunked) = outbound.transport, let eventStreams {
-            self.eventStream = (chunked, eventStreams)
+        if case .eventStream = outbound.transport, let eventStreams {
+            self.eventStreams = eventStreams
             eventStreams.clientStarted()
         } else {
-            self.eventStream = nil
+            self.eventStreams = nil
         }
     }
 
     /// Whether positions are tracked and sent: envelope mode, or an event stream (its ids).
-    private var tracksPositions: Bool { self.envelopeMode || self.eventStream != nil }
+    private var tracksPositions: Bool { self.envelopeMode || self.chunkedEvents != nil }
 
     /// Switches this client to envelope frames (there is no way back: its app reads envelopes).
     func enableEnvelopes() {
@@ -53,7 +58,7 @@ final class SubscriberFeed {
         if self.envelopeMode {
             self.envelopes.clientEnded()
         }
-        self.eventStream?.demand.clientEnded()
+        self.eventStreams?.clientEnded()
     }
 
     /// Forgets the cursors of topics the client left.
@@ -76,17 +81,15 @@ final class SubscriberFeed {
                 self.cursors[message.topic] = Cursor(epoch: position.epoch, firstLive: position.offset, last: position.offset)
             }
         }
-        guard let eventStream else {
+        guard let chunked = self.chunkedEvents else {
             return self.outbound.send(message.envelopeFrame)
         }
         self.outbound.send(
             EventStreamFrame.event(
-                id: self.eventID(), name: nil, data: message.eventStreamData, chunked: eventStream.chunked, allocator: self.allocator
+                id: self.eventID(), name: nil, data: message.eventStreamData, chunked: chunked
             )
         )
     }
-
-    private var allocator: ByteBufferAllocator { ByteBufferAllocator() }
 
     /// An event stream's id for its next event: every topic's position (``EventStreamFrame/id(_:)``),
     /// `topic` at `offset` when given (a replay under way).
@@ -103,39 +106,38 @@ final class SubscriberFeed {
 
     /// A message replayed from history, in this client's form.
     private func replayed(topic: String, position: StreamPosition, stored: PublishedMessage) -> ByteBuffer {
-        guard let eventStream else {
+        guard let chunked = self.chunkedEvents else {
             return EnvelopeFrame.encode(topic: topic, position: position, userID: stored.userID, message: stored.message)
         }
         return EventStreamFrame.event(
-            id: self.eventID(replaying: topic, at: position), name: nil, data: stored.eventStreamData, chunked: eventStream.chunked,
-            allocator: self.allocator
+            id: self.eventID(replaying: topic, at: position), name: nil, data: stored.eventStreamData, chunked: chunked
         )
     }
 
     /// A notice (`recovered`, `subscribed`): an envelope frame `{"type": name, ...}`, or an event
     /// named `name` whose data is the same JSON and whose id includes what it announces.
     func notice(_ name: String, _ value: some Encodable) {
-        guard let eventStream else {
+        guard let chunked = self.chunkedEvents else {
             return self.outbound.send(EnvelopeFrame.notice(value))
         }
-        self.outbound.send(EventStreamFrame.notice(name, value, id: self.eventID(), chunked: eventStream.chunked, allocator: self.allocator))
+        self.outbound.send(EventStreamFrame.notice(name, value, id: self.eventID(), chunked: chunked))
     }
 
     /// Something the server did or refused that the client did not ask for, as `{"error": ...}`
     /// (`error`) or `{"notice": ...}`: a text frame, or an event named `notice`.
     func tell(_ message: String, isError: Bool) {
         let json = isError ? JSONResponse.errorText(message) : #"{"notice":\#(JSONString.quoted(message))}"#
-        guard let eventStream else {
+        guard let chunked = self.chunkedEvents else {
             return self.outbound.send(ServerFrame.text(json))
         }
         self.outbound.send(
-            EventStreamFrame.event(id: nil, name: "notice", data: EventStreamFrame.data(json), chunked: eventStream.chunked, allocator: self.allocator)
+            EventStreamFrame.event(id: nil, name: "notice", data: EventStreamFrame.data(json), chunked: chunked)
         )
     }
 
     /// Event streams: where `topic` stands as the stream opens, for the ids until its first message.
     func announced(_ topic: String, at position: StreamPosition) {
-        guard self.eventStream != nil, self.cursors[topic] == nil else { return }
+        guard self.chunkedEvents != nil, self.cursors[topic] == nil else { return }
         self.announced[topic] = position
     }
 
