@@ -3,7 +3,7 @@
 # examples/bench.yaml and nginx + nchan on benchmarks/nchan.conf, both over loopback, each bench
 # run alternating between the two servers. Prints one JSON line per run, with a "target" field.
 # Needs nginx and its nchan module (Debian: apt-get install nginx-light libnginx-mod-nchan).
-# Usage: scripts/nchan-comparison.sh [quick]        (BENCHMARKS.md, "Against nchan")
+# Usage: scripts/nchan-comparison.sh [quick]        (benchmarks/JOURNAL.md, "Against nchan")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release >&2

@@ -5,7 +5,7 @@
 # design in Go (benchmarks/go-seed: net/http + gorilla/websocket) and nginx + nchan (publish).
 # Every measurement runs on each server in turn, RUNS times (default 3): one JSON line each,
 # with "target" and "tool" ("bench": relay-gateway bench; "wrk": 16 connections for 5 s, server
-# CPU read from /proc). Output goes to stdout; progress to stderr. (BENCHMARKS.md, "The edge")
+# CPU read from /proc). Output goes to stdout; progress to stderr. (benchmarks/JOURNAL.md, "The edge")
 #   Debian: apt-get install wrk golang-go golang-github-gorilla-websocket-dev nginx-light libnginx-mod-nchan
 #   usage: BEFORE=/tmp/before/.build/release/relay-gateway scripts/peer-comparison.sh
 set -euo pipefail

@@ -79,14 +79,14 @@ import Testing
     }
 }
 
-/// The README's JWT walkthrough: its shell functions make the tokens (openssl), the real binary
-/// serves `examples/jwt.yaml`, curl registers and publishes, websocat subscribes.
+/// The JWT walkthrough of `docs/jwt.md`: its shell functions make the tokens (openssl), the real
+/// binary serves `examples/jwt.yaml`, curl registers and publishes, websocat subscribes.
 @Suite struct ReadmeJWTWalkthroughTests {
-    /// The lines of the README's JWT block from `b64url()` to the `backend=` token, as written.
+    /// The lines of the JWT block of `docs/jwt.md` from `b64url()` to the `backend=` token, as written.
     static func tokenScript() throws -> String {
-        let readme = try String(contentsOf: Program.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
-        let section = try #require(readme.range(of: "## JWT identity")).upperBound
-        let lines = readme[section...].split(separator: "\n", omittingEmptySubsequences: false)
+        let page = try String(contentsOf: Program.packageRoot.appendingPathComponent("docs/jwt.md"), encoding: .utf8)
+        let section = try #require(page.range(of: "# JWT identity")).upperBound
+        let lines = page[section...].split(separator: "\n", omittingEmptySubsequences: false)
         let start = try #require(lines.firstIndex { $0.hasPrefix("b64url()") })
         let end = try #require(lines.firstIndex { $0.hasPrefix("backend=") })
         return lines[start...end].joined(separator: "\n")
@@ -102,7 +102,7 @@ import Testing
             environment: ["JWT_SECRET": secret]
         )
         let tokens = made.stdout.split(separator: "\n").map(String.init)
-        try #require(tokens.count == 2, "the README's script printed \(made.stdout) \(made.stderr)")
+        try #require(tokens.count == 2, "the script of docs/jwt.md printed \(made.stdout) \(made.stderr)")
         let (app, backend) = (tokens[0], tokens[1])
 
         let config = Program.packageRoot.appendingPathComponent("examples/jwt.yaml").path

@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // The floor under the gateway's addressed delivery: the least a SwiftNIO server with NIO's own
 // HTTP decoder, encoder and WebSocket upgrader can do per publish addressed to one user.
-// Not part of the gateway; see BENCHMARKS.md ("The edge", addressed).
+// Not part of the gateway; see benchmarks/JOURNAL.md ("The addressed floor").
 import PackageDescription
 
 let package = Package(
