@@ -1,6 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// `scripts/fuzz` sets `RELAY_FUZZ=1`: the libFuzzer targets of `Fuzz/` join the package, and the
+/// gateway's own modules (what they fuzz) are compiled with coverage and AddressSanitizer. The
+/// dependencies are not, so a fuzz build reuses the test build's copy of them in `.build` instead
+/// of building the whole graph (BoringSSL twice) a second time with sanitizers.
+let fuzzing = Context.environment["RELAY_FUZZ"] == "1"
+let sanitizers = ["-sanitize=fuzzer,address"]
+let fuzzed: [SwiftSetting] = fuzzing ? [.unsafeFlags(sanitizers)] : []
+
 let package = Package(
     name: "relay-gateway",
     platforms: [.macOS(.v15)],
@@ -21,7 +29,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
@@ -29,11 +36,13 @@ let package = Package(
     targets: [
         .target(
             name: "RelayCore",
-            dependencies: [.product(name: "DequeModule", package: "swift-collections")]
+            dependencies: [.product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: fuzzed
         ),
         .target(
             name: "RelayConfig",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: fuzzed
         ),
         .target(
             name: "RelayHTTP",
@@ -48,7 +57,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: fuzzed
         ),
         .target(
             name: "RelayGateway",
@@ -66,11 +76,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
-            resources: [.embedInCode("Console/console.html")]
+            resources: [.embedInCode("Console/console.html")],
+            swiftSettings: fuzzed
         ),
         .target(
             name: "RelayPostgres",
@@ -136,3 +146,35 @@ let package = Package(
         ),
     ]
 )
+
+if fuzzing {
+    // One executable per target (`Fuzz/Sources/NAME`), whose `main.swift` starts libFuzzer's driver.
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzConfig", ["RelayGateway", "RelayConfig", .product(name: "Logging", package: "swift-log")]),
+        ("FuzzFlatJSON", ["RelayGateway"]),
+        (
+            "FuzzClientFrames",
+            [
+                "RelayGateway", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
+        (
+            "FuzzHTTP",
+            [
+                "RelayGateway", "RelayHTTP", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+    ]
+    package.targets.append(.target(name: "LibFuzzerDriver", path: "Fuzz/Sources/LibFuzzerDriver"))
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: target.name, dependencies: target.dependencies + ["LibFuzzerDriver"], path: "Fuzz/Sources/\(target.name)",
+                swiftSettings: [.unsafeFlags(sanitizers)], linkerSettings: [.unsafeFlags(sanitizers)]
+            )
+        )
+    }
+}

@@ -115,6 +115,29 @@ import Testing
         #expect(missing.status == 2 && missing.stderr.contains("is `relay-gateway serve --pid-file"), "\(missing.stderr)")
     }
 
+    /// A SIGHUP whose file is not even YAML is refused like any other bad config, and counted:
+    /// `relay_config_reloads_total{result="failure"}` goes up, the success timestamp stays.
+    @Test func aReloadOfAFileThatDoesNotParseIsCountedAsAFailure() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("relay-reload-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let live = directory.appendingPathComponent("relay.yaml").path
+        let pidFile = directory.appendingPathComponent("relay.pid").path
+        try Self.config("B").write(toFile: live, atomically: true, encoding: .utf8)
+        let server = try Running(Program.gateway, ["serve", "--config", live, "--pid-file", pidFile])
+        defer { server.signal(SIGTERM) }
+        let metrics = "http://127.0.0.1:\(try await server.awaitListening())/metrics"
+        let failures = #"relay_config_reloads_total{result="failure"}"#
+        #expect(MetricsTests.value(failures, in: try await HTTP.get(metrics).body) == 0)
+
+        try "listeners: [{name: main, port: 0\n".write(toFile: live, atomically: true, encoding: .utf8)
+        let refused = try await Program.run(Program.gateway, ["reload", "--pid-file", pidFile])
+        #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stderr.contains("reload refused, the running config stays: \(live):"), "\(refused.stderr)")
+        let after = try await HTTP.get(metrics).body
+        #expect(MetricsTests.value(failures, in: after) == 1, "\(after)")
+        #expect(MetricsTests.value(#"relay_config_reloads_total{result="success"}"#, in: after) == 0)
+    }
+
     @Test func aRefusedReloadChangesNothingAndSaysWhy() async throws {
         try await RunningGateway.with(yaml: Self.config("A")) { gateway in
             let broken: [(String, String)] = [

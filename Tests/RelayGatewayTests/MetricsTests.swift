@@ -1,3 +1,5 @@
+import Foundation
+import RelayGateway
 import Testing
 
 /// The `metrics` handler: Prometheus text with the relay's counters, updated by real traffic.
@@ -59,5 +61,52 @@ import Testing
             #expect(Self.value("relay_connections", in: after) == 0)
             #expect(Self.value("relay_registrations", in: after) == 0)
         }
+    }
+
+    /// A plugin's metrics of each kind, made by a service as it starts.
+    static let meter = ServicePlugin(name: "meter") { environment in
+        try environment.metrics.makeCounter(name: "meter_jobs_total", help: "Jobs done", labels: [("queue", "mail")]).increment()
+        try environment.metrics.makeGauge(name: "meter_queue_depth", help: "Jobs waiting").set(Int64(3))
+        try environment.metrics.makeDurationHistogram(name: "meter_job_seconds", help: "Time a job took", buckets: [.milliseconds(1), .seconds(1)])
+            .record(.milliseconds(2))
+    }
+
+    /// Every metric family, the gateway's and a plugin's, has its `# HELP` and `# TYPE`, and
+    /// Prometheus' own checker (`promtool check metrics`) finds nothing to say about the exposition.
+    @Test func promtoolAcceptsEveryMetricWithItsHelpAndType() async throws {
+        let promtool = try Prerequisite.program("promtool", install: "apt-get install prometheus")
+        let plugins = try Plugins.builtIn.adding(services: [Self.meter])
+        try await RunningGateway.with(yaml: Self.yaml, environment: ["PUB": "secret"], plugins: plugins) { gateway in
+            // Traffic that makes every series: a delivery, a close, a refusal of each filter.
+            let url = try await gateway.register(userID: 1)
+            #expect(try await HTTP.post(gateway.url("/register"), #"{"user_id": 2}"#).status == 429)
+            let subscriber = try await TestSubscriber.connect(url)
+            _ = try await gateway.publish(topic: "cats", message: "m", headers: [("Authorization", "Bearer secret")])
+            _ = try await subscriber.messages(1)
+            #expect(try await HTTP.post(gateway.url("/publish"), #"{"topic": "cats", "message": "x"}"#).status == 401)
+            try await eventually("the plugin's metrics") { try await HTTP.get(gateway.url("/metrics")).body.contains("meter_job_seconds_count") }
+            let text = try await HTTP.get(gateway.url("/metrics")).body
+
+            let lines = text.split(separator: "\n")
+            func names(_ prefix: String) -> Set<Substring> {
+                Set(lines.filter { $0.hasPrefix(prefix) }.map { $0.split(separator: " ")[2] })
+            }
+            let described = names("# HELP "), typed = names("# TYPE ")
+            #expect(typed.count >= 16 && typed.isSuperset(of: ["meter_jobs_total", "meter_queue_depth", "meter_job_seconds"]), "\(typed)")
+            #expect(described == typed, "no # HELP for \(typed.subtracting(described).sorted())")
+
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("relay-metrics-\(UUID().uuidString).txt")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let check = try await Program.run(URL(fileURLWithPath: "/bin/sh"), ["-c", "\"$0\" check metrics < \"$1\"", promtool.path, file.path])
+            #expect(check.status == 0 && check.stdout.isEmpty && check.stderr.isEmpty, "promtool: \(check.stdout)\(check.stderr)")
+        }
+    }
+
+    /// A plugin metric without help text would be exposed without `# HELP`: refused when it is made.
+    @Test func aPluginMetricWithoutHelpIsRefused() throws {
+        let metrics = RelayMetrics()
+        #expect(throws: PluginMetricError.self) { try metrics.makeCounter(name: "meter_silent_total", help: " ") }
+        #expect(throws: Never.self) { try metrics.makeCounter(name: "meter_silent_total", help: "Now described") }
     }
 }

@@ -58,6 +58,20 @@ public final class ConfigReloader: Sendable {
     /// The config now served.
     public var config: GatewayConfig { self.state.withLock { $0.config } }
 
+    /// Reads `file` and applies it (``reload(to:)``). A file that does not load (unreadable, not
+    /// YAML, invalid) is a refused reload too, and counted as one.
+    @discardableResult
+    public func reload(file: String) async throws(ConfigError) -> ReloadSummary {
+        let new: GatewayConfig
+        do {
+            new = try ConfigLoader.load(file: file)
+        } catch {
+            self.metrics.reloaded(success: false)
+            throw error
+        }
+        return try await self.reload(to: new)
+    }
+
     /// Applies `new`, or throws the first reason it cannot be and changes nothing. Returns what changed.
     @discardableResult
     public func reload(to new: GatewayConfig) async throws(ConfigError) -> ReloadSummary {

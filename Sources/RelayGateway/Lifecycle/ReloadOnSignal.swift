@@ -22,7 +22,7 @@ struct ReloadOnSignal: Service, CustomStringConvertible {
 
     func reload() async {
         do {
-            let summary = try await self.reloader.reload(to: try ConfigLoader.load(file: self.file))
+            let summary = try await self.reloader.reload(file: self.file)
             self.logger.notice("config reloaded", metadata: ["file": "\(self.file)", "changes": "\(summary.lines.joined(separator: "; "))"])
             self.onReload(.success(summary))
         } catch {

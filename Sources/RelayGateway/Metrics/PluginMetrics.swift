@@ -56,6 +56,9 @@ extension RelayMetrics {
         guard !name.hasPrefix("relay_") else {
             throw PluginMetricError(name: name, reason: "names starting relay_ are the gateway's own; use a prefix of the plugin's")
         }
+        guard help.contains(where: { !$0.isWhitespace }) else {
+            throw PluginMetricError(name: name, reason: "give it help text: every metric is exposed with its # HELP line")
+        }
         guard Self.isMetricName(name), labels.allSatisfy({ Self.isMetricName($0.0) && !$0.0.contains(":") }) else {
             throw PluginMetricError(name: name, reason: "metric and label names are letters, digits and _ (not starting with a digit)")
         }
@@ -77,11 +80,6 @@ extension RelayMetrics {
                 name: name, reason: "already made as a \(earlier.kind) with labels [\(earlier.labelNames.joined(separator: ", "))] and help \"\(earlier.help)\""
             )
         }
-    }
-
-    /// The name as given: the descriptor joins only its non-empty parts.
-    private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
-        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     private static func isMetricName(_ name: String) -> Bool {

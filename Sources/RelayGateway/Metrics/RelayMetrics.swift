@@ -1,4 +1,3 @@
-import CoreMetrics
 import NIOCore
 import NIOPosix
 import Prometheus
@@ -6,10 +5,10 @@ import RelayHTTP
 import Synchronization
 
 /// What the gateway counts, in its own Prometheus registry (one per gateway), exposed by the
-/// `metrics` handler. Counters are atomic increments, so counting on the publish path takes no
-/// lock; the latency histogram has one series per thread (`thread` label), so its lock is never
-/// shared between publishes on different event loops; the gauges are read from the relay when
-/// scraped.
+/// `metrics` handler, every metric with its `# HELP` and `# TYPE`. Counters are atomic
+/// increments, so counting on the publish path takes no lock; the latency histogram has one
+/// series per thread (`thread` label), so its lock is never shared between publishes on different
+/// event loops; the gauges are read from the relay when scraped.
 public final class RelayMetrics: Sendable {
     /// Why a WebSocket ended, as the `reason` label of `relay_connections_closed_total`.
     enum CloseCause: String, CaseIterable, Sendable {
@@ -28,23 +27,22 @@ public final class RelayMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     /// Plugin metrics by name, as first made (``makeCounter(name:help:labels:)``).
     let pluginMetricShapes = Mutex<[String: PluginMetricShape]>([:])
-    let connectionsOpened: CoreMetrics.Counter
-    private let connectionsClosed: [CloseCause: CoreMetrics.Counter]
-    private let publishes: CoreMetrics.Counter
-    private let deliveries: CoreMetrics.Counter
-    let drops: CoreMetrics.Counter
-    let rateLimited: CoreMetrics.Counter
-    let authFailures: CoreMetrics.Counter
-    private let tlsFailures: [TLSFailure: CoreMetrics.Counter]
-    private let reloads: [Bool: CoreMetrics.Counter]
+    let connectionsOpened: Prometheus.Counter
+    private let connectionsClosed: [CloseCause: Prometheus.Counter]
+    private let publishes: Prometheus.Counter
+    private let deliveries: Prometheus.Counter
+    let drops: Prometheus.Counter
+    let rateLimited: Prometheus.Counter
+    let authFailures: Prometheus.Counter
+    private let tlsFailures: [TLSFailure: Prometheus.Counter]
+    private let reloads: [Bool: Prometheus.Counter]
     private let lastReloadSuccess: Prometheus.Gauge
-    private let factory: PrometheusMetricsFactory
     /// One latency series per thread that publishes, created on first use.
     nonisolated(unsafe) private static let timersOfThread = ThreadSpecificVariable<TimerBox>()
     private let threadCount = Atomic<Int>(0)
     private final class TimerBox {
         /// Keyed by the metrics object; the weak owner guards against a reused address.
-        var timers: [ObjectIdentifier: (owner: WeakMetrics, timer: CoreMetrics.Timer)] = [:]
+        var timers: [ObjectIdentifier: (owner: WeakMetrics, timer: Prometheus.DurationHistogram)] = [:]
     }
 
     private struct WeakMetrics {
@@ -61,42 +59,51 @@ public final class RelayMetrics: Sendable {
     /// When this gateway started, for `uptime_seconds`.
     let startedAt = ContinuousClock.now
 
+    static let publishEnqueueBuckets: [Duration] = [
+        .microseconds(10), .microseconds(50), .microseconds(100), .microseconds(500),
+        .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100),
+    ]
+
     public init() {
-        var factory = PrometheusMetricsFactory(registry: self.registry)
-        factory.defaultDurationHistogramBuckets = [
-            .microseconds(10), .microseconds(50), .microseconds(100), .microseconds(500),
-            .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100),
-        ]
-        self.connectionsOpened = Counter(label: "relay_connections_opened_total", factory: factory)
+        let registry = self.registry
+        func counter(_ name: String, _ help: String, _ labels: [(String, String)] = []) -> Prometheus.Counter {
+            registry.makeCounter(descriptor: Self.descriptor(name, help), labels: labels)
+        }
+        func gauge(_ name: String, _ help: String) -> Prometheus.Gauge {
+            registry.makeGauge(descriptor: Self.descriptor(name, help), labels: [])
+        }
+        self.connectionsOpened = counter("relay_connections_opened_total", "Subscriber connections opened (WebSocket and Server-Sent Events)")
         self.connectionsClosed = Dictionary(
             uniqueKeysWithValues: CloseCause.allCases.map { cause in
-                (cause, Counter(label: "relay_connections_closed_total", dimensions: [("reason", cause.rawValue)], factory: factory))
+                (cause, counter("relay_connections_closed_total", "Subscriber connections closed, by reason", [("reason", cause.rawValue)]))
             }
         )
-        self.publishes = Counter(label: "relay_publishes_total", factory: factory)
-        self.deliveries = Counter(label: "relay_deliveries_total", factory: factory)
-        self.drops = Counter(label: "relay_dropped_messages_total", factory: factory)
-        self.rateLimited = Counter(label: "relay_rate_limited_total", factory: factory)
-        self.authFailures = Counter(label: "relay_auth_failures_total", factory: factory)
+        self.publishes = counter("relay_publishes_total", "Messages published")
+        self.deliveries = counter("relay_deliveries_total", "Messages handed to subscriber connections")
+        self.drops = counter("relay_dropped_messages_total", "Messages dropped: slow consumers, and clients away longer than their bounds")
+        self.rateLimited = counter("relay_rate_limited_total", "Requests refused by a rate_limit filter (429)")
+        self.authFailures = counter("relay_auth_failures_total", "Requests refused by an auth or jwt filter")
         self.tlsFailures = Dictionary(
             uniqueKeysWithValues: TLSFailure.allCases.map { failure in
-                (failure, Counter(label: "relay_tls_handshake_failures_total", dimensions: [("reason", failure.rawValue)], factory: factory))
+                (failure, counter("relay_tls_handshake_failures_total", "TLS connections that never got to HTTP, by reason", [("reason", failure.rawValue)]))
             }
         )
         self.reloads = [
-            true: Counter(label: "relay_config_reloads_total", dimensions: [("result", "success")], factory: factory),
-            false: Counter(label: "relay_config_reloads_total", dimensions: [("result", "failure")], factory: factory),
+            true: counter("relay_config_reloads_total", "Config reloads, applied (success) or refused (failure)", [("result", "success")]),
+            false: counter("relay_config_reloads_total", "Config reloads, applied (success) or refused (failure)", [("result", "failure")]),
         ]
-        self.factory = factory
-        self.lastReloadSuccess = self.registry.makeGauge(
-            name: "relay_config_last_reload_success_timestamp_seconds", help: "When the config was last loaded (start-up or a reload) with success"
+        self.lastReloadSuccess = gauge(
+            "relay_config_last_reload_success_timestamp_seconds", "When the config was last loaded (start-up or a reload) with success"
         )
         self.lastReloadSuccess.set(Self.unixTime())
-        self.connections = self.registry.makeGauge(name: "relay_connections", help: "Live WebSocket connections")
-        self.registrations = self.registry.makeGauge(name: "relay_registrations", help: "Registered clients")
-        self.logLinesDropped = self.registry.makeCounter(
-            name: "relay_log_lines_dropped_total", help: "Log lines dropped because the output could not keep up"
-        )
+        self.connections = gauge("relay_connections", "Live subscriber connections")
+        self.registrations = gauge("relay_registrations", "Registered clients")
+        self.logLinesDropped = counter("relay_log_lines_dropped_total", "Log lines dropped because the output could not keep up")
+    }
+
+    /// A name and its help text; the descriptor joins only its non-empty parts, so the name stays as given.
+    static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     /// Records the time a publish took to look up its recipients and hand them the frame, in the
@@ -114,7 +121,12 @@ public final class RelayMetrics: Sendable {
             return entry.timer.recordNanoseconds(Self.nanoseconds(duration))
         }
         let index = self.threadCount.add(1, ordering: .relaxed).oldValue
-        let timer = CoreMetrics.Timer(label: "relay_publish_enqueue_seconds", dimensions: [("thread", String(index))], factory: self.factory)
+        let timer = self.registry.makeDurationHistogram(
+            descriptor: Self.descriptor(
+                "relay_publish_enqueue_seconds", "Time a publish took to find its recipients and hand them the message, per publishing thread"
+            ),
+            labels: [("thread", String(index))], buckets: Self.publishEnqueueBuckets
+        )
         box.timers[key] = (WeakMetrics(value: self), timer)
         timer.recordNanoseconds(Self.nanoseconds(duration))
     }
@@ -127,7 +139,7 @@ public final class RelayMetrics: Sendable {
     /// Counts one publish and the recipients it reached.
     func published(recipients: Int) {
         self.publishes.increment()
-        self.deliveries.increment(by: recipients)
+        self.deliveries.increment(by: Int64(recipients))
         self.publishTotal.add(1, ordering: .relaxed)
         self.deliveryTotal.add(recipients, ordering: .relaxed)
     }
@@ -139,13 +151,13 @@ public final class RelayMetrics: Sendable {
 
     /// Messages addressed to a disconnected client that its bounds did not keep.
     func droppedWhileAway(_ count: Int) {
-        self.drops.increment(by: count)
+        self.drops.increment(by: Int64(count))
     }
 
     func connectionClosed(_ cause: CloseCause, dropped: Int) {
         self.connectionsClosed[cause]?.increment()
         if dropped > 0 {
-            self.drops.increment(by: dropped)
+            self.drops.increment(by: Int64(dropped))
         }
     }
 

@@ -44,6 +44,7 @@ struct RunningGateway: Sendable {
     static func with<T: Sendable>(
         yaml: String,
         environment: [String: String] = [:],
+        plugins: Plugins = .builtIn,
         logHandler: (@Sendable (String) -> any LogHandler)? = nil,
         limit: Duration = .seconds(60),
         _ body: @escaping @Sendable (RunningGateway) async throws -> T
@@ -51,7 +52,7 @@ struct RunningGateway: Sendable {
         raiseOpenFileLimit()
         let config = try ConfigLoader.parse(yaml: yaml, file: "test.yaml", environment: environment)
         let logger = logHandler.map { Logger(label: "relay-test", factory: $0) } ?? Logger(label: "relay-test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let gateway = try Gateway(config: config, logger: logger)
+        let gateway = try Gateway(config: config, plugins: plugins, logger: logger)
         let expected = config.listeners.count
         let (ports, portsContinuation) = AsyncStream.makeStream(of: (String, Int).self)
         return try await withTimeout(limit, "gateway test") {

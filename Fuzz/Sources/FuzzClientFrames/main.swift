@@ -1,0 +1,4 @@
+import Glibc
+import LibFuzzerDriver
+
+exit(relay_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv))
