@@ -137,6 +137,11 @@ public struct HTTPServer: Service {
     ) throws {
         let sync = channel.pipeline.syncOperations
         if let tls {
+            // The client's close_notify ends a TLS connection (RFC 5246 7.2.1), so its input is
+            // never half-closed: with half-closure allowed, NIOSSL, having sent its own
+            // close_notify for a `Connection: close` answer, ignores the client's answer to it and
+            // holds the connection in CLOSE-WAIT until its 5 s shutdown timeout.
+            try channel.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: false)
             let watch = TLSHandshakeWatch(onFailure: tls.onFailure)
             try sync.addHandler(PlainHTTPRefusal(watch: watch))
             try sync.addHandler(NIOSSLServerHandler(context: tls.context))

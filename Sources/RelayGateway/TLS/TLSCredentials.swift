@@ -1,3 +1,5 @@
+// NIOSSL has no setting for the server's cipher order; it is one BoringSSL option on the context.
+internal import CNIOBoringSSL
 import Foundation
 import NIOSSL
 import RelayConfig
@@ -9,6 +11,9 @@ import RelayConfig
 /// where a certificate belongs (or the other way round), an encrypted key, a key that does not
 /// match the certificate. A certificate outside its validity period is a warning: the gateway
 /// still starts (clients will refuse it), so a late renewal does not also take the service down.
+///
+/// The protocol settings are Mozilla's "intermediate" profile: TLS 1.3, and TLS 1.2 with ECDHE
+/// key exchange and AEAD suites only (no CBC, no static RSA), in the server's order of preference.
 struct TLSCredentials {
     let context: NIOSSLContext
     /// Problems that do not stop the gateway, e.g. an expired certificate.
@@ -24,6 +29,7 @@ struct TLSCredentials {
         case .tls12: .tlsv12
         case .tls13: .tlsv13
         }
+        configuration.cipherSuites = Self.intermediateCipherSuites
         configuration.applicationProtocols = ["http/1.1"]
         do {
             self.context = try NIOSSLContext(configuration: configuration)
@@ -31,7 +37,26 @@ struct TLSCredentials {
             // Both files parsed on their own: what is left is that they do not belong together.
             throw tls.keyLocation.error("the key in \(tls.key) does not match the certificate in \(tls.certificate) (\(error))")
         }
-        self.warnings = Self.validity(of: chain[0], tls: tls, now: now)
+        self.warnings = Self.validity(of: chain[0], tls: tls, now: now) + Self.preferServerCipherOrder(in: self.context, tls: tls)
+    }
+
+    /// TLS 1.2 suites, the server's first choice first (TLS 1.3 has only AEAD suites, BoringSSL's own).
+    static let intermediateCipherSuites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
+
+    /// Sets BoringSSL's `SSL_OP_CIPHER_SERVER_PREFERENCE` on the context NIOSSL made, before any
+    /// connection uses it. NIOSSL keeps its `SSL_CTX` private and offers no such setting, so it is
+    /// found by reflection; should a NIOSSL release rename it, the gateway still serves (clients
+    /// then choose among the same suites) and says so at start-up (a test checks the order).
+    private static func preferServerCipherOrder(in context: NIOSSLContext, tls: ListenerTLS) -> [ConfigError] {
+        guard let pointer = Mirror(reflecting: context).children.first(where: { $0.label == "sslContext" })?.value as? OpaquePointer else {
+            return [tls.location.error("the TLS library did not let the gateway set its cipher order: clients choose the suite")]
+        }
+        SSL_CTX_set_options(pointer, UInt32(SSL_OP_CIPHER_SERVER_PREFERENCE))
+        return []
     }
 
     private static func certificates(_ tls: ListenerTLS) throws(ConfigError) -> [NIOSSLCertificate] {
