@@ -65,6 +65,52 @@ import Testing
         }
     }
 
+    /// What a correctly signed token must not carry: an extension it marks critical (none is
+    /// understood here, RFC 7515 §4.1.11), an unencoded payload, or a member named twice in its
+    /// header or claims (read as the first by some libraries, the last by others: refused).
+    @Test func criticalExtensionsAndRepeatedMembersAreRefused() async throws {
+        let future = Int(Date().timeIntervalSince1970) + 60
+        let claims = #"{"sub":"7","iss":"relay-tests","aud":"relay","exp":\#(future)}"#
+        try await RunningGateway.with(yaml: Self.yaml(filters: Self.hmacFilters)) { gateway in
+            let accepted = try await TestTokens.rawHS256(header: #"{"alg":"HS256","typ":"JWT"}"#, claims: claims)
+            #expect(try await Self.publish(gateway, token: accepted).status == 200, "the same token, nothing repeated, is fine")
+
+            let refusals: [(header: String, claims: String, reason: String)] = [
+                (#"{"alg":"HS256","crit":["x-policy"],"x-policy":"strict"}"#, claims,
+                 "token header marks extensions critical that this gateway does not support (crit: x-policy)"),
+                (#"{"alg":"HS256","b64":false,"crit":["b64"]}"#, claims,
+                 "token header marks extensions critical that this gateway does not support (crit: b64)"),
+                (#"{"alg":"HS256","b64":false}"#, claims, "tokens with an unencoded payload (b64) are not supported"),
+                (#"{"alg":"HS256","typ":"JWT","alg":"none"}"#, claims, #"malformed token: its header names "alg" twice"#),
+                (#"{"al\u0067":"HS256","alg":"HS256"}"#, claims, #"malformed token: its header names "alg" twice"#),
+                (#"{"alg":"HS256"}"#, #"{"sub":"7","iss":"relay-tests","aud":"relay","sub":"8","exp":\#(future)}"#,
+                 #"malformed token: its claims name "sub" twice"#),
+                (#"{"alg":"HS256"}"#, #"{"sub":"7","iss":"relay-tests","aud":"relay","exp":\#(future),"x":{"a":1,"a":2}}"#,
+                 #"malformed token: its claims name "a" twice"#),
+            ]
+            for refusal in refusals {
+                let token = try await TestTokens.rawHS256(header: refusal.header, claims: refusal.claims)
+                let answer = try await Self.publish(gateway, token: token)
+                #expect(answer.status == 401, "\(refusal.header) \(refusal.claims)")
+                #expect(answer.error == refusal.reason)
+                #expect(answer.headers["WWW-Authenticate"].first == Self.invalidToken)
+            }
+        }
+    }
+
+    /// The scan behind the refusal above, on its own: names compared after their escapes are
+    /// decoded, per object, at any depth; strings that are values never count as names.
+    @Test func duplicateMemberScanFindsRepeatedNamesOnly() {
+        func scan(_ json: String) -> String? { DuplicateMemberScan.firstDuplicate(in: Array(json.utf8)) }
+        #expect(scan(#"{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}"#) == nil)
+        #expect(scan(#"{"a":"a","b":["a","a"],"c":"b"}"#) == nil)
+        #expect(scan(#"{"a":1,"b":2,"a":3}"#) == "a")
+        #expect(scan(#"{"x":[{"k":1,"k":2}]}"#) == "k")
+        #expect(scan(#"{"\ud83d\ude00":1,"😀":2}"#) == "😀")
+        #expect(scan(#"{"q\"":1,"q\u0022":2}"#) == "q\"")
+        #expect(scan(#"{"a":{"b":1},"b":2}"#) == nil)
+    }
+
     /// A token sent again is not verified again, but its claims are checked each time.
     @Test func aTokenSentAgainIsCheckedAgainstTheClockEachTime() async throws {
         let tokens = try await TestTokens.make()

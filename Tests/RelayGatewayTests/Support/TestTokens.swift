@@ -80,6 +80,16 @@ struct TestTokens: Sendable {
     static func raw(header: String, claims: String, signature: String = "") -> String {
         Data(header.utf8).base64URLEncodedString() + "." + Data(claims.utf8).base64URLEncodedString() + "." + signature
     }
+
+    /// A token whose header and claims are exactly these texts (a repeated member, a `crit` list),
+    /// correctly signed with HS256 and `secret`: what a library would not write but an attacker can.
+    static func rawHS256(header: String, claims: String, secret: String = Self.secret) async throws -> String {
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        let signingInput = Data(header.utf8).base64URLEncodedString() + "." + Data(claims.utf8).base64URLEncodedString()
+        let signature = try await keys.getKey(alg: "HS256").sign(Array(signingInput.utf8))
+        return signingInput + "." + Data(signature).base64URLEncodedString()
+    }
 }
 
 extension Data {

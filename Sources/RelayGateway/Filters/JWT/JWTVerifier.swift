@@ -36,15 +36,34 @@ final class JWTVerifier: Sendable {
     struct Header: Decodable, Sendable {
         let alg: String?
         let kid: String?
+        /// Extensions the token says a verifier must understand (RFC 7515 §4.1.11).
+        let crit: JSONValue?
+        /// `false` for an unencoded payload (RFC 7797).
+        let b64: JSONValue?
     }
 
-    /// The token's header, once it names an accepted algorithm.
+    /// The token's header, once it names an accepted algorithm and nothing this gateway cannot
+    /// honour; its header and claims must not name a member twice.
     func header(of token: String) throws(HTTPError) -> Header {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let data = Self.base64URLDecoded(parts[0]),
             let header = try? JSONDecoder().decode(Header.self, from: data)
         else {
             throw Self.invalid("malformed token: expected three base64url parts, the first a JSON header")
+        }
+        if let name = DuplicateMemberScan.firstDuplicate(in: Array(data)) {
+            throw Self.invalid("malformed token: its header names \"\(Self.printable(name))\" twice")
+        }
+        if let payload = Self.base64URLDecoded(parts[1]), let name = DuplicateMemberScan.firstDuplicate(in: Array(payload)) {
+            throw Self.invalid("malformed token: its claims name \"\(Self.printable(name))\" twice")
+        }
+        if let crit = header.crit {
+            // No extension is understood here, so any the token marks critical refuses it.
+            let names = crit.strings()?.map(Self.printable).joined(separator: ", ") ?? "(not a list of names)"
+            throw Self.invalid("token header marks extensions critical that this gateway does not support (crit: \(names))")
+        }
+        if let b64 = header.b64, b64 != .bool(true) {
+            throw Self.invalid("tokens with an unencoded payload (b64) are not supported")
         }
         guard let alg = header.alg, !alg.isEmpty else {
             throw Self.invalid("malformed token: its header names no \"alg\"")
