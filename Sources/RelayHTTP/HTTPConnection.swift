@@ -354,9 +354,14 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         let mayHaveBody = !(100..<200).contains(code) && code != 204 && code != 304
         let body = mayHaveBody && !isHead ? response.body : ByteBuffer()
         let inline = body.readableBytes <= ResponseWriter.inlineBodyBytes
+        // A streamed answer to HEAD: the framing GET would have, and no length (RFC 9110 §8.6).
+        let streamed = mayHaveBody && response.stream != nil
+        if streamed && version.minor >= 1 {
+            fields.append(HTTPField(name: .transferEncoding, value: "chunked"))
+        }
         var buffer = ResponseWriter.head(
             version: version, status: response.status, fields: fields,
-            contentLength: mayHaveBody ? response.body.readableBytes : nil,
+            contentLength: mayHaveBody && !streamed ? response.body.readableBytes : nil,
             connection: !keepAlive ? "close" : version.minor == 0 ? "keep-alive" : nil,
             reserving: inline ? body.readableBytes : 0, allocator: context.channel.allocator
         )

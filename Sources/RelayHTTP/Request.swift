@@ -37,6 +37,20 @@ public struct Request: Sendable {
     /// The first value of query parameter `name`, percent-decoded (`+` is a space); nil when the
     /// query does not have it.
     public func queryValue(_ name: String) -> String? {
+        self.rawQueryValue(name).map(Self.percentDecoded)
+    }
+
+    /// The first value of query parameter `name` as a comma-separated list, split before each item
+    /// is percent-decoded (RFC 3986 §2.2: `%2C` is a comma inside an item, not a separator); `[]`
+    /// for an empty value, nil when the query does not have it.
+    public func queryList(_ name: String) -> [String]? {
+        guard let value = self.rawQueryValue(name) else { return nil }
+        guard !value.isEmpty else { return [] }
+        return value.split(separator: ",", omittingEmptySubsequences: false).map(Self.percentDecoded)
+    }
+
+    /// The first value of query parameter `name` as written (its name compared decoded).
+    private func rawQueryValue(_ name: String) -> Substring? {
         guard let query = self.query else { return nil }
         for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
             let key: Substring
@@ -49,7 +63,7 @@ public struct Request: Sendable {
                 value = ""
             }
             if Self.percentDecoded(key) == name {
-                return Self.percentDecoded(value)
+                return value
             }
         }
         return nil

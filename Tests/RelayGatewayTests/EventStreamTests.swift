@@ -1,6 +1,9 @@
 import Foundation
-@testable import RelayGateway
+import RelayCore
+import RelayHTTP
 import Testing
+
+@testable import RelayGateway
 
 /// The `events` handler: Server-Sent Events over a real gateway, read on raw sockets (to check
 /// the framing byte for byte) and with the real curl.
@@ -99,7 +102,7 @@ import Testing
             let since = try await HTTP.get(gateway.url("/events/\(id)?since=nope"))
             #expect(since.status == 400)
             let lastID = try await HTTP.get(gateway.url("/events/\(id)"), headers: [("Last-Event-ID", "garbage")])
-            #expect(lastID.status == 400 && lastID.error?.hasPrefix("Last-Event-ID must be") == true)
+            #expect(lastID.status == 400 && lastID.error?.hasPrefix(#""Last-Event-ID" must be topic:epoch:offset"#) == true, "\(lastID.body)")
             let post = try await HTTP.post(gateway.url("/events/\(id)"), "{}")
             #expect(post.status == 405)
             #expect(gateway.gateway.relay.registration(ClientID(id)!)?.topics == ["cats", "dogs"], "a refused request changes no topics")
@@ -160,11 +163,83 @@ import Testing
         let position = StreamPosition(epoch: "e1", offset: 7)
         let id = EventStreamFrame.id([("a,b", position), ("x\ny", position), ("50%", position), ("p:q", position)])
         #expect(id == "50%25:e1:7,a%2Cb:e1:7,p:q:e1:7,x%0Ay:e1:7")
-        let read = EventStreamFrame.positions(fromID: id!, maxTopics: 10)
+        let read = try? EventStreamFrame.positions(fromID: id!, maxTopics: 10)
         #expect(read?.map(\.topic) == ["50%", "a,b", "p:q", "x\ny"])
         #expect(read?.allSatisfy { $0.position == position } == true)
-        #expect(EventStreamFrame.positions(fromID: "a:b", maxTopics: 10) == nil)
-        #expect(EventStreamFrame.positions(fromID: "a:e:1,b:e:2", maxTopics: 1) == nil)
+        #expect(throws: SubscribeOptions.Invalid.self) { try EventStreamFrame.positions(fromID: "a:b", maxTopics: 10) }
+        #expect(throws: SubscribeOptions.Invalid.self) { try EventStreamFrame.positions(fromID: "a:e:1,b:e:2", maxTopics: 1) }
+        // One topic twice, also when spelt differently: it would be replayed twice.
+        let again = #expect(throws: SubscribeOptions.Invalid.self) { try EventStreamFrame.positions(fromID: "cats:e:0,c%61ts:e:0", maxTopics: 10) }
+        #expect(again?.message == #""Last-Event-ID" names topic "cats" more than once"#)
+    }
+
+    /// A `Last-Event-ID` or `?since=` naming a topic twice used to replay what was missed twice:
+    /// now a 400 that says so, on the events route and on a WebSocket handshake alike.
+    @Test func aTopicNamedTwiceInAResumePositionIsRefused() async throws {
+        try await RunningGateway.with(yaml: Self.historyYAML) { gateway in
+            let id = Self.id(of: try await gateway.register(userID: 1))
+            let stream = try await EventStreamClient(port: gateway.port, path: "/events/\(id)")
+            await stream.read(until: "event: subscribed\ndata: {\"epoch\"", timeout: .seconds(2))
+            let epoch = try #require(stream.events.first { $0["event"] == "subscribed" }?["id"]?.split(separator: ",").first?.split(separator: ":")[1])
+            stream.socket.shutdownBoth()
+            try await eventually("the stream is gone") { gateway.gateway.relay.counts.connections == 0 }
+            _ = try await gateway.publish(topic: "cats", message: "missed")
+
+            let twice = "cats:\(epoch):0,cats:\(epoch):0"
+            let refused = try await HTTP.get(gateway.url("/events/\(id)"), headers: [("Last-Event-ID", twice)])
+            #expect(refused.status == 400 && refused.error == #""Last-Event-ID" names topic "cats" more than once"#, "\(refused.body)")
+            let query = try await HTTP.get(gateway.url("/events/\(id)?since=\(twice)"))
+            #expect(query.status == 400 && query.error == #""since" names topic "cats" more than once"#, "\(query.body)")
+            let handshake = try await HTTP.upgradeAttempt(gateway.url("/ws/\(id)?since=\(twice)"))
+            #expect(handshake.status == 400 && handshake.error == #""since" names topic "cats" more than once"#, "\(handshake.body)")
+
+            let once = try await EventStreamClient(port: gateway.port, path: "/events/\(id)", headers: ["Last-Event-ID: cats:\(epoch):0"])
+            #expect(try await once.messages(1) == ["missed"])
+            await once.read(until: "\r\n", timeout: .milliseconds(300))
+            #expect(once.rawBody.components(separatedBy: "data: missed").count == 2, "replayed once: \(once.rawBody.debugDescription)")
+        }
+    }
+
+    /// `HEAD` is safe (RFC 9110 §9.3.2): the head GET would get, with no length, since the body
+    /// is an endless chunked stream (RFC 9110 §8.6), and `?topics=` changes nothing. The connection
+    /// stays open for the next request.
+    @Test func headAnswersTheStreamsHeadAndChangesNoTopics() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let id = Self.id(of: try await gateway.register(userID: 1))
+            let socket = try RawSocket(port: gateway.port)
+            socket.send("HEAD /events/\(id)?topics=zebras HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            let answers = String(decoding: await socket.receive(timeout: .seconds(2), until: #""status":"ok"}"#), as: UTF8.self)
+            let head = try #require(answers.components(separatedBy: "\r\n\r\n").first)
+            #expect(head.hasPrefix("HTTP/1.1 200 OK\r\n") && head.contains("Content-Type: text/event-stream"), "\(head)")
+            #expect(!head.contains("Content-Length"), "\(head)")
+            #expect(head.contains("Transfer-Encoding: chunked"), "the framing GET would have: \(head)")
+            #expect(answers.contains("HTTP/1.1 200 OK\r\n") && answers.hasSuffix(#""status":"ok"}"#), "the next request is answered: \(answers)")
+            #expect(gateway.gateway.relay.registration(ClientID(id)!)?.topics == ["cats", "dogs"], "HEAD changed the topics")
+            let refused = try RawSocket(port: gateway.port)
+            refused.send("HEAD /events/\(id)?topics=a,,b HTTP/1.1\r\nHost: x\r\n\r\n")
+            let bad = String(decoding: await refused.receive(timeout: .seconds(2), until: "\r\n\r\n"), as: UTF8.self)
+            #expect(bad.hasPrefix("HTTP/1.1 400 "), "HEAD gets the status GET would: \(bad)")
+        }
+    }
+
+    /// The lists in the query are split at their commas first, then each name is decoded
+    /// (RFC 3986 §2.2): `%2C` is a comma inside a topic's name.
+    @Test func queryListsAreSplitBeforeTheyAreDecoded() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let id = Self.id(of: try await gateway.register(userID: 1))
+            let stream = try await EventStreamClient(port: gateway.port, path: "/events/\(id)?topics=c%2Cd,e%20f")
+            #expect(stream.status == 200)
+            #expect(gateway.gateway.relay.registration(ClientID(id)!)?.topics == ["c,d", "e f"])
+            #expect(try await gateway.publish(topic: "c", message: "no") == 0)
+            #expect(try await gateway.publish(topic: "c,d", message: "yes") == 1)
+            #expect(try await stream.messages(1) == ["yes"])
+        }
+        let request = Request(method: .get, target: "/x?since=a%2Cb:e:1,c:e:2&topics=&t=%2C,%2C", authority: nil, headers: [:])
+        #expect(request.queryList("since") == ["a,b:e:1", "c:e:2"])
+        #expect(request.queryList("topics") == [])
+        #expect(request.queryList("t") == [",", ","])
+        #expect(request.queryList("none") == nil)
+        #expect(request.queryValue("since") == "a,b:e:1,c:e:2")
     }
 
     @Test func idleStreamsGetACommentEveryPingInterval() async throws {

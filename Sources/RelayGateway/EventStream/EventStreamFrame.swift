@@ -98,15 +98,10 @@ enum EventStreamFrame {
         return out
     }
 
-    /// Reads a `Last-Event-ID` as ``id(_:)`` writes it; nil for a malformed one.
-    static func positions(fromID text: String, maxTopics: Int) -> [(topic: String, position: StreamPosition)]? {
-        let items = text.split(separator: ",", omittingEmptySubsequences: false)
-        guard items.count <= maxTopics else { return nil }
-        var positions: [(topic: String, position: StreamPosition)] = []
-        for item in items {
-            guard let (topic, position) = try? SubscribeOptions.position(String(item)), let decoded = topic.removingPercentEncoding else { return nil }
-            positions.append((decoded, position))
-        }
-        return positions
+    /// Reads a `Last-Event-ID` as ``id(_:)`` writes it: split at its commas, then each topic's
+    /// escapes undone; each topic at most once.
+    static func positions(fromID text: String, maxTopics: Int) throws(SubscribeOptions.Invalid) -> [(topic: String, position: StreamPosition)] {
+        let items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        return try SubscribeOptions.positions(items, maxTopics: maxTopics, named: "Last-Event-ID") { $0.removingPercentEncoding }
     }
 }

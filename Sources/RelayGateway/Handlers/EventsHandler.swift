@@ -8,7 +8,9 @@ import RelayHTTP
 /// client goes; an unknown one `404`. Each message is one event whose `data` is the message.
 ///
 /// - `?topics=a,b` sets the registration's topics first (the WebSocket command's limits: 400;
-///   with a `jwt` filter, topics the token does not allow: 403).
+///   with a `jwt` filter, topics the token does not allow: 403); the list is split at its commas
+///   before each name is percent-decoded, so `%2C` is a comma within a name.
+/// - `HEAD` answers as `GET` would (the stream's head, no body) and changes nothing.
 /// - With history on, every event's `id` is every topic's position on the stream
 ///   (`topic:epoch:offset,...`): a reconnect's `Last-Event-ID` (or `?since=` as on a WebSocket)
 ///   resumes each, and a `recovered` event per topic says whether anything was lost.
@@ -39,24 +41,25 @@ enum EventsHandler {
         }
         let settings = environment.settings
         var options = SubscribeOptions()
-        if let lastEventID = request.headers.first(Self.lastEventID), !lastEventID.isEmpty {
-            // A reconnecting EventSource: its last id, not the `?since=` of the URL it first opened.
-            guard let positions = EventStreamFrame.positions(fromID: lastEventID, maxTopics: settings.maxTopicsPerClient) else {
-                throw HTTPError(.badRequest, "Last-Event-ID must be an event id of this stream: topic:epoch:offset[,...]")
+        do throws(SubscribeOptions.Invalid) {
+            if let lastEventID = request.headers.first(Self.lastEventID), !lastEventID.isEmpty {
+                // A reconnecting EventSource: its last id, not the `?since=` of the URL it first opened.
+                options.since = try EventStreamFrame.positions(fromID: lastEventID, maxTopics: settings.maxTopicsPerClient)
+            } else {
+                options.since = try SubscribeOptions.parse(envelope: nil, since: request.queryList("since"), maxTopics: settings.maxTopicsPerClient).since
             }
-            options.since = positions
-        } else {
-            do throws(SubscribeOptions.Invalid) {
-                options.since = try SubscribeOptions.parse(envelope: nil, since: request.queryValue("since"), maxTopics: settings.maxTopicsPerClient).since
-            } catch {
-                throw HTTPError(.badRequest, error.message)
-            }
+        } catch {
+            throw HTTPError(.badRequest, error.message)
         }
-        if let list = request.queryValue("topics") {
-            try Self.setTopics(list, of: id, identity: context.identity, environment: environment)
+        let topics = try request.queryList("topics").map { topics in
+            try Self.checkTopics(topics, identity: context.identity, environment: environment)
         }
+        // HEAD answers as GET would, head only, and changes nothing (RFC 9110 §9.3.2).
         guard request.method != .head else {
-            return Response(status: .ok, headers: Self.headers)
+            return Response(status: .ok, headers: Self.headers, stream: StreamedBody { _, _ in })
+        }
+        if let topics {
+            try Self.setTopics(topics, of: id, environment: environment)
         }
         let slot = UpgradeSlot(connectionSlots: environment.connectionSlots)
         try slot.reserveConnectionSlotOrRefuse(until: context.channel)
@@ -72,12 +75,21 @@ enum EventsHandler {
     }
 
     /// `?topics=a,b` (empty: none), checked as the WebSocket's `{"topics"}` command is.
-    private static func setTopics(_ list: String, of id: ClientID, identity: RequestIdentity?, environment: HandlerEnvironment) throws {
-        let topics = list.isEmpty ? [] : list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    private static func checkTopics(_ topics: [String], identity: RequestIdentity?, environment: HandlerEnvironment) throws -> [String] {
         if let rights = identity?.topics {
             let refused = rights.refused(topics)
             guard refused.isEmpty else { throw HTTPError(.forbidden, "not allowed by the token: \(refused.joined(separator: ", "))") }
         }
+        do throws(TopicRules.Violation) {
+            _ = try environment.relay.settings.topicRules.validate(topics)
+        } catch {
+            throw HTTPError(.badRequest, "topics: \(error.description)")
+        }
+        return topics
+    }
+
+    /// Makes `topics` (checked) the registration's.
+    private static func setTopics(_ topics: [String], of id: ClientID, environment: HandlerEnvironment) throws {
         let known: Bool
         do throws(TopicRules.Violation) {
             known = try environment.relay.setTopics(topics, for: id)

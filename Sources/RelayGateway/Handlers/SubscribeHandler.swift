@@ -28,7 +28,7 @@ enum SubscribeHandler {
         do throws(SubscribeOptions.Invalid) {
             options = try SubscribeOptions.parse(
                 envelope: request.queryValue("envelope"),
-                since: request.queryValue("since"),
+                since: request.queryList("since"),
                 maxTopics: environment.settings.maxTopicsPerClient
             )
         } catch {
