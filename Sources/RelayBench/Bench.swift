@@ -63,6 +63,9 @@ public struct Bench: Sendable {
         /// Messages per publish request (fanout, publish): above 1, each request is a
         /// `{"messages": [...]}` batch of that many (relay-gateway only).
         public var batch = 1
+        /// The path of the events route (`/events`): the connect scenario's subscribers open
+        /// their Server-Sent Events stream there instead of a WebSocket (relay-gateway only).
+        public var eventsPath: String?
         public var timeout: Duration = .seconds(300)
 
         public init() {}
@@ -79,6 +82,9 @@ public struct Bench: Sendable {
 
     public func run(_ scenario: Scenario) async throws -> BenchResult {
         try await self.awaitIdleServer()
+        if self.settings.eventsPath != nil && scenario != .connect {
+            throw BenchError(message: "--events-path works with the connect scenario only")
+        }
         switch scenario {
         case .fanout: return try await self.fanout()
         case .rate: return try await self.fixedRate()
@@ -236,7 +242,7 @@ public struct Bench: Sendable {
         return BenchResult(scenario: scenario.rawValue, settings: self.settings, expected: 0, received: 0, usage: usage, latency: nil)
     }
 
-    /// `subscribers` clients register and open their WebSocket; measured until all are open.
+    /// `subscribers` clients register and open their WebSocket (or event stream); measured until all are open.
     private func connectOnly() async throws -> BenchResult {
         let measurement = Measurement(serverPIDs: self.settings.serverPIDs)
         let subscribers = try await self.connectSubscribers(self.settings.subscribers, counter: DeliveryCounter(), subscribing: false)
@@ -327,11 +333,13 @@ public struct Bench: Sendable {
                         if !nodes.isEmpty {
                             url = try BenchURL.rehome(url, to: nodes[index % nodes.count])
                         }
-                        mine.append(
-                            try await BenchConnection.open(
-                                url: url, topics: subscribing ? [topic] : nil, counter: counter, group: self.group
+                        if let eventsPath = self.settings.eventsPath {
+                            mine.append(try await BenchConnection.openEventStream(url: url, eventsPath: eventsPath, group: self.group))
+                        } else {
+                            mine.append(
+                                try await BenchConnection.open(url: url, topics: subscribing ? [topic] : nil, counter: counter, group: self.group)
                             )
-                        )
+                        }
                         if index > 0 && index % 1000 == 0 {
                             self.progress("connected \(index)/\(count) subscribers")
                         }

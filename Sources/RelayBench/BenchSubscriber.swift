@@ -83,10 +83,10 @@ final class BenchSubscriber: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// A connected bench subscriber: its channel and handler.
+/// A connected bench subscriber: its channel and, on a WebSocket, its handler.
 struct BenchConnection: Sendable {
     let channel: any Channel
-    let handler: NIOLoopBound<BenchSubscriber>
+    let handler: NIOLoopBound<BenchSubscriber>?
 
     struct UpgradeRefused: Error {}
 
@@ -135,7 +135,8 @@ struct BenchConnection: Sendable {
     }
 
     func flushSamples() async {
-        try? await self.channel.eventLoop.submit { self.handler.value.flushSamples() }.get()
+        guard let handler = self.handler else { return }
+        try? await self.channel.eventLoop.submit { handler.value.flushSamples() }.get()
     }
 }
 

@@ -36,6 +36,8 @@ struct BenchCommand: AsyncParsableCommand {
     var stalled = 0
     @Option(help: "Messages per publish request (fanout, publish): above 1, each request is a {\"messages\": [...]} batch; CPU stays per message delivered (fanout) or published (publish).")
     var batch = 1
+    @Option(help: "Path of the events route (e.g. /events): the connect scenario opens Server-Sent Events streams there instead of WebSockets.")
+    var eventsPath: String?
     @Option(help: "Repeat each scenario this many times.") var runs = 1
     @Flag(help: "Print one JSON line per run instead of a table.") var json = false
     @Option(help: "Draw the latency distribution and deliveries/s of the last delivery run (fanout or rate) as an SVG chart into this file.")
@@ -67,6 +69,7 @@ struct BenchCommand: AsyncParsableCommand {
         guard self.batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         settings.batch = self.batch
         settings.nodes = self.nodes.split(separator: ",").map(String.init)
+        settings.eventsPath = self.eventsPath
         let scenarios = try self.scenario.split(separator: ",").map { name in
             guard let scenario = Bench.Scenario(rawValue: String(name)) else {
                 throw ValidationError("unknown scenario \(name); use \(Bench.Scenario.allCases.map(\.rawValue).joined(separator: ", "))")

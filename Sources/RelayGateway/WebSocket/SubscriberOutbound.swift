@@ -67,6 +67,11 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         self.state = .closed
+        // The callbacks are the session's, and the session holds this handler through its feed:
+        // kept, they would make a reference cycle that outlives the connection (some 800 bytes
+        // each, never freed). Nothing calls them once the handler is gone.
+        self.onClosing = nil
+        self.onSlowConsumer = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
