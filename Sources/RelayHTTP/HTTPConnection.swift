@@ -48,6 +48,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     /// Read once per request: a reload's new router serves this connection's next request.
     private let content: ListenerContent
     private let settings: Settings
+    private let meter: ReceivedBytesMeter
     private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
     private let upgrader: NIOWebSocketServerUpgrader
     private let logger: Logger
@@ -55,6 +56,10 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     private var state = State.awaitingHead
     /// The request being read (``State/readingBody``), kept beside the state so its body grows in place.
     private var pending: Pending?
+    /// The bytes that came after the request's head as it was sent, framing included (chunk
+    /// sizes and extensions, trailers): they count against the body limit (RFC 9112 §7.1.1).
+    /// Nil until the read that brought the head completes; from then on each read adds its size.
+    private var bodyBytesOnTheWire: Int?
     private var peer: RequestContext.Peer?
     /// Parts that arrived while an answer was on its way, handled once it is written.
     private var queued = CircularBuffer<HTTPServerRequestPart>()
@@ -71,11 +76,12 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     private var timer: Scheduled<Void>?
 
     init(
-        content: ListenerContent, settings: Settings, decoder: ByteToMessageHandler<HTTPRequestDecoder>,
+        content: ListenerContent, settings: Settings, meter: ReceivedBytesMeter, decoder: ByteToMessageHandler<HTTPRequestDecoder>,
         upgrader: NIOWebSocketServerUpgrader, logger: Logger
     ) {
         self.content = content
         self.settings = settings
+        self.meter = meter
         self.decoder = decoder
         self.upgrader = upgrader
         self.logger = logger
@@ -114,6 +120,9 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         if !self.partInRead, case .awaitingHead = self.state {
             self.headUnderway = true
+        }
+        if case .readingBody = self.state, self.bodyPassesTheLimitOnTheWire {
+            self.refuseBodyOnTheWire(context: context)
         }
         self.partInRead = false
         if self.needsFlush {
@@ -177,6 +186,8 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         switch (self.state, part) {
         case (.awaitingHead, .head(let head)):
             self.begin(head, context: context)
+        case (.readingBody, _) where self.bodyPassesTheLimitOnTheWire:
+            self.refuseBodyOnTheWire(context: context)
         case (.readingBody, .body(var chunk)):
             let received = (self.pending?.body?.readableBytes ?? 0) + chunk.readableBytes
             guard received <= self.settings.maxBodyBytes else {
@@ -190,8 +201,15 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
             } else {
                 self.pending?.body!.writeBuffer(&chunk)
             }
-        case (.readingBody, .end):
-            self.dispatch(self.pending.take()!, context: context)
+        case (.readingBody, .end(let trailers)):
+            var pending = self.pending.take()!
+            if let trailers, trailers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "close" }) {
+                // A trailer field is no header (RFC 9110 §6.5.1), but NIO's parser takes this one
+                // as the end of the connection and refuses whatever follows: so the answer says
+                // `Connection: close`, and the connection closes cleanly after it.
+                pending.keepAlive = false
+            }
+            self.dispatch(pending, context: context)
         case (.ignoringRest, _), (.closed, _), (.upgraded, _):
             break
         case (.awaitingHead, .body), (.awaitingHead, .end), (.readingBody, .head), (.responding, _):
@@ -247,7 +265,29 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         self.pending = pending
+        self.bodyBytesOnTheWire = nil
         self.state = .readingBody
+    }
+
+    /// Told by the ``ReceivedBytesMeter`` after the decoder has read each slice of the wire: while
+    /// a body is being read, the slice counts toward its size on the wire. Within the slice that
+    /// brought the head only the body bytes decoded count, since it also holds the head (and
+    /// whatever came before it).
+    func received(wireBytes: Int) {
+        guard case .readingBody = self.state else { return }
+        self.bodyBytesOnTheWire = self.bodyBytesOnTheWire.map { $0 + wireBytes } ?? (self.pending?.body?.readableBytes ?? 0)
+    }
+
+    private var bodyPassesTheLimitOnTheWire: Bool {
+        (self.bodyBytesOnTheWire ?? 0) > self.settings.maxBodyBytes
+    }
+
+    private func refuseBodyOnTheWire(context: ChannelHandlerContext) {
+        self.refuse(
+            self.pending.take()!,
+            HTTPError(.contentTooLarge, "request body too large: more than \(self.settings.maxBodyBytes) bytes with its framing"),
+            context: context
+        )
     }
 
     /// Runs the route's chain on the whole request.
@@ -420,9 +460,10 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
                     let pipeline = context.pipeline.syncOperations
                     try pipeline.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: self.settings.maxFrameSize)))
                     try installer(context.channel)
-                    let decoder = self.decoder
+                    let (meter, decoder) = (self.meter, self.decoder)
                     pipeline.removeHandler(context: context, promise: nil)
                     pipeline.removeHandler(decoder, promise: nil)
+                    pipeline.removeHandler(meter, promise: nil)
                 } catch {
                     self.logger.debug("WebSocket upgrade failed", metadata: ["error": "\(error)"])
                     context.close(promise: nil)
@@ -453,9 +494,10 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         do {
             try stream.install(context.channel, chunked ? .chunked : .untilClose)
             let pipeline = context.pipeline.syncOperations
-            let decoder = self.decoder
+            let (meter, decoder) = (self.meter, self.decoder)
             pipeline.removeHandler(context: context, promise: nil)
             pipeline.removeHandler(decoder, promise: nil)
+            pipeline.removeHandler(meter, promise: nil)
             if self.readHeld {
                 self.readHeld = false
                 context.channel.read()

@@ -129,7 +129,8 @@ public struct HTTPServer: Service {
     }
 
     /// A new connection's pipeline: on a TLS listener the ``PlainHTTPRefusal``, NIO's TLS handler
-    /// and the ``TLSHandshakeWatch``; then NIO's request decoder and the ``HTTPConnection``.
+    /// and the ``TLSHandshakeWatch``; then the ``ReceivedBytesMeter``, NIO's request decoder and
+    /// the ``HTTPConnection``.
     static func configure(
         _ channel: any Channel, content: ListenerContent, settings: HTTPConnection.Settings, limits: NIOHTTPDecoderLimitConfiguration,
         upgrader: NIOWebSocketServerUpgrader, tls: (context: NIOSSLContext, onFailure: @Sendable (TLSFailure) -> Void)?,
@@ -147,9 +148,13 @@ public struct HTTPServer: Service {
             try sync.addHandler(NIOSSLServerHandler(context: tls.context))
             try sync.addHandler(watch)
         }
+        let meter = ReceivedBytesMeter(maxBodyBytes: settings.maxBodyBytes)
         let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits))
+        let connection = HTTPConnection(content: content, settings: settings, meter: meter, decoder: decoder, upgrader: upgrader, logger: logger)
+        meter.connection = connection
+        try sync.addHandler(meter)
         try sync.addHandler(decoder)
-        try sync.addHandler(HTTPConnection(content: content, settings: settings, decoder: decoder, upgrader: upgrader, logger: logger))
+        try sync.addHandler(connection)
     }
 
     static func limits(_ configuration: Configuration) -> NIOHTTPDecoderLimitConfiguration {

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+@testable import RelayGateway
+
 /// RFC 9112 on the wire, from a raw socket: every framing error gets exactly one answer (400, or
 /// 431 for an oversized head) with a JSON body and `Connection: close`, and the connection closes
 /// at once, not at the handshake timeout; `Connection: close`, HTTP/1.0 and pipelining behave as
@@ -177,6 +179,46 @@ import Testing
             let chunked = "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n\(chunk)\r\n258\r\n\(chunk)\r\n0\r\n\r\n"
             let (chunkedAnswer, _) = try await Self.exchange(Array(chunked.utf8), port: gateway.port)
             #expect(Self.answers(in: chunkedAnswer) == [413], "\(chunkedAnswer)")
+        }
+    }
+
+    /// Chunk extensions and the rest of a chunked body's framing count against the body limit
+    /// (RFC 9112 §7.1.1): one chunk carrying 64 KiB of extensions (64 times the 1 KiB limit) is
+    /// refused with 413 and nothing is published. A chunked body whose framing stays within the
+    /// limit is read as before.
+    @Test func chunkExtensionsCountAgainstTheBodyLimit() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let body = #"{"topic": "cats", "message": "x"}"#
+            let extensions = String(repeating: ";ext=\"" + String(repeating: "a", count: 1000) + "\"", count: 64)
+            let request = "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + String(body.utf8.count, radix: 16) + extensions + "\r\n" + body + "\r\n0\r\n\r\n"
+            let (answer, _) = try await Self.exchange(Array(request.utf8), port: gateway.port)
+            #expect(Self.answers(in: answer) == [413], "\(answer.prefix(300))")
+            #expect(answer.contains("with its framing"), "\(answer.prefix(300))")
+            #expect(gateway.gateway.metrics.totals.publishes == 0, "nothing was published")
+
+            let small = "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + String(body.utf8.count, radix: 16) + ";name=value\r\n" + body + "\r\n0\r\n\r\n"
+            let socket = try RawSocket(port: gateway.port)
+            socket.send(small)
+            let accepted = String(decoding: await socket.receive(timeout: .seconds(5), until: "}"), as: UTF8.self)
+            #expect(Self.answers(in: accepted) == [200], "\(accepted)")
+        }
+    }
+
+    /// A trailer field is no header (RFC 9110 §6.5.1). A `Connection: close` there used to leave
+    /// the connection open with a parser that refused the next, valid request (400): now the
+    /// first answer says `Connection: close` and the connection closes cleanly after it.
+    @Test func connectionCloseInATrailerEndsTheConnectionCleanly() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let body = #"{"topic": "cats", "message": "x"}"#
+            let requests = "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + String(body.utf8.count, radix: 16) + "\r\n" + body + "\r\n0\r\nConnection: close\r\n\r\n"
+                + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+            let (answer, took) = try await Self.exchange(Array(requests.utf8), port: gateway.port)
+            #expect(Self.answers(in: answer) == [200], "one answer, no 400: \(answer)")
+            #expect(answer.contains("Connection: close\r\n") && answer.hasSuffix(#"{"recipients":0}"#), "\(answer)")
+            #expect(took < .seconds(5), "closed at once (took \(took))")
         }
     }
 }
