@@ -5,13 +5,14 @@ import Yams
 enum YAMLReader {
     /// The document's root, or nil when the document is empty.
     static func read(yaml: String, file: String, environment: [String: String]) throws(ConfigError) -> ConfigNode? {
-        // Yams resolves aliases while it composes, so a 1 KB alias bomb would grow to gigabytes
-        // before the node walk below could refuse it: refuse anchors and aliases from the tokens.
-        if let found = YAMLAnchorScan.firstAnchorOrAlias(in: yaml) {
-            throw ConfigError(
-                file: file, keyPath: "", line: found.line,
-                message: "YAML \(found.isAlias ? "aliases (*name)" : "anchors (&name)") are not supported; write the value out"
-            )
+        // What composing could not survive is refused from the tokens first (YAMLTokenScan).
+        if let found = YAMLTokenScan.firstFinding(in: yaml) {
+            let message = switch found.finding {
+            case .anchor: "YAML anchors (&name) are not supported; write the value out"
+            case .alias: "YAML aliases (*name) are not supported; write the value out"
+            case .tooDeep: "collections nested more than \(YAMLTokenScan.maxDepth) deep are not supported"
+            }
+            throw ConfigError(file: file, keyPath: "", line: found.line, message: message)
         }
         let root: Node?
         do {

@@ -39,6 +39,24 @@ import RelayConfig
         #expect(aliasOnly.description == "relay.yaml:2: YAML aliases (*name) are not supported; write the value out")
     }
 
+    /// libyaml's scanner is quadratic in flow nesting: 100,000 nested `[` kept `check` busy for
+    /// more than 12 s. Nesting past 64 levels is refused from the first tokens, at once, on its line.
+    @Test(arguments: [("lol: ", 0), ("relay:\n  default_topics: ", 1)])
+    func deepNestingIsRefusedBeforeItIsScannedWhole(prefix: String, line: Int) throws {
+        for depth in [65, 100_000] {
+            let yaml = prefix + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n" + minimalListeners
+            let start = ContinuousClock.now
+            let error = try parseError(yaml)
+            #expect(ContinuousClock.now - start < .seconds(1), "\(depth) levels took \(ContinuousClock.now - start)")
+            #expect(error.description == "relay.yaml:\(line + 1): collections nested more than 64 deep are not supported")
+        }
+        // One line each, block collections count too.
+        let block = (0..<70).map { String(repeating: " ", count: $0 * 2) + "k\($0):" }.joined(separator: "\n") + " x\n"
+        #expect(try parseError(block).description == "relay.yaml:65: collections nested more than 64 deep are not supported")
+        let fine = "relay:\n  default_topics: " + String(repeating: "[", count: 2) + "cats" + String(repeating: "]", count: 2) + "\n" + minimalListeners
+        #expect(try parseError(fine).description.contains("nested") == false, "shallow nesting is left to the schema")
+    }
+
     @Test func ampersandsAndStarsInsideValuesAreNotAnchors() throws {
         let config = try parse("""
             tokens: {a: "x&y*z", b: 'p *q &r', c: plain&text*here}
