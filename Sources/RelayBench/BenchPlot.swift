@@ -10,11 +10,16 @@ public enum BenchPlot {
         let width = 2 * (margin.left + panelWidth + margin.right)
         let height = margin.top + panelHeight + margin.bottom + 24
         var svg = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(format(width))" height="\(format(height))" viewBox="0 0 \(format(width)) \(format(height))" font-family="sans-serif" font-size="12">
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(format(width))" height="\(format(height))"
+                 viewBox="0 0 \(format(width)) \(format(height))" font-family="sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="white"/>
 
             """
-        svg += text(x: 12, y: 18, "relay-gateway bench — \(result.scenario): \(result.subscribers) subscribers, \(result.topics) topic(s), \(result.publishes) publishes; received \(result.received)/\(result.expected)", size: 13, weight: "bold")
+        svg += text(
+            x: 12, y: 18,
+            "relay-gateway bench — \(result.scenario): \(result.subscribers) subscribers, \(result.topics) topic(s), \(result.publishes) "
+                + "publishes; received \(result.received)/\(result.expected)",
+            size: 13, weight: "bold")
         svg += histogram(series, latency: result.latencyMs, x: margin.left, y: margin.top)
         svg += rateChart(series, x: margin.left * 2 + panelWidth + margin.right, y: margin.top)
         svg += "</svg>\n"
@@ -29,7 +34,10 @@ public enum BenchPlot {
         out += axes(x: x, y: y)
         for (index, bucket) in buckets.enumerated() {
             let barHeight = panelHeight * Double(bucket.count) / peak
-            out += ##"<rect x="\##(format(x + Double(index) * barWidth + 1))" y="\##(format(y + panelHeight - barHeight))" width="\##(format(max(1, barWidth - 2)))" height="\##(format(barHeight))" fill="#4c78a8"><title>≤ \##(milliseconds(bucket.upToMs)): \##(bucket.count)</title></rect>"##
+            out +=
+                ##"<rect x="\##(format(x + Double(index) * barWidth + 1))" y="\##(format(y + panelHeight - barHeight))" "##
+                + ##"width="\##(format(max(1, barWidth - 2)))" height="\##(format(barHeight))" fill="#4c78a8">"##
+                + ##"<title>≤ \##(milliseconds(bucket.upToMs)): \##(bucket.count)</title></rect>"##
             out += "\n"
             if index % 2 == 0 || buckets.count <= 10 {
                 out += text(x: x + (Double(index) + 0.5) * barWidth, y: y + panelHeight + 16, milliseconds(bucket.upToMs), anchor: "middle", size: 10)
@@ -43,7 +51,9 @@ public enum BenchPlot {
                 // Position within the bucket the value falls in.
                 let index = buckets.firstIndex { value <= $0.upToMs } ?? buckets.count - 1
                 let lineX = x + (Double(index) + 0.5) * barWidth
-                out += ##"<line x1="\##(format(lineX))" y1="\##(format(y))" x2="\##(format(lineX))" y2="\##(format(y + panelHeight))" stroke="\##(color)" stroke-dasharray="4 3"/>"##
+                out +=
+                    ##"<line x1="\##(format(lineX))" y1="\##(format(y))" x2="\##(format(lineX))" y2="\##(format(y + panelHeight))" "##
+                    + ##"stroke="\##(color)" stroke-dasharray="4 3"/>"##
                 out += "\n"
                 out += text(x: lineX + 4, y: y + (label == "p50" ? 14 : 30), "\(label) \(milliseconds(value))", size: 11, color: color)
             }
@@ -80,7 +90,10 @@ public enum BenchPlot {
         x: Double, y: Double, _ content: String, anchor: String = "start", size: Int = 12, weight: String = "normal", color: String = "#222"
     ) -> String {
         let escaped = content.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-        return ##"<text x="\##(format(x))" y="\##(format(y))" text-anchor="\##(anchor)" font-size="\##(size)" font-weight="\##(weight)" fill="\##(color)" paint-order="stroke" stroke="white" stroke-width="3">\##(escaped)</text>"## + "\n"
+        return
+            ##"<text x="\##(format(x))" y="\##(format(y))" text-anchor="\##(anchor)" font-size="\##(size)" font-weight="\##(weight)" "##
+            + ##"fill="\##(color)" paint-order="stroke" stroke="white" stroke-width="3">\##(escaped)</text>"##
+            + "\n"
     }
 
     static func milliseconds(_ value: Double) -> String {

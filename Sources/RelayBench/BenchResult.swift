@@ -60,7 +60,8 @@ public struct BenchResult: Sendable, Encodable {
     }
 
     public static let tableHeader =
-        "scenario  subs   stall  topics pubs   expected  received  lost  deliv/s    p50 ms  p99 ms  max ms  srv µs/unit  srv CPU s  bench CPU s  B/conn  RSS MiB"
+        "scenario  subs   stall  topics pubs   expected  received  lost  deliv/s    p50 ms  p99 ms  max ms  srv µs/unit  srv CPU s  bench "
+        + "CPU s  B/conn  RSS MiB"
 
     public var tableRow: String {
         func number(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }

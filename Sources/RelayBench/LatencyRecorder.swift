@@ -1,8 +1,9 @@
+import NIOCore
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import NIOCore
-import Synchronization
 
 /// Monotonic nanoseconds, comparable between the bench's publisher and its subscribers.
 func monotonicNanoseconds() -> UInt64 {

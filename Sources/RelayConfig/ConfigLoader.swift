@@ -32,9 +32,10 @@ public enum ConfigLoader {
         }
         let sections = try root.mapping()
         try sections.rejectUnknownKeys(allowed: topLevelKeys)
-        let relay = try sections.node("relay").map { node throws(ConfigError) in
-            try RelaySettings(reading: node.mapping())
-        } ?? RelaySettings()
+        let relay =
+            try sections.node("relay").map { node throws(ConfigError) in
+                try RelaySettings(reading: node.mapping())
+            } ?? RelaySettings()
         let tokens = try sections.node("tokens").map(TokenDeclaration.readAll) ?? []
         let filters = try sections.node("filters").map(FilterDeclaration.readAll) ?? []
         let listeners = try ListenerConfig.readAll(sections.required("listeners"), declared: filters)

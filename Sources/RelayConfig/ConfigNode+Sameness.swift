@@ -22,8 +22,9 @@ extension ConfigNode {
 extension FilterDeclaration {
     /// The same name, type and options.
     public func declaresTheSame(as other: FilterDeclaration) -> Bool {
-        self.name == other.name && self.type == other.type && ConfigNode(location: self.options.location, value: .mapping(self.options.items))
-            .sameValue(as: ConfigNode(location: other.options.location, value: .mapping(other.options.items)))
+        self.name == other.name && self.type == other.type
+            && ConfigNode(location: self.options.location, value: .mapping(self.options.items))
+                .sameValue(as: ConfigNode(location: other.options.location, value: .mapping(other.options.items)))
     }
 }
 

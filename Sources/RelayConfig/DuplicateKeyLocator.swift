@@ -37,7 +37,8 @@ enum DuplicateKeyLocator {
         case .mapping(let mapping):
             let keys = mapping.map(\.key)
             if keys.contains(where: { $0.scalar?.string.contains(marker) == true }),
-               let second = keys.first(where: { $0.scalar?.string == key }) {
+                let second = keys.first(where: { $0.scalar?.string == key })
+            {
                 return ConfigLocation(file: location.file, keyPath: location.keyPath, line: second.mark?.line)
             }
             for (keyNode, value) in mapping {

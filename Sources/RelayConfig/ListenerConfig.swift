@@ -52,9 +52,10 @@ extension ListenerConfig {
         }
         maxConnections = try mapping.node("max_connections")?.int(atLeast: 1)
         tls = try mapping.node("tls").map { node throws(ConfigError) in try ListenerTLS(reading: node) }
-        filters = try mapping.node("filters").map { list throws(ConfigError) in
-            try FilterReference.readList(list, declared: declared)
-        } ?? []
+        filters =
+            try mapping.node("filters").map { list throws(ConfigError) in
+                try FilterReference.readList(list, declared: declared)
+            } ?? []
         routes = try Self.readRoutes(mapping.required("routes"), declared: declared)
         location = mapping.location
     }
@@ -82,7 +83,8 @@ extension ListenerConfig {
                 throw location.error("duplicate listener name \"\(listener.name)\" (also \(earlier.location.keyPath))")
             }
             if listener.port != 0,
-               let earlier = listeners.first(where: { $0.host == listener.host && $0.port == listener.port }) {
+                let earlier = listeners.first(where: { $0.host == listener.host && $0.port == listener.port })
+            {
                 throw try mapping.required("port").location.error(
                     "\(listener.host):\(listener.port) is already used by listener \"\(earlier.name)\""
                 )

@@ -51,9 +51,10 @@ extension RouteConfig {
         let handlerNode = try mapping.required("handler")
         handler = try handlerNode.nonEmptyString()
         handlerLocation = handlerNode.location
-        filters = try mapping.node("filters").map { list throws(ConfigError) in
-            try FilterReference.readList(list, declared: declared)
-        } ?? []
+        filters =
+            try mapping.node("filters").map { list throws(ConfigError) in
+                try FilterReference.readList(list, declared: declared)
+            } ?? []
         location = node.location
     }
 }

@@ -15,22 +15,24 @@ public struct RoutePath: Sendable, Hashable, CustomStringConvertible {
     /// The path with every parameter unnamed (`/ws/{}`): two routes with the same shape serve the
     /// same requests.
     public var shape: String {
-        "/" + self.segments.map { segment in
-            switch segment {
-            case .literal(let text): text
-            case .parameter: "{}"
-            }
-        }.joined(separator: "/")
+        "/"
+            + self.segments.map { segment in
+                switch segment {
+                case .literal(let text): text
+                case .parameter: "{}"
+                }
+            }.joined(separator: "/")
     }
 
     /// The normalised path, parameters named (`/ws/{client_id}`).
     public var description: String {
-        "/" + self.segments.map { segment in
-            switch segment {
-            case .literal(let text): text
-            case .parameter(let name): "{\(name)}"
-            }
-        }.joined(separator: "/")
+        "/"
+            + self.segments.map { segment in
+                switch segment {
+                case .literal(let text): text
+                case .parameter(let name): "{\(name)}"
+                }
+            }.joined(separator: "/")
     }
 
     /// The names of its parameters, in order.
@@ -51,7 +53,8 @@ public struct RoutePath: Sendable, Hashable, CustomStringConvertible {
         if let bad = path.unicodeScalars.first(where: { $0.value <= 0x20 || $0.value >= 0x7F || $0 == "?" || $0 == "#" || $0 == "\\" }) {
             let hex = String(bad.value, radix: 16, uppercase: true)
             let shown = bad.value <= 0x20 || bad.value >= 0x7F ? "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex : "\"\(bad)\""
-            throw Invalid(message: "a path holds no spaces, control or non-ASCII characters, \"?\", \"#\" or \"\\\"; found \(shown) (percent-encode it)")
+            throw Invalid(
+                message: "a path holds no spaces, control or non-ASCII characters, \"?\", \"#\" or \"\\\"; found \(shown) (percent-encode it)")
         }
         var segments: [Segment] = []
         var seen: Set<String> = []
@@ -69,7 +72,7 @@ public struct RoutePath: Sendable, Hashable, CustomStringConvertible {
             }
             let name = text.dropFirst().dropLast()
             guard text.hasPrefix("{"), text.hasSuffix("}"), !name.isEmpty,
-                  name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+                name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
             else {
                 throw Invalid(message: "a parameter is a whole segment {name} of letters, digits and _, not \"\(text)\"")
             }

@@ -7,11 +7,12 @@ enum YAMLReader {
     static func read(yaml: String, file: String, environment: [String: String]) throws(ConfigError) -> ConfigNode? {
         // What composing could not survive is refused from the tokens first (YAMLTokenScan).
         if let found = YAMLTokenScan.firstFinding(in: yaml) {
-            let message = switch found.finding {
-            case .anchor: "YAML anchors (&name) are not supported; write the value out"
-            case .alias: "YAML aliases (*name) are not supported; write the value out"
-            case .tooDeep: "collections nested more than \(YAMLTokenScan.maxDepth) deep are not supported"
-            }
+            let message =
+                switch found.finding {
+                case .anchor: "YAML anchors (&name) are not supported; write the value out"
+                case .alias: "YAML aliases (*name) are not supported; write the value out"
+                case .tooDeep: "collections nested more than \(YAMLTokenScan.maxDepth) deep are not supported"
+                }
             throw ConfigError(file: file, keyPath: "", line: found.line, message: message)
         }
         let root: Node?
@@ -46,12 +47,14 @@ enum YAMLReader {
                 for (keyNode, valueNode) in mapping {
                     let line = keyNode.mark?.line
                     guard case .scalar(let key) = keyNode else {
-                        throw ConfigError(file: location.file, keyPath: location.keyPath, line: line,
-                                          message: "mapping keys must be plain strings")
+                        throw ConfigError(
+                            file: location.file, keyPath: location.keyPath, line: line,
+                            message: "mapping keys must be plain strings")
                     }
                     guard keys.insert(key.string).inserted else {
-                        throw ConfigError(file: location.file, keyPath: location.keyPath, line: line,
-                                          message: "duplicate key \"\(key.string)\"")
+                        throw ConfigError(
+                            file: location.file, keyPath: location.keyPath, line: line,
+                            message: "duplicate key \"\(key.string)\"")
                     }
                     let child = try convert(valueNode, at: location.child(key.string, line: line))
                     entries.append(ConfigMapping.Entry(key: key.string, node: child))

@@ -115,8 +115,8 @@ public final class Relay<Connection: RelayConnection>: Sendable {
     public func attach(
         _ connection: Connection, to id: ClientID, deliverParked: (_ messages: [Connection.Message], _ dropped: Int) -> Void = { _, _ in }
     ) -> Registration<Connection>? {
-        let (registration, replaced, unparked):
-            (Registration<Connection>?, Connection?, ParkedInboxes<Connection.Message>.Unparked?) = self.state.withLock { state in
+        let (registration, replaced, unparked): (Registration<Connection>?, Connection?, ParkedInboxes<Connection.Message>.Unparked?) = self.state
+            .withLock { state in
                 guard var registration = state.registrations[id] else { return (nil, nil, nil) }
                 let previous = registration.connection
                 if previous == nil {

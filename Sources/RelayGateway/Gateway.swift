@@ -79,7 +79,8 @@ public struct Gateway: Sendable {
             makeEpoch = TopicHistory<PublishedMessage>.randomEpoch
         }
         let history = settings.history
-        self.history = history.isEnabled
+        self.history =
+            history.isEnabled
             ? TopicHistory(settings: HistorySettings(size: history.size, ttl: history.ttl, maxBytes: history.maxBytes), makeEpoch: makeEpoch)
             : nil
     }

@@ -30,11 +30,29 @@ struct BenchCommand: AsyncParsableCommand {
     var serverPID = ""
     @Option(help: "The server under test: relay (this gateway) or nchan (nginx with benchmarks/nchan.conf), to compare on one machine.")
     var target = "relay"
-    @Option(help: "The other nodes of a cluster, comma-separated base URLs (cluster scenarios): subscribers are spread over --url and these; publishes go to --url.")
+    @Option(
+        help:
+            """
+            The other nodes of a cluster, comma-separated base URLs (cluster scenarios): \
+            subscribers are spread over --url and these; publishes go to --url.
+            """
+    )
     var nodes = ""
-    @Option(help: "Extra subscribers that connect, then never read (fanout, rate, cluster scenarios): what stalled readers cost the others. Their deliveries are not expected.")
+    @Option(
+        help:
+            """
+            Extra subscribers that connect, then never read (fanout, rate, cluster scenarios): \
+            what stalled readers cost the others. Their deliveries are not expected.
+            """
+    )
     var stalled = 0
-    @Option(help: "Messages per publish request (fanout, publish): above 1, each request is a {\"messages\": [...]} batch; CPU stays per message delivered (fanout) or published (publish).")
+    @Option(
+        help:
+            """
+            Messages per publish request (fanout, publish): above 1, each request is a {"messages": \
+            [...]} batch; CPU stays per message delivered (fanout) or published (publish).
+            """
+    )
     var batch = 1
     @Option(help: "Path of the events route (e.g. /events): the connect scenario opens Server-Sent Events streams there instead of WebSockets.")
     var eventsPath: String?

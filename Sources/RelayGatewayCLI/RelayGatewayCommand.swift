@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import RelayGateway
 
 /// The `relay-gateway` command line (`serve`, `check`, `reload`, `bench`), reusable: a package

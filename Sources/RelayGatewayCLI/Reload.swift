@@ -14,7 +14,7 @@ struct Reload: AsyncParsableCommand {
 
     func run() async throws {
         guard let text = try? String(contentsOfFile: self.pidFile, encoding: .utf8),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
         else {
             Self.fail("no pid in \(self.pidFile): is `relay-gateway serve --pid-file \(self.pidFile)` running?", code: 2)
         }

@@ -2,8 +2,8 @@ import HTTPTypes
 import NIOHTTP1
 
 /// RFC 9112 on a request head, before any route sees it: the request target and the `Host`
-/// field (llhttp has refused versions other than HTTP/1.0 and 1.1 already). A head that breaks them cannot be answered as asked; the engine answers it
-/// and closes the connection.
+/// field (llhttp has refused versions other than HTTP/1.0 and 1.1 already). A head that breaks
+/// them cannot be answered as asked; the engine answers it and closes the connection.
 enum RequestHeadRules {
     /// A field on the wire in HTTP/1.1 (swift-http-types keeps it as the request's authority).
     private static let host = HTTPField.Name("Host")!

@@ -114,10 +114,12 @@ public struct Router: Sendable {
         }
         finish(self.root)
         for route in routes where !route.segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
-            let path = "/" + route.segments.map { segment in
-                if case .literal(let text) = segment { return text }
-                return ""
-            }.joined(separator: "/")
+            let path =
+                "/"
+                + route.segments.map { segment in
+                    if case .literal(let text) = segment { return text }
+                    return ""
+                }.joined(separator: "/")
             var node = self.root
             for case .literal(let text) in route.segments { node = node.literals[text]! }
             literalPaths[path] = node.entry
@@ -181,7 +183,10 @@ public struct Router: Sendable {
         var normal = bytes.first == UInt8(ascii: "/")
         for byte in bytes {
             if byte == UInt8(ascii: "/") {
-                if previousSlash { normal = false; break }
+                if previousSlash {
+                    normal = false
+                    break
+                }
                 previousSlash = true
             } else {
                 previousSlash = false
@@ -215,6 +220,7 @@ struct MethodNotAllowed: Responder {
     let allow: String
 
     func respond(to request: Request, context: RequestContext) -> Reply {
-        .now(HTTPError(.methodNotAllowed, "\(request.method.rawValue) is not allowed here; use \(self.allow)", headers: [.allow: self.allow]).response)
+        .now(
+            HTTPError(.methodNotAllowed, "\(request.method.rawValue) is not allowed here; use \(self.allow)", headers: [.allow: self.allow]).response)
     }
 }

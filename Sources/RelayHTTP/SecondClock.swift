@@ -1,4 +1,5 @@
 import NIOPosix
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,11 +21,13 @@ public final class SecondClock: Sendable {
     }
 
     public var now: String {
-        let cache = self.cache.currentValue ?? {
-            let made = Cache()
-            self.cache.currentValue = made
-            return made
-        }()
+        let cache =
+            self.cache.currentValue
+            ?? {
+                let made = Cache()
+                self.cache.currentValue = made
+                return made
+            }()
         let seconds = time(nil)
         if seconds != cache.second {
             cache.second = seconds

@@ -113,7 +113,8 @@ final class DatabaseLink: Sendable {
                 defer { state.backoff = min(state.backoff * 2, .seconds(2)) }
                 return state.backoff
             }
-            self.logger.warning("database connection failed; next attempt in \(backoff)", metadata: ["link": "\(self.name)", "error": "\(String(reflecting: error))"])
+            self.logger.warning(
+                "database connection failed; next attempt in \(backoff)", metadata: ["link": "\(self.name)", "error": "\(String(reflecting: error))"])
             throw ClusterUnavailable(description: reason)
         }
     }

@@ -137,7 +137,7 @@ final class OutboxWriter: Sendable {
         let topics = entries.map(\.topic)
         let users = entries.map { $0.userID.map(Int64.init) ?? -1 }
         let payloads = entries.map(\.payload)
-        let keys = entries.map { $0.idempotencyKey ?? "" }   // "" for none: ids are never empty
+        let keys = entries.map { $0.idempotencyKey ?? "" }  // "" for none: ids are never empty
         let window = Int64(self.idempotencyWindow / .milliseconds(1))
         return try await self.link.run(timeout: self.timeout) { connection in
             let rows = try await connection.query(

@@ -79,7 +79,12 @@ public final class PostgresCluster: ClusterBackend {
     }
 
     public func run(delivering receiver: any BusReceiver, replayingSince: Duration) async throws {
-        defer { Task { [writer, store] in await writer.close(); await store.link.close() } }
+        defer {
+            Task { [writer, store] in
+                await writer.close()
+                await store.link.close()
+            }
+        }
         guard let (start, newest) = await self.startPosition(replayingSince: replayingSince) else { return }
         let (epoch, nodeID, logger) = (self.epoch, self.settings.nodeID, self.logger)
         let follower = OutboxFollower(url: self.settings.url, pollInterval: self.settings.pollInterval, logger: self.logger)
@@ -114,7 +119,8 @@ public final class PostgresCluster: ClusterBackend {
                         """
                         SELECT
                             COALESCE(
-                                (SELECT MIN(id) - 1 FROM relay_outbox WHERE kind = 0 AND created > now() - \(milliseconds) * interval '1 millisecond'),
+                                (SELECT MIN(id) - 1 FROM relay_outbox
+                                 WHERE kind = 0 AND created > now() - \(milliseconds) * interval '1 millisecond'),
                                 (SELECT MAX(id) FROM relay_outbox),
                                 0),
                             COALESCE((SELECT MAX(id) FROM relay_outbox), 0)

@@ -66,7 +66,9 @@ final class PostgresRegistrations: RegistrationStore {
                 """
                 WITH removed AS (DELETE FROM relay_registrations WHERE id = \(id.description) RETURNING id)
                 SELECT count(*) FROM removed,
-                    LATERAL relay_append(ARRAY[1]::smallint[], ARRAY['']::text[], ARRAY[-1]::bigint[], ARRAY[removed.id], ARRAY['']::text[], 0::bigint) AS appended
+                    LATERAL relay_append(
+                        ARRAY[1]::smallint[], ARRAY['']::text[], ARRAY[-1]::bigint[], ARRAY[removed.id], ARRAY['']::text[], 0::bigint
+                    ) AS appended
                 """,
                 logger: logger
             )

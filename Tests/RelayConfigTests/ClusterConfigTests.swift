@@ -1,5 +1,5 @@
-import Testing
 import RelayConfig
+import Testing
 
 /// The `cluster:` section.
 @Suite struct ClusterConfigTests {
@@ -9,7 +9,10 @@ import RelayConfig
 
     @Test func valuesAndDefaultsAreRead() throws {
         let cluster = try #require(
-            try parse("cluster:\n  backend: postgres\n  url: postgres://relay@127.0.0.1:5432/relay\n  node_id: a\n  poll_interval: 100ms\n" + minimalListeners).cluster
+            try parse(
+                "cluster:\n  backend: postgres\n  url: postgres://relay@127.0.0.1:5432/relay\n  node_id: a\n  poll_interval: 100ms\n"
+                    + minimalListeners
+            ).cluster
         )
         #expect(cluster.backend == .postgres)
         #expect(cluster.url == "postgres://relay@127.0.0.1:5432/relay")
@@ -22,7 +25,8 @@ import RelayConfig
     @Test func retentionFollowsALongerHistory() throws {
         let config = try parse("relay:\n  history: {size: 10, ttl: 10m}\ncluster: {url: \"postgres://r@h/d\", node_id: a}\n" + minimalListeners)
         #expect(config.cluster?.retention == .seconds(600))
-        let short = try parseError("relay:\n  history: {size: 10, ttl: 10m}\ncluster:\n  url: postgres://r@h/d\n  node_id: a\n  retention: 1m\n" + minimalListeners)
+        let short = try parseError(
+            "relay:\n  history: {size: 10, ttl: 10m}\ncluster:\n  url: postgres://r@h/d\n  node_id: a\n  retention: 1m\n" + minimalListeners)
         #expect(short.keyPath == "cluster.retention" && short.line == 6)
         #expect(short.message.contains("relay.history.ttl"))
     }

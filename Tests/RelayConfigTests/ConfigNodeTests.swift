@@ -1,17 +1,18 @@
-import Testing
 import RelayConfig
+import Testing
 
 @Suite struct ConfigNodeTests {
     @Test func scalarsAndLists() throws {
-        let options = try filterOptions("""
-        count: 42
-        flag: yes
-        off: False
-        ratio: 0.25
-        word: hello
-        number_as_string: 8000
-        names: [a, b, c]
-        """)
+        let options = try filterOptions(
+            """
+            count: 42
+            flag: yes
+            off: False
+            ratio: 0.25
+            word: hello
+            number_as_string: 8000
+            names: [a, b, c]
+            """)
         #expect(try options.required("count").int() == 42)
         #expect(try options.required("flag").bool() == true)
         #expect(try options.required("off").bool() == false)
@@ -24,11 +25,12 @@ import RelayConfig
     }
 
     @Test func locationsAndKeyPaths() throws {
-        let options = try filterOptions("""
-        list:
-          - x
-          - {inner: 1}
-        """)
+        let options = try filterOptions(
+            """
+            list:
+              - x
+              - {inner: 1}
+            """)
         let list = try options.required("list")
         #expect(list.location == ConfigLocation(file: testFile, keyPath: "filters.f.list", line: 4))
         let items = try list.list()
@@ -38,11 +40,12 @@ import RelayConfig
     }
 
     @Test func emptyValuesCountAsAbsent() throws {
-        let options = try filterOptions("""
-        blank:
-        tilde: ~
-        quoted: ""
-        """)
+        let options = try filterOptions(
+            """
+            blank:
+            tilde: ~
+            quoted: ""
+            """)
         #expect(options.node("blank") == nil)
         #expect(options.node("tilde") == nil)
         #expect(try options.node("quoted")?.string() == "")
@@ -52,11 +55,12 @@ import RelayConfig
     }
 
     @Test func typeMismatches() throws {
-        let options = try filterOptions("""
-        word: abc
-        list: [1]
-        map: {a: 1}
-        """)
+        let options = try filterOptions(
+            """
+            word: abc
+            list: [1]
+            map: {a: 1}
+            """)
         let word = try options.required("word")
         #expect(try #require(throws: ConfigError.self) { try word.int() }.message == "expected an integer, got \"abc\"")
         #expect(try #require(throws: ConfigError.self) { try word.bool() }.message == "expected true or false, got \"abc\"")
@@ -70,10 +74,11 @@ import RelayConfig
     }
 
     @Test func missingKeyAndUnknownKey() throws {
-        let options = try filterOptions("""
-        rate: 20/s
-        brust: 40
-        """)
+        let options = try filterOptions(
+            """
+            rate: 20/s
+            brust: 40
+            """)
         let missing = try #require(throws: ConfigError.self) { try options.required("burst") }
         #expect(missing.description == "relay.yaml:2: filters.f: missing required key \"burst\"")
         let unknown = try #require(throws: ConfigError.self) {

@@ -1,34 +1,34 @@
-import Testing
 import RelayConfig
+import Testing
 
 /// The example of DESIGN.md section 2, verbatim.
 let designExample = """
-relay:
-  default_topics: [cats]
-  registration_ttl: 10m        # unconnected registrations expire; 0 = never
-  send_queue: 1024             # messages buffered per connection before the slow-consumer policy acts
-  slow_consumer: close         # close (code 1008, reason "slow consumer") | drop_oldest
-  max_message_bytes: 1048576   # publish body and WS frame limit
-tokens:                        # name -> secret; filters refer to names, never to secrets
-  publisher: ${RELAY_PUBLISH_TOKEN}
-filters:                       # named filter instances; `type` picks the plugin
-  cors:       {type: cors, allow_origins: ["*"]}
-  access_log: {type: log}
-  per_ip:     {type: rate_limit, rate: 20/s, burst: 40, key: ip}
-  publishers: {type: auth, tokens: [publisher]}
-listeners:
-  - name: public
-    host: 127.0.0.1
-    port: 8000
-    public_url: ws://127.0.0.1:8000   # optional
-    filters: [access_log, cors]       # run first, for every route of this listener, in order
-    routes:
-      - {path: /health,                method: GET,    handler: health}
-      - {path: /register,              method: POST,   handler: register, filters: [per_ip]}
-      - {path: "/register/{client_id}", method: DELETE, handler: unregister}
-      - {path: /publish,               method: POST,   handler: publish, filters: [publishers]}
-      - {path: "/ws/{client_id}",       handler: subscribe}
-"""
+    relay:
+      default_topics: [cats]
+      registration_ttl: 10m        # unconnected registrations expire; 0 = never
+      send_queue: 1024             # messages buffered per connection before the slow-consumer policy acts
+      slow_consumer: close         # close (code 1008, reason "slow consumer") | drop_oldest
+      max_message_bytes: 1048576   # publish body and WS frame limit
+    tokens:                        # name -> secret; filters refer to names, never to secrets
+      publisher: ${RELAY_PUBLISH_TOKEN}
+    filters:                       # named filter instances; `type` picks the plugin
+      cors:       {type: cors, allow_origins: ["*"]}
+      access_log: {type: log}
+      per_ip:     {type: rate_limit, rate: 20/s, burst: 40, key: ip}
+      publishers: {type: auth, tokens: [publisher]}
+    listeners:
+      - name: public
+        host: 127.0.0.1
+        port: 8000
+        public_url: ws://127.0.0.1:8000   # optional
+        filters: [access_log, cors]       # run first, for every route of this listener, in order
+        routes:
+          - {path: /health,                method: GET,    handler: health}
+          - {path: /register,              method: POST,   handler: register, filters: [per_ip]}
+          - {path: "/register/{client_id}", method: DELETE, handler: unregister}
+          - {path: /publish,               method: POST,   handler: publish, filters: [publishers]}
+          - {path: "/ws/{client_id}",       handler: subscribe}
+    """
 
 @Suite struct DesignExampleTests {
     let config: GatewayConfig
@@ -73,10 +73,11 @@ listeners:
         #expect(listener.port == 8000)
         #expect(listener.publicURL == "ws://127.0.0.1:8000")
         #expect(listener.maxConnections == nil)
-        #expect(listener.filters == [
-            FilterReference(name: "access_log", location: ConfigLocation(file: testFile, keyPath: "listeners[0].filters[0]", line: 19)),
-            FilterReference(name: "cors", location: ConfigLocation(file: testFile, keyPath: "listeners[0].filters[1]", line: 19)),
-        ])
+        #expect(
+            listener.filters == [
+                FilterReference(name: "access_log", location: ConfigLocation(file: testFile, keyPath: "listeners[0].filters[0]", line: 19)),
+                FilterReference(name: "cors", location: ConfigLocation(file: testFile, keyPath: "listeners[0].filters[1]", line: 19)),
+            ])
         #expect(listener.location == ConfigLocation(file: testFile, keyPath: "listeners[0]", line: 15))
     }
 
@@ -115,30 +116,32 @@ listeners:
     }
 
     @Test func listenerDefaults() throws {
-        let config = try parse("""
-        listeners:
-          - port: 8000
-            routes: [{path: /health, handler: health}]
-          - port: 8001
-            routes: [{path: /health, handler: health}]
-        """)
+        let config = try parse(
+            """
+            listeners:
+              - port: 8000
+                routes: [{path: /health, handler: health}]
+              - port: 8001
+                routes: [{path: /health, handler: health}]
+            """)
         #expect(config.listeners.map(\.name) == ["listener0", "listener1"])
         #expect(config.listeners.map(\.host) == ["127.0.0.1", "127.0.0.1"])
         #expect(config.listeners.allSatisfy { $0.publicURL == nil && $0.filters.isEmpty })
     }
 
     @Test func everyRelaySetting() throws {
-        let config = try parse("""
-        relay:
-          default_topics: [news, sport]
-          registration_ttl: 0
-          send_queue: 8
-          send_queue_bytes: 2MiB
-          slow_consumer: drop_oldest
-          max_message_bytes: 64KiB
-          max_topics_per_client: 4
-          max_topic_length: 32
-        """ + "\n" + minimalListeners)
+        let config = try parse(
+            """
+            relay:
+              default_topics: [news, sport]
+              registration_ttl: 0
+              send_queue: 8
+              send_queue_bytes: 2MiB
+              slow_consumer: drop_oldest
+              max_message_bytes: 64KiB
+              max_topics_per_client: 4
+              max_topic_length: 32
+            """ + "\n" + minimalListeners)
         #expect(config.relay.defaultTopics == ["news", "sport"])
         #expect(config.relay.registrationTTL == .zero)
         #expect(config.relay.sendQueue == 8)

@@ -1,5 +1,5 @@
-import Testing
 import RelayConfig
+import Testing
 
 /// `relay.history` and `relay.flush_window`.
 @Suite struct HistoryAndFlushSettingsTests {

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import RelayConfig
+import Testing
 
 /// Config files written to hurt: alias bombs, endless or huge files, paths that are patterns.
 /// Each is refused quickly with an error naming the file and line, before anything grows.
@@ -53,12 +53,14 @@ import RelayConfig
         // One line each, block collections count too.
         let block = (0..<70).map { String(repeating: " ", count: $0 * 2) + "k\($0):" }.joined(separator: "\n") + " x\n"
         #expect(try parseError(block).description == "relay.yaml:65: collections nested more than 64 deep are not supported")
-        let fine = "relay:\n  default_topics: " + String(repeating: "[", count: 2) + "cats" + String(repeating: "]", count: 2) + "\n" + minimalListeners
+        let fine =
+            "relay:\n  default_topics: " + String(repeating: "[", count: 2) + "cats" + String(repeating: "]", count: 2) + "\n" + minimalListeners
         #expect(try parseError(fine).description.contains("nested") == false, "shallow nesting is left to the schema")
     }
 
     @Test func ampersandsAndStarsInsideValuesAreNotAnchors() throws {
-        let config = try parse("""
+        let config = try parse(
+            """
             tokens: {a: "x&y*z", b: 'p *q &r', c: plain&text*here}
             filters:
               cors: {type: cors, allow_origins: ["*"]}

@@ -1,17 +1,18 @@
-import Testing
 import RelayConfig
+import Testing
 
 @Suite struct InterpolationTests {
     @Test func variableAndDefault() throws {
-        let options = try filterOptions("""
-        set: ${NAME}
-        defaulted: ${MISSING:-fallback}
-        empty_uses_default: ${EMPTY:-fallback}
-        empty_without_default: "${EMPTY}"
-        several: ${NAME}-${MISSING:-x}-${NAME}
-        escaped: cost $$5 and $$${NAME}
-        lone_dollar: a$b $
-        """, environment: ["NAME": "relay", "EMPTY": ""])
+        let options = try filterOptions(
+            """
+            set: ${NAME}
+            defaulted: ${MISSING:-fallback}
+            empty_uses_default: ${EMPTY:-fallback}
+            empty_without_default: "${EMPTY}"
+            several: ${NAME}-${MISSING:-x}-${NAME}
+            escaped: cost $$5 and $$${NAME}
+            lone_dollar: a$b $
+            """, environment: ["NAME": "relay", "EMPTY": ""])
         #expect(try options.required("set").string() == "relay")
         #expect(try options.required("defaulted").string() == "fallback")
         #expect(try options.required("empty_uses_default").string() == "fallback")
@@ -23,13 +24,13 @@ import RelayConfig
 
     @Test func interpolatedValuesAreTypedAfterwards() throws {
         let yaml = """
-        relay:
-          send_queue: ${QUEUE:-16}
-          registration_ttl: ${TTL:-5m}
-        listeners:
-          - port: ${PORT:-8000}
-            routes: [{path: /health, handler: health}]
-        """
+            relay:
+              send_queue: ${QUEUE:-16}
+              registration_ttl: ${TTL:-5m}
+            listeners:
+              - port: ${PORT:-8000}
+                routes: [{path: /health, handler: health}]
+            """
         let defaults = try parse(yaml)
         #expect(defaults.listeners[0].port == 8000)
         #expect(defaults.relay.sendQueue == 16)
@@ -40,12 +41,13 @@ import RelayConfig
     }
 
     @Test func emptyInterpolationMakesAnOptionalKeyAbsent() throws {
-        let config = try parse("""
-        listeners:
-          - port: 0
-            public_url: ${PUBLIC_URL:-}
-            routes: [{path: /health, handler: health}]
-        """)
+        let config = try parse(
+            """
+            listeners:
+              - port: 0
+                public_url: ${PUBLIC_URL:-}
+                routes: [{path: /health, handler: health}]
+            """)
         #expect(config.listeners[0].publicURL == nil)
     }
 
@@ -58,20 +60,22 @@ import RelayConfig
         let error = try parseError(designExample)
         #expect(error.keyPath == "tokens.publisher")
         #expect(error.line == 8)
-        #expect(error.description == "relay.yaml:8: tokens.publisher: environment variable RELAY_PUBLISH_TOKEN is not set"
-            + " (write ${RELAY_PUBLISH_TOKEN:-default} to give a default)")
+        #expect(
+            error.description == "relay.yaml:8: tokens.publisher: environment variable RELAY_PUBLISH_TOKEN is not set"
+                + " (write ${RELAY_PUBLISH_TOKEN:-default} to give a default)")
     }
 
     @Test func unsetVariableInsideAList() throws {
-        let error = try parseError("""
-        listeners:
-          - port: 0
-            routes:
-              - path: /
-                handler: health
-                filters:
-                  - ${F}
-        """)
+        let error = try parseError(
+            """
+            listeners:
+              - port: 0
+                routes:
+                  - path: /
+                    handler: health
+                    filters:
+                      - ${F}
+            """)
         #expect(error.keyPath == "listeners[0].routes[0].filters[0]")
         #expect(error.line == 7)
     }

@@ -1,5 +1,5 @@
-import Testing
 import RelayConfig
+import Testing
 
 @Suite struct LoadErrorTests {
     @Test func loadsAFile() throws {
@@ -21,20 +21,23 @@ import RelayConfig
         let error = try #require(throws: ConfigError.self) {
             try ConfigLoader.load(file: "/nonexistent/relay.yaml", environment: [:])
         }
-        #expect(error == ConfigError(
-            file: "/nonexistent/relay.yaml", keyPath: "", line: nil,
-            message: "cannot read config file: No such file or directory"
-        ))
+        #expect(
+            error
+                == ConfigError(
+                    file: "/nonexistent/relay.yaml", keyPath: "", line: nil,
+                    message: "cannot read config file: No such file or directory"
+                ))
         #expect(error.description == "/nonexistent/relay.yaml: cannot read config file: No such file or directory")
     }
 
     @Test func syntaxErrorHasItsLine() throws {
-        let error = try parseError("""
-        relay:
-          send_queue: 10
-          slow_consumer: [close
-        listeners: []
-        """)
+        let error = try parseError(
+            """
+            relay:
+              send_queue: 10
+              slow_consumer: [close
+            listeners: []
+            """)
         #expect(error.line == 4)
         #expect(error.keyPath == "")
         #expect(error.message.hasPrefix("invalid YAML: "))
@@ -76,13 +79,14 @@ import RelayConfig
     }
 
     @Test func duplicateKeyIsReportedAtTheSecondOccurrence() throws {
-        let error = try parseError("""
-        listeners:
-          - port: 8000
-            host: localhost
-            port: 8001
-            routes: [{path: /health, handler: health}]
-        """)
+        let error = try parseError(
+            """
+            listeners:
+              - port: 8000
+                host: localhost
+                port: 8001
+                routes: [{path: /health, handler: health}]
+            """)
         #expect(error.description == "relay.yaml:4: listeners[0]: duplicate key \"port\"")
     }
 

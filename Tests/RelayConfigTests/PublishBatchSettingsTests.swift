@@ -1,5 +1,5 @@
-import Testing
 import RelayConfig
+import Testing
 
 /// `relay.max_batch`, `relay.idempotency_window` and `relay.idempotency_max_keys`.
 @Suite struct PublishBatchSettingsTests {
@@ -29,7 +29,8 @@ import RelayConfig
     @Test func aClusterKeepsItsOutboxAtLeastTheWindow() throws {
         let config = try parse("relay:\n  idempotency_window: 10m\ncluster:\n  url: postgres://r@h/d\n  node_id: a\n" + minimalListeners)
         #expect(config.cluster?.retention == .seconds(600))
-        let short = try parseError("relay:\n  idempotency_window: 10m\ncluster:\n  url: postgres://r@h/d\n  node_id: a\n  retention: 1m\n" + minimalListeners)
+        let short = try parseError(
+            "relay:\n  idempotency_window: 10m\ncluster:\n  url: postgres://r@h/d\n  node_id: a\n  retention: 1m\n" + minimalListeners)
         #expect(short.keyPath == "cluster.retention" && short.line == 6)
         #expect(short.message.contains("relay.idempotency_window"))
     }

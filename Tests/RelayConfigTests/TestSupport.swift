@@ -1,16 +1,16 @@
 import Foundation
-import Testing
 import RelayConfig
+import Testing
 
 /// The file name used in errors of configs parsed from strings.
 let testFile = "relay.yaml"
 
 /// A minimal valid `listeners:` section, to append to configs that test other sections.
 let minimalListeners = """
-listeners:
-  - port: 0
-    routes: [{path: /health, handler: health}]
-"""
+    listeners:
+      - port: 0
+        routes: [{path: /health, handler: health}]
+    """
 
 func parse(_ yaml: String, environment: [String: String] = [:]) throws(ConfigError) -> GatewayConfig {
     try ConfigLoader.parse(yaml: yaml, file: testFile, environment: environment)

@@ -1,5 +1,5 @@
-import Testing
 import RelayConfig
+import Testing
 
 @Suite struct TokenSecrecyTests {
     @Test(arguments: [

@@ -1,5 +1,5 @@
-import Testing
 import RelayConfig
+import Testing
 
 /// One listener with a configurable body; line 1 is `listeners:`, line 2 is `  - name: main`.
 private func listener(_ lines: String) -> String {
@@ -30,12 +30,14 @@ private func listener(_ lines: String) -> String {
     }
 
     @Test func tlsMinVersionIsOneOfTwo() throws {
-        let error = try parseError(listener("port: 8443\ntls: {certificate: a.pem, key: a.key, min_version: \"1.1\"}\nroutes: [{path: /, handler: health}]"))
+        let error = try parseError(
+            listener("port: 8443\ntls: {certificate: a.pem, key: a.key, min_version: \"1.1\"}\nroutes: [{path: /, handler: health}]"))
         #expect(error.description == "relay.yaml:4: listeners[0].tls.min_version: must be one of: 1.2, 1.3, got \"1.1\"")
     }
 
     @Test func tlsUnknownKey() throws {
-        let error = try parseError(listener("port: 8443\ntls:\n  certificate: a.pem\n  key: a.key\n  ciphers: all\nroutes: [{path: /, handler: health}]"))
+        let error = try parseError(
+            listener("port: 8443\ntls:\n  certificate: a.pem\n  key: a.key\n  ciphers: all\nroutes: [{path: /, handler: health}]"))
         #expect(error.description == "relay.yaml:7: listeners[0].tls: unknown key \"ciphers\" (allowed: certificate, key, min_version)")
     }
 
@@ -82,51 +84,55 @@ private func listener(_ lines: String) -> String {
     }
 
     @Test func duplicateListenerName() throws {
-        let error = try parseError("""
-        listeners:
-          - name: public
-            port: 8000
-            routes: [{path: /, handler: health}]
-          - name: public
-            port: 8001
-            routes: [{path: /, handler: health}]
-        """)
+        let error = try parseError(
+            """
+            listeners:
+              - name: public
+                port: 8000
+                routes: [{path: /, handler: health}]
+              - name: public
+                port: 8001
+                routes: [{path: /, handler: health}]
+            """)
         #expect(error.description == "relay.yaml:5: listeners[1].name: duplicate listener name \"public\" (also listeners[0])")
     }
 
     @Test func defaultNameCollidesWithAnExplicitOne() throws {
-        let error = try parseError("""
-        listeners:
-          - name: listener1
-            port: 8000
-            routes: [{path: /, handler: health}]
-          - port: 8001
-            routes: [{path: /, handler: health}]
-        """)
+        let error = try parseError(
+            """
+            listeners:
+              - name: listener1
+                port: 8000
+                routes: [{path: /, handler: health}]
+              - port: 8001
+                routes: [{path: /, handler: health}]
+            """)
         #expect(error.description == "relay.yaml:5: listeners[1]: duplicate listener name \"listener1\" (also listeners[0])")
     }
 
     @Test func sameHostAndPort() throws {
-        let error = try parseError("""
-        listeners:
-          - name: a
-            port: 8000
-            routes: [{path: /, handler: health}]
-          - name: b
-            port: 8000
-            routes: [{path: /, handler: health}]
-        """)
+        let error = try parseError(
+            """
+            listeners:
+              - name: a
+                port: 8000
+                routes: [{path: /, handler: health}]
+              - name: b
+                port: 8000
+                routes: [{path: /, handler: health}]
+            """)
         #expect(error.description == "relay.yaml:6: listeners[1].port: 127.0.0.1:8000 is already used by listener \"a\"")
     }
 
     @Test func portZeroAndDifferentHostsMayRepeat() throws {
-        let config = try parse("""
-        listeners:
-          - {name: a, port: 0, routes: [{path: /, handler: health}]}
-          - {name: b, port: 0, routes: [{path: /, handler: health}]}
-          - {name: c, port: 8000, routes: [{path: /, handler: health}]}
-          - {name: d, host: 0.0.0.0, port: 8000, routes: [{path: /, handler: health}]}
-        """)
+        let config = try parse(
+            """
+            listeners:
+              - {name: a, port: 0, routes: [{path: /, handler: health}]}
+              - {name: b, port: 0, routes: [{path: /, handler: health}]}
+              - {name: c, port: 8000, routes: [{path: /, handler: health}]}
+              - {name: d, host: 0.0.0.0, port: 8000, routes: [{path: /, handler: health}]}
+            """)
         #expect(config.listeners.map(\.name) == ["a", "b", "c", "d"])
     }
 }
@@ -160,40 +166,43 @@ private func listener(_ lines: String) -> String {
     private let filters = "filters:\n  per_ip: {type: rate_limit}\n  cors: {type: cors}\n  access_log: {type: log}\n"
 
     @Test func undeclaredListenerFilter() throws {
-        let error = try parseError(filters + """
-        listeners:
-          - port: 1
-            filters: [cors, per_ipp]
-            routes: [{path: /, handler: health}]
-          - port: 2
-            filters: [nope]
-            routes: [{path: /, handler: health}]
-        """)
+        let error = try parseError(
+            filters + """
+                listeners:
+                  - port: 1
+                    filters: [cors, per_ipp]
+                    routes: [{path: /, handler: health}]
+                  - port: 2
+                    filters: [nope]
+                    routes: [{path: /, handler: health}]
+                """)
         #expect(error.description == "relay.yaml:7: listeners[0].filters[1]: undeclared filter \"per_ipp\" (declared: access_log, cors, per_ip)")
     }
 
     @Test func undeclaredRouteFilter() throws {
-        let error = try parseError(filters + """
-        listeners:
-          - port: 1
-            routes:
-              - {path: /, handler: health}
-              - {path: /register, handler: register, filters: [per_ip, per_ipp]}
-        """)
+        let error = try parseError(
+            filters + """
+                listeners:
+                  - port: 1
+                    routes:
+                      - {path: /, handler: health}
+                      - {path: /register, handler: register, filters: [per_ip, per_ipp]}
+                """)
         #expect(error.keyPath == "listeners[0].routes[1].filters[1]")
         #expect(error.line == 9)
         #expect(error.message == "undeclared filter \"per_ipp\" (declared: access_log, cors, per_ip)")
     }
 
     @Test func secondListenerFilterKeyPath() throws {
-        let error = try parseError(filters + """
-        listeners:
-          - port: 1
-            routes: [{path: /, handler: health}]
-          - port: 2
-            filters: [nope]
-            routes: [{path: /, handler: health}]
-        """)
+        let error = try parseError(
+            filters + """
+                listeners:
+                  - port: 1
+                    routes: [{path: /, handler: health}]
+                  - port: 2
+                    filters: [nope]
+                    routes: [{path: /, handler: health}]
+                """)
         #expect(error.keyPath == "listeners[1].filters[0]")
         #expect(error.line == 9)
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import RelayCore
 
 @Suite("ClientID")
@@ -66,7 +67,7 @@ struct ClientIDTests {
     @Test(arguments: [
         "",
         "0",
-        "0123456789abcdef0123456789abcde",    // 31
+        "0123456789abcdef0123456789abcde",  // 31
         "0123456789abcdef0123456789abcdef0",  // 33
         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
     ])
@@ -94,7 +95,7 @@ struct ClientIDTests {
         "0123456789abcdef:123456789abcdef",  // ':' follows '9' in ASCII
         "0123456789abcdef`123456789abcdef",  // '`' precedes 'a'
         "0123456789abcdef0123456789abcde\n",
-        "0123456789abcdef0123456789abcd\u{e9}", // 31 chars, 32 UTF-8 bytes
+        "0123456789abcdef0123456789abcd\u{e9}",  // 31 chars, 32 UTF-8 bytes
     ])
     func parseRejectsNonHex(_ text: String) {
         #expect(ClientID(text) == nil)

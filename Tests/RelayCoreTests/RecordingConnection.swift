@@ -1,4 +1,5 @@
 import Synchronization
+
 @testable import RelayCore
 
 /// A test implementation of `RelayConnection` that records what the relay hands it.

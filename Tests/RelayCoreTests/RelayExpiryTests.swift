@@ -1,4 +1,5 @@
 import Testing
+
 @testable import RelayCore
 
 @Suite("Relay registration TTL")
@@ -58,7 +59,7 @@ struct RelayExpiryTests {
         let connection = RecordingConnection()
         relay.attach(connection, to: id)
 
-        let detachedAt = start + .seconds(1_000)   // long past the TTL counted from registration
+        let detachedAt = start + .seconds(1_000)  // long past the TTL counted from registration
         relay.detach(connection, from: id, now: detachedAt)
         #expect(relay.registration(id)?.idleSince == detachedAt)
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import RelayCore
 
 @Suite("Relay fan-out")
@@ -8,7 +9,7 @@ struct RelayFanOutTests {
         let cats = (0..<5).map { relay.connectedClient(userID: $0, name: "cats\($0)").connection }
         let (dogID, dog) = relay.connectedClient(userID: 100, name: "dog")
         #expect(try relay.setTopics(["dogs"], for: dogID))
-        let unconnected = relay.register(userID: 0)   // subscribed to cats, but no connection
+        let unconnected = relay.register(userID: 0)  // subscribed to cats, but no connection
         #expect(unconnected.topics == ["cats"])
 
         let recipients = relay.publish("meow", topic: "cats", userID: nil)
@@ -46,7 +47,7 @@ struct RelayFanOutTests {
         _ = relay.register(userID: 1)
         #expect(relay.publish("x", topic: "birds", userID: nil) == 0)
         #expect(relay.publish("x", topic: "", userID: nil) == 0)
-        #expect(relay.publish("x", topic: "Cats", userID: nil) == 0)   // topics are case-sensitive
+        #expect(relay.publish("x", topic: "Cats", userID: nil) == 0)  // topics are case-sensitive
         #expect(connection.messages.isEmpty)
     }
 
@@ -72,7 +73,7 @@ struct RelayFanOutTests {
         let (_, other) = relay.connectedClient(userID: 2, name: "other")
         let (dogID, dogOwner) = relay.connectedClient(userID: 3, name: "dog owner")
         #expect(try relay.setTopics(["dogs"], for: dogID))
-        _ = relay.register(userID: 1)   // a third, unconnected client of user 1
+        _ = relay.register(userID: 1)  // a third, unconnected client of user 1
 
         #expect(relay.publish("for user 1", topic: "cats", userID: 1) == 2)
         #expect(phone.messages == ["for user 1"])
@@ -153,13 +154,16 @@ struct RelayFanOutTests {
             switch n % 3 {
             case 0:
                 relay.publish("c\(n)", topic: "cats", userID: nil)
-                expectedMulti.append("c\(n)"); expectedUser0.append("c\(n)"); expectedUser1.append("c\(n)")
+                expectedMulti.append("c\(n)")
+                expectedUser0.append("c\(n)")
+                expectedUser1.append("c\(n)")
             case 1:
                 relay.publish("d\(n)", topic: "dogs", userID: nil)
                 expectedMulti.append("d\(n)")
             default:
                 relay.publish("u\(n)", topic: "cats", userID: 1)
-                expectedMulti.append("u\(n)"); expectedUser1.append("u\(n)")
+                expectedMulti.append("u\(n)")
+                expectedUser1.append("u\(n)")
             }
         }
         for (index, client) in clients.enumerated() {
@@ -242,7 +246,7 @@ struct RelayFanOutTests {
         let relay = TestRelay.make()
         #expect(relay.topicSubscriberCounts().isEmpty)
 
-        _ = relay.register(userID: 1)   // unconnected: not counted
+        _ = relay.register(userID: 1)  // unconnected: not counted
         #expect(relay.topicSubscriberCounts().isEmpty)
 
         let (a, aConn) = relay.connectedClient(userID: 1)

@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+
 @testable import RelayCore
 
 /// Messages addressed to a user survive a short disconnect of that user's registrations.

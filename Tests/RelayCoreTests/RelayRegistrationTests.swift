@@ -1,4 +1,5 @@
 import Testing
+
 @testable import RelayCore
 
 @Suite("Relay registration and connections")
@@ -189,7 +190,7 @@ struct RelayRegistrationTests {
         let (id, connection) = relay.connectedClient(userID: 1)
         let (otherID, other) = relay.connectedClient(userID: 2)
 
-        relay.detach(connection, from: otherID)   // not other's connection
+        relay.detach(connection, from: otherID)  // not other's connection
         relay.detach(connection, from: ClientID.random())
         #expect(relay.counts == .init(registrations: 2, connections: 2))
         #expect(relay.publish("m", topic: "cats", userID: nil) == 2)
@@ -234,18 +235,20 @@ struct RelayRegistrationTests {
         let c = relay.register(userID: 2).id
         #expect(relay.counts == .init(registrations: 3, connections: 0))
 
-        let a1 = RecordingConnection(), a2 = RecordingConnection(), b1 = RecordingConnection()
+        let a1 = RecordingConnection()
+        let a2 = RecordingConnection()
+        let b1 = RecordingConnection()
         relay.attach(a1, to: a)
         #expect(relay.counts == .init(registrations: 3, connections: 1))
-        relay.attach(a2, to: a)     // replace: still one connection for a
+        relay.attach(a2, to: a)  // replace: still one connection for a
         #expect(relay.counts == .init(registrations: 3, connections: 1))
         relay.attach(b1, to: b)
         #expect(relay.counts == .init(registrations: 3, connections: 2))
-        relay.detach(a1, from: a)   // stale
+        relay.detach(a1, from: a)  // stale
         #expect(relay.counts == .init(registrations: 3, connections: 2))
         relay.detach(a2, from: a)
         #expect(relay.counts == .init(registrations: 3, connections: 1))
-        relay.attach(a1, to: a)     // reconnect
+        relay.attach(a1, to: a)  // reconnect
         #expect(relay.counts == .init(registrations: 3, connections: 2))
         relay.unregister(b)
         #expect(relay.counts == .init(registrations: 2, connections: 1))

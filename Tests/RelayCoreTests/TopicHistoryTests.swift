@@ -1,6 +1,7 @@
 import Dispatch
 import Synchronization
 import Testing
+
 @testable import RelayCore
 
 /// Epochs "e1", "e2"... in creation order, so tests can name them.
@@ -18,7 +19,8 @@ private func makeHistory(size: Int = 100, ttl: Duration = .seconds(120), maxByte
 extension TopicHistory where Payload == String {
     /// Appends `count` messages "<topic>-<offset>" and returns the last position.
     @discardableResult
-    fileprivate func publish(_ topic: String, count: Int = 1, userID: Int? = nil, bytes: Int = 100, at now: ContinuousClock.Instant) -> StreamPosition {
+    fileprivate func publish(_ topic: String, count: Int = 1, userID: Int? = nil, bytes: Int = 100, at now: ContinuousClock.Instant) -> StreamPosition
+    {
         var last = StreamPosition(epoch: "", offset: 0)
         for _ in 0..<count {
             let next = (self.position(of: topic)?.offset ?? 0) + 1
@@ -168,8 +170,8 @@ struct TopicHistoryTests {
 
     @Test func messagesOlderThanTTLAreGoneBeforeTrimRuns() {
         let history = makeHistory(ttl: .seconds(10))
-        history.publish("cats", count: 3, at: start)                   // 1...3
-        history.publish("cats", count: 2, at: start + .seconds(5))     // 4, 5
+        history.publish("cats", count: 3, at: start)  // 1...3
+        history.publish("cats", count: 2, at: start + .seconds(5))  // 4, 5
         let since0 = StreamPosition(epoch: "e1", offset: 0)
         let since3 = StreamPosition(epoch: "e1", offset: 3)
 
@@ -190,15 +192,15 @@ struct TopicHistoryTests {
         #expect(allGone.position == StreamPosition(epoch: "e1", offset: 5))
         // Nothing missed, nothing needed.
         #expect(history.replay(topic: "cats", since: allGone.position, forUser: 1, now: start + .seconds(16)).recovered)
-        #expect(history.usage.entries == 5)   // still stored until trim
+        #expect(history.usage.entries == 5)  // still stored until trim
     }
 
     @Test func messagesForOtherUsersAreSkippedButStillCountAsHeld() {
         let history = makeHistory(size: 3)
-        history.publish("cats", userID: nil, at: start)   // 1
-        history.publish("cats", userID: 7, at: start)     // 2
-        history.publish("cats", userID: 8, at: start)     // 3
-        history.publish("cats", userID: nil, at: start)   // 4: now 2...4 are held
+        history.publish("cats", userID: nil, at: start)  // 1
+        history.publish("cats", userID: 7, at: start)  // 2
+        history.publish("cats", userID: 8, at: start)  // 3
+        history.publish("cats", userID: nil, at: start)  // 4: now 2...4 are held
 
         let forEight = history.replay(topic: "cats", since: .init(epoch: "e1", offset: 1), forUser: 8, now: start)
         #expect(forEight.recovered)
@@ -211,7 +213,7 @@ struct TopicHistoryTests {
         #expect(forNine.recovered)
         #expect(offsets(forNine) == [4])
         // Missed only messages for others: recovered with nothing to deliver.
-        history.publish("cats", userID: 8, at: start)      // 5: now 3...5 are held
+        history.publish("cats", userID: 8, at: start)  // 5: now 3...5 are held
         let nothingForNine = history.replay(topic: "cats", since: .init(epoch: "e1", offset: 4), forUser: 9, now: start)
         #expect(nothingForNine.recovered)
         #expect(nothingForNine.entries.isEmpty)
@@ -225,14 +227,14 @@ struct TopicHistoryTests {
 
     @Test func globallyOldestMessagesGoFirstAndThenEmptyStreams() {
         let entry = 100 + HistorySettings.entryOverhead
-        let cap = 2 * HistorySettings.streamOverhead + 10 * entry   // exactly A×5 + B×5
+        let cap = 2 * HistorySettings.streamOverhead + 10 * entry  // exactly A×5 + B×5
         let history = makeHistory(maxBytes: cap)
         history.publish("a", count: 5, at: start)
         history.publish("b", count: 5, at: start)
         #expect(history.usage.bytes == cap)
         #expect(history.usage.entries == 10)
 
-        history.publish("b", at: start)   // one over: a's oldest goes
+        history.publish("b", at: start)  // one over: a's oldest goes
         #expect(history.usage.bytes == cap)
         let a = history.replay(topic: "a", since: .init(epoch: "e1", offset: 0), forUser: 1, now: start)
         #expect(!a.recovered)
@@ -241,14 +243,14 @@ struct TopicHistoryTests {
         #expect(b.recovered)
         #expect(offsets(b) == Array(1...6))
 
-        history.publish("b", count: 4, at: start)   // a loses everything, b nothing
+        history.publish("b", count: 4, at: start)  // a loses everything, b nothing
         #expect(history.usage.entries == 10)
         #expect(offsets(history.replay(topic: "b", since: .init(epoch: "e2", offset: 0), forUser: 1, now: start)) == Array(1...10))
         // a's empty stream still fits, so a client that saw all of a still resumes.
         #expect(history.position(of: "a") == StreamPosition(epoch: "e1", offset: 5))
         #expect(history.replay(topic: "a", since: .init(epoch: "e1", offset: 5), forUser: 1, now: start).recovered)
 
-        history.publish("b", at: start)   // now a's empty stream is the oldest thing
+        history.publish("b", at: start)  // now a's empty stream is the oldest thing
         #expect(history.position(of: "a") == nil)
         #expect(history.usage.streams == 1)
         #expect(history.usage.entries == 11)

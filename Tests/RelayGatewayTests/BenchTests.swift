@@ -1,12 +1,13 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import NIOCore
 import RelayBench
 import Testing
 
 @testable import RelayGateway
+
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 
 /// `relay-gateway bench` against a live gateway, with small numbers: it must count every delivery.
 @Suite(.heavy) struct BenchTests {

@@ -1,6 +1,7 @@
 import Foundation
-@testable import RelayGateway
 import Testing
+
+@testable import RelayGateway
 
 /// `POST /publish` with many messages: `{"messages": [...]}`, `{"topics": [...], "message"}`, and
 /// idempotency keys (`"id"`), against a real gateway with real WebSocket subscribers.
@@ -68,33 +69,46 @@ import Testing
         }
     }
 
-    @Test(arguments: [
-        (#"{"messages": []}"#, 400, #""messages" is empty"#),
-        (#"{"messages": [{"topic": "cats", "message": "ok"}, {"topic": "cats"}]}"#, 400, #"missing "messages[1].message""#),
-        (#"{"messages": [{"topic": "cats", "message": "ok"}, {"topic": 5, "message": "x"}]}"#, 400, #""messages[1].topic" must be a string"#),
-        (#"{"messages": [{"topic": "cats", "message": "ok"}, {"topic": "cats", "message": "x", "user_id": -1}]}"#, 400,
-         #""messages[1].user_id" must be an integer ≥ 0"#),
-        (#"{"messages": [{"topic": "cats", "message": "ok"}, {"topic": "", "message": "x"}]}"#, 400, "messages[1].topic: topic names must not be empty"),
-        (#"{"messages": [{"topic": "cats", "message": "ok"}, {"topic": "cats", "message": "x", "id": ""}]}"#, 400,
-         #""messages[1].id" must be a string of 1 to 128 bytes"#),
-        (#"{"messages": [{"topic": "cats", "message": "ok"}, 7]}"#, 400, #""messages[1]" must be an object"#),
-        (#"{"messages": {"topic": "cats"}}"#, 400, #""messages" must be a list"#),
-        (#"{"messages": [{"topic": "cats", "message": "ok"}], "topic": "cats"}"#, 400,
-         #""messages" takes no "topic", "topics", "message", "user_id" or "id" beside it: give them per message"#),
-        (#"{"topics": [], "message": "x"}"#, 400, #""topics" is empty"#),
-        (#"{"topics": ["cats", "cats"], "message": "x"}"#, 400, #""topics" names "cats" twice"#),
-        (#"{"topics": ["cats", ""], "message": "x"}"#, 400, "topics[1]: topic names must not be empty"),
-        (#"{"topics": ["cats", 3], "message": "x"}"#, 400, #""topics[1]" must be a string"#),
-        (#"{"topics": ["cats"], "topic": "cats", "message": "x"}"#, 400, #"give "topic" or "topics", not both"#),
-        (#"{"topics": ["cats"]}"#, 400, #"missing "message""#),
-        (#"{"topic": "cats", "message": "x", "id": 5}"#, 400, #""id" must be a string"#),
-        (#"{"topic": "cats", "message": "x", "id": ""}"#, 400, #""id" must be a string of 1 to 128 bytes"#),
-        (#"{"topics": ["a", "b", "c", "d", "e", "f"], "message": "x"}"#, 413, #"a publish carries at most 5 messages (max_batch); "topics" has 6"#),
-        (
-            #"{"messages": [\#((0..<6).map { _ in #"{"topic": "cats", "message": "x"}"# }.joined(separator: ","))]}"#, 413,
-            #"a publish carries at most 5 messages (max_batch); "messages" has 6"#
-        ),
-    ] as [(String, Int, String)])
+    @Test(
+        arguments: [
+            (#"{"messages": []}"#, 400, #""messages" is empty"#),
+            (#"{"messages": [{"topic": "cats", "message": "ok"}, {"topic": "cats"}]}"#, 400, #"missing "messages[1].message""#),
+            (#"{"messages": [{"topic": "cats", "message": "ok"}, {"topic": 5, "message": "x"}]}"#, 400, #""messages[1].topic" must be a string"#),
+            (
+                #"{"messages": [{"topic": "cats", "message": "ok"}, {"topic": "cats", "message": "x", "user_id": -1}]}"#, 400,
+                #""messages[1].user_id" must be an integer ≥ 0"#
+            ),
+            (
+                #"{"messages": [{"topic": "cats", "message": "ok"}, {"topic": "", "message": "x"}]}"#, 400,
+                "messages[1].topic: topic names must not be empty"
+            ),
+            (
+                #"{"messages": [{"topic": "cats", "message": "ok"}, {"topic": "cats", "message": "x", "id": ""}]}"#, 400,
+                #""messages[1].id" must be a string of 1 to 128 bytes"#
+            ),
+            (#"{"messages": [{"topic": "cats", "message": "ok"}, 7]}"#, 400, #""messages[1]" must be an object"#),
+            (#"{"messages": {"topic": "cats"}}"#, 400, #""messages" must be a list"#),
+            (
+                #"{"messages": [{"topic": "cats", "message": "ok"}], "topic": "cats"}"#, 400,
+                #""messages" takes no "topic", "topics", "message", "user_id" or "id" beside it: give them per message"#
+            ),
+            (#"{"topics": [], "message": "x"}"#, 400, #""topics" is empty"#),
+            (#"{"topics": ["cats", "cats"], "message": "x"}"#, 400, #""topics" names "cats" twice"#),
+            (#"{"topics": ["cats", ""], "message": "x"}"#, 400, "topics[1]: topic names must not be empty"),
+            (#"{"topics": ["cats", 3], "message": "x"}"#, 400, #""topics[1]" must be a string"#),
+            (#"{"topics": ["cats"], "topic": "cats", "message": "x"}"#, 400, #"give "topic" or "topics", not both"#),
+            (#"{"topics": ["cats"]}"#, 400, #"missing "message""#),
+            (#"{"topic": "cats", "message": "x", "id": 5}"#, 400, #""id" must be a string"#),
+            (#"{"topic": "cats", "message": "x", "id": ""}"#, 400, #""id" must be a string of 1 to 128 bytes"#),
+            (
+                #"{"topics": ["a", "b", "c", "d", "e", "f"], "message": "x"}"#, 413,
+                #"a publish carries at most 5 messages (max_batch); "topics" has 6"#
+            ),
+            (
+                #"{"messages": [\#((0..<6).map { _ in #"{"topic": "cats", "message": "x"}"# }.joined(separator: ","))]}"#, 413,
+                #"a publish carries at most 5 messages (max_batch); "messages" has 6"#
+            ),
+        ] as [(String, Int, String)])
     func aBadBodyIsRefusedWholeAndDeliversNothing(body: String, status: Int, message: String) async throws {
         try await RunningGateway.with(yaml: Self.yaml) { gateway in
             let subscriber = try await TestSubscriber.connect(try await gateway.register(userID: 1))

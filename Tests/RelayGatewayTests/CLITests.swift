@@ -22,7 +22,8 @@ import Testing
     @Test(arguments: [
         (
             "listeners:\n  - port: 0\n    routes:\n      - {path: /x, handler: nope}\n",
-            #":4: listeners[0].routes[0].handler: unknown handler "nope" (known: console, events, health, metrics, publish, register, stats, subscribe, unregister)"#
+            #":4: listeners[0].routes[0].handler: unknown handler "nope" (known: console, events, health, metrics, publish, register, "#
+                + #"stats, subscribe, unregister)"#
         ),
         (
             "filters:\n  a: {type: gzip}\nlisteners:\n  - port: 0\n    routes: [{path: /h, handler: health}]\n",

@@ -5,7 +5,12 @@ import Testing
 @Suite struct CORSFilterTests {
     static let yaml = """
         filters:
-          cors: {type: cors, allow_origins: ["https://app.example"], allow_headers: [Content-Type, Authorization], max_age: 2m, expose_headers: [RateLimit]}
+          cors:
+            type: cors
+            allow_origins: ["https://app.example"]
+            allow_headers: [Content-Type, Authorization]
+            max_age: 2m
+            expose_headers: [RateLimit]
         \(RunningGateway.seedYAML(listenerFilters: "[cors]"))
         """
 

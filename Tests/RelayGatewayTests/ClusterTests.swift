@@ -1,9 +1,10 @@
 import Foundation
+import Synchronization
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
-import Testing
 
 /// Cluster mode with real parts: several `relay-gateway serve` processes against a real
 /// PostgreSQL (see ``TestDatabase``), real HTTP and real WebSocket clients.
@@ -214,7 +215,7 @@ import Testing
         try await withTimeout(.seconds(90)) {
             let id = try await a.register(userID: 1)
             let first = try await TestSubscriber.connect(b.subscribeURL(id, query: "?envelope=1"))
-            _ = try await first.message(1)   // the `subscribed` notice
+            _ = try await first.message(1)  // the `subscribed` notice
             let publisher = Task {
                 for index in 1...total {
                     // As a real publisher would: retry what was refused (503), so every message is sent once acknowledged.
@@ -244,7 +245,8 @@ import Testing
                 let after = Envelopes(second.received)
                 throw TimedOut(
                     what: "all \(total) messages: \(seenMessages.count) before the restart (to offset \(seen.lastOffset ?? -1)), "
-                        + "\(after.messages.count) after it (first \(after.messages.first ?? "none"), last \(after.messages.last ?? "none")), notices \(after.notices)"
+                        + "\(after.messages.count) after it (first \(after.messages.first ?? "none"), last "
+                        + "\(after.messages.last ?? "none")), notices \(after.notices)"
                 )
             }
             let all = seenMessages + Envelopes(second.received).messages
@@ -298,13 +300,18 @@ import Testing
                 }
             } catch {
                 let missing = Set(acked).subtracting(subscriber.received.compactMap(Int.init)).sorted()
-                throw TimedOut(what: "every acknowledged publish: \(missing.count) of \(acked.count) missing, first \(missing.prefix(10)); \(subscriber.received.count) received")
+                throw TimedOut(
+                    what:
+                        "every acknowledged publish: \(missing.count) of \(acked.count) missing, first \(missing.prefix(10)); "
+                        + "\(subscriber.received.count) received"
+                )
             }
             let received = subscriber.received.compactMap(Int.init)
             #expect(received == received.sorted(), "in publish order")
             #expect(Set(received).count == received.count, "no duplicates")
             #expect(acked.count >= 130, "30 before the restart and 100 after it, at least")
-            print("database restart: \(acked.count) publishes acknowledged, \(refused.withLock { $0.count }) answered 503, all acknowledged delivered")
+            print(
+                "database restart: \(acked.count) publishes acknowledged, \(refused.withLock { $0.count }) answered 503, all acknowledged delivered")
             for answer in refused.withLock({ $0 }) {
                 #expect(answer.status == 503 && answer.error?.hasPrefix("cluster unavailable") == true, "\(answer.status) \(answer.body)")
             }

@@ -102,7 +102,8 @@ import Testing
         #expect(health.json?["connections"] as? Int == 3, "the subscribers stayed connected: \(health.body)")
 
         // A broken file: refused, said on stderr and in the log as file:line: key.path: message.
-        try Self.config("A").replacingOccurrences(of: "handler: health", with: "handler: healthz").write(toFile: live, atomically: true, encoding: .utf8)
+        try Self.config("A").replacingOccurrences(of: "handler: health", with: "handler: healthz").write(
+            toFile: live, atomically: true, encoding: .utf8)
         let refused = try await Program.run(Program.gateway, ["reload", "--pid-file", pidFile])
         #expect(refused.status == 1)
         let error = #"\#(live):13: listeners[0].routes[0].handler: unknown handler "healthz""#
@@ -141,14 +142,28 @@ import Testing
     @Test func aRefusedReloadChangesNothingAndSaysWhy() async throws {
         try await RunningGateway.with(yaml: Self.config("A")) { gateway in
             let broken: [(String, String)] = [
-                (Self.config("A").replacingOccurrences(of: "type: rate_limit", with: "type: rate_limiter"), #"test.yaml:5: filters.limit.type: unknown filter type "rate_limiter""#),
-                (Self.config("A").replacingOccurrences(of: "port: 0", with: "port: 0\n    tls: {certificate: /nonexistent.pem, key: /nonexistent.key}"),
-                 "test.yaml:11: listeners[0].tls.certificate: cannot read /nonexistent.pem: No such file or directory"),
-                ("relay: {history: {size: 10}}\n" + Self.config("A"), "test.yaml: relay.history: history settings cannot change on a reload: restart the gateway"),
-                ("relay: {idempotency_window: 5m}\n" + Self.config("A"),
-                 "test.yaml: relay.idempotency_window: idempotency settings cannot change on a reload: restart the gateway"),
-                (Self.config("A").replacingOccurrences(of: "port: 0", with: "port: \(gateway.port)").replacingOccurrences(of: "name: main", with: "name: other"),
-                 "test.yaml:8: listeners[0]: cannot listen on 127.0.0.1:\(gateway.port): "),
+                (
+                    Self.config("A").replacingOccurrences(of: "type: rate_limit", with: "type: rate_limiter"),
+                    #"test.yaml:5: filters.limit.type: unknown filter type "rate_limiter""#
+                ),
+                (
+                    Self.config("A").replacingOccurrences(
+                        of: "port: 0", with: "port: 0\n    tls: {certificate: /nonexistent.pem, key: /nonexistent.key}"),
+                    "test.yaml:11: listeners[0].tls.certificate: cannot read /nonexistent.pem: No such file or directory"
+                ),
+                (
+                    "relay: {history: {size: 10}}\n" + Self.config("A"),
+                    "test.yaml: relay.history: history settings cannot change on a reload: restart the gateway"
+                ),
+                (
+                    "relay: {idempotency_window: 5m}\n" + Self.config("A"),
+                    "test.yaml: relay.idempotency_window: idempotency settings cannot change on a reload: restart the gateway"
+                ),
+                (
+                    Self.config("A").replacingOccurrences(of: "port: 0", with: "port: \(gateway.port)").replacingOccurrences(
+                        of: "name: main", with: "name: other"),
+                    "test.yaml:8: listeners[0]: cannot listen on 127.0.0.1:\(gateway.port): "
+                ),
             ]
             for (yaml, expected) in broken {
                 let config = try ConfigLoader.parse(yaml: yaml, file: "test.yaml", environment: [:])
@@ -244,9 +259,13 @@ import Testing
         try ("relay: {history: {size: 10}}\n" + Self.config("A")).write(toFile: relay, atomically: true, encoding: .utf8)
         let refused = try await Program.run(Program.gateway, ["check", "--config", relay, "--diff", a])
         #expect(refused.status == 1)
-        #expect(refused.stderr.contains("a reload from \(a) would be refused: \(relay): relay.history: history settings cannot change on a reload"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("a reload from \(a) would be refused: \(relay): relay.history: history settings cannot change on a reload"),
+            "\(refused.stderr)")
         let movedDiff = try await Program.run(Program.gateway, ["check", "--config", moved, "--diff", a])
-        #expect(movedDiff.stdout.contains("listener main on 127.0.0.1:0 removed: its WebSockets closed (1001)\nlistener main added on 127.0.0.1:8123\n"), "\(movedDiff.stdout)")
+        #expect(
+            movedDiff.stdout.contains("listener main on 127.0.0.1:0 removed: its WebSockets closed (1001)\nlistener main added on 127.0.0.1:8123\n"),
+            "\(movedDiff.stdout)")
     }
 
     @Test func aReloadClosesOnlyTheWebSocketsWhoseTokenOrOriginItNoLongerAccepts() async throws {
@@ -314,26 +333,28 @@ import Testing
 
     @Test func listenersAreAddedAndRemovedLive() async throws {
         @Sendable func yaml(_ names: [String]) -> String {
-            "listeners:\n" + names.map { name in
-                """
-                  - name: \(name)
-                    host: 127.0.0.1
-                    port: 0
-                    routes:
-                      - {path: /health, handler: health}
-                      - {path: /register, handler: register}
-                      - {path: /publish, handler: publish}
-                      - {path: "/ws/{client_id}", handler: subscribe}
+            "listeners:\n"
+                + names.map { name in
+                    """
+                      - name: \(name)
+                        host: 127.0.0.1
+                        port: 0
+                        routes:
+                          - {path: /health, handler: health}
+                          - {path: /register, handler: register}
+                          - {path: /publish, handler: publish}
+                          - {path: "/ws/{client_id}", handler: subscribe}
 
-                """
-            }.joined()
+                    """
+                }.joined()
         }
         try await RunningGateway.with(yaml: yaml(["main"])) { gateway in
             let subscriber = try await TestSubscriber.connect(try await gateway.register(userID: 1))
             subscriber.send("ping")
             #expect(try await subscriber.message(1) == "pong")
 
-            let both = try await gateway.gateway.reloader.reload(to: try ConfigLoader.parse(yaml: yaml(["main", "extra"]), file: "test.yaml", environment: [:]))
+            let both = try await gateway.gateway.reloader.reload(
+                to: try ConfigLoader.parse(yaml: yaml(["main", "extra"]), file: "test.yaml", environment: [:]))
             let added = try #require(both.lines.first { $0.hasPrefix("listener extra added on 127.0.0.1:") }, "\(both)")
             let extraPort = try #require(Int(added.split(separator: ":").last ?? ""))
             #expect(try await HTTP.get("http://127.0.0.1:\(extraPort)/health").status == 200, "the new listener serves")
@@ -375,7 +396,11 @@ import Testing
             let curl = try Prerequisite.program("curl", install: "apt-get install curl")
             let big = String(repeating: "x", count: 100)
             let refused = try await Program.run(
-                curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", gateway.url("/publish"), "-d", #"{"topic": "dogs", "message": "\#(big)"}"#]
+                curl,
+                [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", gateway.url("/publish"), "-d",
+                    #"{"topic": "dogs", "message": "\#(big)"}"#,
+                ]
             )
             #expect(refused.stdout == "413", "max_message_bytes is now 64: \(refused.stdout)")
         }

@@ -54,7 +54,10 @@ import Testing
             let both = try await TestSubscriber.connect(try await gateway.register(userID: 3, listener: "public"))
             dogs.send(#"{"topics": ["dogs"]}"#)
             both.send(#"{"topics": ["dogs", "cats"]}"#)
-            try await eventually("topics applied") { let now = try await stats(); return now.topics.first?.subscribers == 2 && now.topic_count == 2 }
+            try await eventually("topics applied") {
+                let now = try await stats()
+                return now.topics.first?.subscribers == 2 && now.topic_count == 2
+            }
             for _ in 0..<2 {
                 _ = try await HTTP.post(gateway.url("/v1/publish", listener: "internal"), #"{"topic": "cats", "message": "m"}"#)
             }
@@ -77,7 +80,9 @@ import Testing
             #expect(answer.headers["X-Content-Type-Options"].first == "nosniff")
             #expect(!answer.body.contains("/*RELAY_CONSOLE_CONFIG*/"))
             let internalOrigin = "http:\\/\\/127.0.0.1:\(gateway.ports["internal"]!)"
-            let expected = #"{"publish":"\#(internalOrigin)\/v1\/publish","register":"\/register","stats":"\#(internalOrigin)\/v1\/stats","unregister":"\#(internalOrigin)\/v1\/register\/{client_id}"}"#
+            let expected =
+                #"{"publish":"\#(internalOrigin)\/v1\/publish","register":"\/register","stats":"\#(internalOrigin)\/v1\/stats","#
+                + #""unregister":"\#(internalOrigin)\/v1\/register\/{client_id}"}"#
             #expect(answer.body.contains(expected), "the page should carry \(expected)")
             #expect(try await HTTP.get(gateway.url("/console", listener: "internal")).status == 404)
         }

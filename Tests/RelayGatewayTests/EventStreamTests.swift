@@ -32,7 +32,11 @@ import Testing
             #expect(stream.rawBody.hasPrefix("c\r\ndata: meow\n\n\r\n"), "\(stream.rawBody.debugDescription)")
             #expect(stream.rawBody.contains("data: two\ndata: lines\ndata: and\ndata: three\n\n\r\n"))
             // A bulk publish: every message its own event, in order; addressed ones as on a WebSocket.
-            _ = try await HTTP.post(gateway.url("/publish"), #"{"messages": [{"topic": "cats", "message": "b1"}, {"topic": "cats", "message": "b2", "user_id": 2}, {"topic": "cats", "message": "b3", "user_id": 1}]}"#)
+            _ = try await HTTP.post(
+                gateway.url("/publish"),
+                #"{"messages": [{"topic": "cats", "message": "b1"}, {"topic": "cats", "message": "b2", "user_id": 2}, {"topic": "cats", "#
+                    + #""message": "b3", "user_id": 1}]}"#
+            )
             #expect(try await stream.messages(5).suffix(2) == ["b1", "b3"])
 
             // Unregister ends the stream: a close event, then the last chunk, then the connection.
@@ -75,7 +79,10 @@ import Testing
             // Pipelined in the same write as the request: parsed by the decoder before it leaves, still dropped.
             let other = Self.id(of: try await gateway.register(userID: 2))
             let pipelined = try RawSocket(port: gateway.port)
-            pipelined.send("GET /events/\(other) HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\nPOST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+            pipelined.send(
+                "GET /events/\(other) HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\nPOST /publish HTTP/1.1\r\nHost: "
+                    + "x\r\nContent-Length: 2\r\n\r\n{}"
+            )
             try await eventually("both attached") { gateway.gateway.relay.counts.connections == 2 }
             _ = try await gateway.publish(topic: "cats", message: "to both")
             let bytes = String(decoding: await pipelined.receive(timeout: .seconds(2), until: "to both"), as: UTF8.self)
@@ -144,7 +151,8 @@ import Testing
             // Published while away, then a reconnect with the last id, as EventSource does.
             _ = try await gateway.publish(topic: "dogs", message: "d2")
             _ = try await gateway.publish(topic: "cats", message: "c3")
-            let second = try await EventStreamClient(port: gateway.port, path: "/events/\(id)?since=cats:\(epochs[0]):0", headers: ["Last-Event-ID: \(lastID)"])
+            let second = try await EventStreamClient(
+                port: gateway.port, path: "/events/\(id)?since=cats:\(epochs[0]):0", headers: ["Last-Event-ID: \(lastID)"])
             #expect(second.status == 200)
             await second.read(until: "\"topic\":\"dogs\"", timeout: .seconds(2))
             let messages = try await second.messages(2)
@@ -180,7 +188,8 @@ import Testing
             let id = Self.id(of: try await gateway.register(userID: 1))
             let stream = try await EventStreamClient(port: gateway.port, path: "/events/\(id)")
             await stream.read(until: "event: subscribed\ndata: {\"epoch\"", timeout: .seconds(2))
-            let epoch = try #require(stream.events.first { $0["event"] == "subscribed" }?["id"]?.split(separator: ",").first?.split(separator: ":")[1])
+            let epoch = try #require(
+                stream.events.first { $0["event"] == "subscribed" }?["id"]?.split(separator: ",").first?.split(separator: ":")[1])
             stream.socket.shutdownBoth()
             try await eventually("the stream is gone") { gateway.gateway.relay.counts.connections == 0 }
             _ = try await gateway.publish(topic: "cats", message: "missed")

@@ -10,7 +10,8 @@ import Testing
     @Test(arguments: ["production.yaml", "console.yaml", "bench.yaml", "bench-history.yaml", "cluster.yaml", "bench-cluster.yaml", "jwt.yaml"])
     func exampleConfigsAreValid(_ name: String) async throws {
         let yaml = try String(contentsOf: Self.examples.appendingPathComponent(name), encoding: .utf8)
-        let environment = ["RELAY_PUBLISH_TOKEN": "p", "RELAY_SUBSCRIBE_TOKEN": "s", "RELAY_PORT": "0", "RELAY_PUBLIC_PORT": "0", "RELAY_INTERNAL_PORT": "0",
+        let environment = [
+            "RELAY_PUBLISH_TOKEN": "p", "RELAY_SUBSCRIBE_TOKEN": "s", "RELAY_PORT": "0", "RELAY_PUBLIC_PORT": "0", "RELAY_INTERNAL_PORT": "0",
             // The cluster examples build here as their config; ClusterTests run them as a cluster.
             "RELAY_DATABASE_URL": "postgres://relay@127.0.0.1:5432/relay", "RELAY_NODE_ID": "a",
             "JWT_SECRET": String(repeating: "s", count: 64),

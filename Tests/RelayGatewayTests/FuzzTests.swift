@@ -22,9 +22,10 @@ import Testing
     }
 
     /// The production example: every filter type, tokens, two listeners.
-    static let seedConfig = (try? String(
-        contentsOf: Program.packageRoot.appendingPathComponent("examples/production.yaml"), encoding: .utf8
-    )) ?? ""
+    static let seedConfig =
+        (try? String(
+            contentsOf: Program.packageRoot.appendingPathComponent("examples/production.yaml"), encoding: .utf8
+        )) ?? ""
 
     static let yamlPieces = [
         ":", "-", " ", "\n", "{", "}", "[", "]", ",", "\"", "'", "#", "&a", "*a", "!!int", "${", "}", "${X:-1}", "$$",
@@ -71,7 +72,10 @@ import Testing
 
     @Test func commandParserSurvivesRandomText() {
         var random = SeededGenerator(state: 0xBEEF)
-        let pieces = ["{", "}", "[", "]", "\"topics\"", "\"resume\"", "\"envelope\"", "\"epoch\"", "\"offset\"", ":", ",", "\"a\"", "ping", " ", "\n", "1", "null", "\\u0000", "\\", "é", "\"", "true"]
+        let pieces = [
+            "{", "}", "[", "]", "\"topics\"", "\"resume\"", "\"envelope\"", "\"epoch\"", "\"offset\"", ":", ",", "\"a\"", "ping", " ", "\n", "1",
+            "null", "\\u0000", "\\", "é", "\"", "true",
+        ]
         var commands = 0
         for _ in 0..<20_000 {
             let text = (0..<Int.random(in: 0...12, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()

@@ -25,8 +25,10 @@ import Testing
     }
 
     static let malformed: [(name: String, request: String, status: Int)] = [
-        ("Content-Length with Transfer-Encoding",
-         "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        (
+            "Content-Length with Transfer-Encoding",
+            "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400
+        ),
         ("two different Content-Lengths", "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde", 400),
         ("invalid Content-Length", "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400),
         ("negative Content-Length", "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
@@ -95,7 +97,8 @@ import Testing
     func connectionCloseEndsTheConnectionAfterItsAnswer(value: String) async throws {
         try await RunningGateway.with(yaml: Self.yaml) { gateway in
             // A second request pipelined behind it is never run.
-            let request = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: \(value)\r\n\r\n"
+            let request =
+                "GET /health HTTP/1.1\r\nHost: x\r\nConnection: \(value)\r\n\r\n"
                 + "POST /register HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n\r\n{\"user_id\": 1}"
             let (answer, took) = try await Self.exchange(Array(request.utf8), port: gateway.port)
             #expect(Self.answers(in: answer) == [200], "\(answer)")
@@ -112,7 +115,10 @@ import Testing
             #expect(Self.answers(in: plain) == [200], "\(plain)")
             #expect(plain.hasPrefix("HTTP/1.0 200"))
             // RFC 9110 §6.6.1: every answer is dated, in IMF-fixdate.
-            #expect(plain.contains(#/\r\nDate: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT\r\n/#), "\(plain)")
+            #expect(
+                plain.contains(
+                    #/\r\nDate: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT\r\n/#),
+                "\(plain)")
             #expect(took < .seconds(5), "closed after the answer")
 
             let socket = try RawSocket(port: gateway.port)
@@ -127,7 +133,8 @@ import Testing
 
     @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
         try await RunningGateway.with(yaml: Self.yaml) { gateway in
-            let request = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+            let request =
+                "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
                 + "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
                 + "POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
                 + "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
@@ -139,11 +146,13 @@ import Testing
     @Test func targetsInAbsoluteFormAndPathsTheRouterNormalises() async throws {
         try await RunningGateway.with(yaml: Self.yaml) { gateway in
             for target in ["http://relay.example/health", "/health/", "//health", "/health?x=1"] {
-                let (answer, _) = try await Self.exchange(Array("GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), port: gateway.port)
+                let (answer, _) = try await Self.exchange(
+                    Array("GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), port: gateway.port)
                 #expect(Self.answers(in: answer) == [200], "\(target): \(answer.prefix(200))")
             }
             for target in ["/health/x", "/*", "/h*", "/healt"] {
-                let (answer, _) = try await Self.exchange(Array("GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), port: gateway.port)
+                let (answer, _) = try await Self.exchange(
+                    Array("GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), port: gateway.port)
                 #expect(Self.answers(in: answer) == [404], "\(target): \(answer.prefix(200))")
             }
         }
@@ -190,14 +199,16 @@ import Testing
         try await RunningGateway.with(yaml: Self.yaml) { gateway in
             let body = #"{"topic": "cats", "message": "x"}"#
             let extensions = String(repeating: ";ext=\"" + String(repeating: "a", count: 1000) + "\"", count: 64)
-            let request = "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            let request =
+                "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                 + String(body.utf8.count, radix: 16) + extensions + "\r\n" + body + "\r\n0\r\n\r\n"
             let (answer, _) = try await Self.exchange(Array(request.utf8), port: gateway.port)
             #expect(Self.answers(in: answer) == [413], "\(answer.prefix(300))")
             #expect(answer.contains("with its framing"), "\(answer.prefix(300))")
             #expect(gateway.gateway.metrics.totals.publishes == 0, "nothing was published")
 
-            let small = "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            let small =
+                "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                 + String(body.utf8.count, radix: 16) + ";name=value\r\n" + body + "\r\n0\r\n\r\n"
             let socket = try RawSocket(port: gateway.port)
             socket.send(small)
@@ -212,7 +223,8 @@ import Testing
     @Test func connectionCloseInATrailerEndsTheConnectionCleanly() async throws {
         try await RunningGateway.with(yaml: Self.yaml) { gateway in
             let body = #"{"topic": "cats", "message": "x"}"#
-            let requests = "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            let requests =
+                "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                 + String(body.utf8.count, radix: 16) + "\r\n" + body + "\r\n0\r\nConnection: close\r\n\r\n"
                 + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
             let (answer, took) = try await Self.exchange(Array(requests.utf8), port: gateway.port)

@@ -11,12 +11,13 @@ import Testing
 
     /// The seed routes behind `filters`, which the test declares (`apps` guards register and subscribe).
     static func yaml(filters: String, publish: String = "[apps]", relay: String = "") -> String {
-        """
-        tokens: {hmac: "\(TestTokens.secret)"}
-        filters:
-        \(filters)
-        \(RunningGateway.seedYAML(routeFilters: ["publish": publish, "register": "[apps]", "subscribe": "[apps]", "unregister": "[apps]", "events": "[apps]"], relay: relay))
-        """
+        let routeFilters = ["publish": publish, "register": "[apps]", "subscribe": "[apps]", "unregister": "[apps]", "events": "[apps]"]
+        return """
+            tokens: {hmac: "\(TestTokens.secret)"}
+            filters:
+            \(filters)
+            \(RunningGateway.seedYAML(routeFilters: routeFilters, relay: relay))
+            """
     }
 
     static let hmacFilters = """
@@ -45,14 +46,23 @@ import Testing
                 (try await tokens.token(.hs384(TestTokens.secret), good), "token algorithm HS384 is not accepted here (accepted: HS256)"),
                 (try await tokens.token(.hs256("another-secret-of-thirty-two-bytes!!"), good), "token signature does not verify"),
                 (try await tokens.token(.hs256(TestTokens.secret), good, expiresIn: -5), "token expired"),
-                (try await tokens.token(.hs256(TestTokens.secret), good.merging(["nbf": .number(Date().timeIntervalSince1970 + 600)]) { $1 }),
-                 "token not valid yet (nbf)"),
-                (try await tokens.token(.hs256(TestTokens.secret), good.merging(["iat": .number(Date().timeIntervalSince1970 + 600)]) { $1 }),
-                 "token issued in the future (iat)"),
+                (
+                    try await tokens.token(.hs256(TestTokens.secret), good.merging(["nbf": .number(Date().timeIntervalSince1970 + 600)]) { $1 }),
+                    "token not valid yet (nbf)"
+                ),
+                (
+                    try await tokens.token(.hs256(TestTokens.secret), good.merging(["iat": .number(Date().timeIntervalSince1970 + 600)]) { $1 }),
+                    "token issued in the future (iat)"
+                ),
                 (try await tokens.token(.hs256(TestTokens.secret), good.merging(["iss": "elsewhere"]) { $1 }), #"token issuer is not "relay-tests""#),
-                (try await tokens.token(.hs256(TestTokens.secret), good.merging(["aud": "other"]) { $1 }), #"token audience does not include "relay""#),
-                (try await tokens.token(.hs256(TestTokens.secret), good.merging(["sub": -1]) { $1 }),
-                 #"token claim "sub" must be a string or an integer ≥ 0"#),
+                (
+                    try await tokens.token(.hs256(TestTokens.secret), good.merging(["aud": "other"]) { $1 }),
+                    #"token audience does not include "relay""#
+                ),
+                (
+                    try await tokens.token(.hs256(TestTokens.secret), good.merging(["sub": -1]) { $1 }),
+                    #"token claim "sub" must be a string or an integer ≥ 0"#
+                ),
                 ("not.a.jwt", "malformed token: expected three base64url parts, the first a JSON header"),
             ]
             for (token, reason) in refusals {
@@ -76,17 +86,25 @@ import Testing
             #expect(try await Self.publish(gateway, token: accepted).status == 200, "the same token, nothing repeated, is fine")
 
             let refusals: [(header: String, claims: String, reason: String)] = [
-                (#"{"alg":"HS256","crit":["x-policy"],"x-policy":"strict"}"#, claims,
-                 "token header marks extensions critical that this gateway does not support (crit: x-policy)"),
-                (#"{"alg":"HS256","b64":false,"crit":["b64"]}"#, claims,
-                 "token header marks extensions critical that this gateway does not support (crit: b64)"),
+                (
+                    #"{"alg":"HS256","crit":["x-policy"],"x-policy":"strict"}"#, claims,
+                    "token header marks extensions critical that this gateway does not support (crit: x-policy)"
+                ),
+                (
+                    #"{"alg":"HS256","b64":false,"crit":["b64"]}"#, claims,
+                    "token header marks extensions critical that this gateway does not support (crit: b64)"
+                ),
                 (#"{"alg":"HS256","b64":false}"#, claims, "tokens with an unencoded payload (b64) are not supported"),
                 (#"{"alg":"HS256","typ":"JWT","alg":"none"}"#, claims, #"malformed token: its header names "alg" twice"#),
                 (#"{"al\u0067":"HS256","alg":"HS256"}"#, claims, #"malformed token: its header names "alg" twice"#),
-                (#"{"alg":"HS256"}"#, #"{"sub":"7","iss":"relay-tests","aud":"relay","sub":"8","exp":\#(future)}"#,
-                 #"malformed token: its claims name "sub" twice"#),
-                (#"{"alg":"HS256"}"#, #"{"sub":"7","iss":"relay-tests","aud":"relay","exp":\#(future),"x":{"a":1,"a":2}}"#,
-                 #"malformed token: its claims name "a" twice"#),
+                (
+                    #"{"alg":"HS256"}"#, #"{"sub":"7","iss":"relay-tests","aud":"relay","sub":"8","exp":\#(future)}"#,
+                    #"malformed token: its claims name "sub" twice"#
+                ),
+                (
+                    #"{"alg":"HS256"}"#, #"{"sub":"7","iss":"relay-tests","aud":"relay","exp":\#(future),"x":{"a":1,"a":2}}"#,
+                    #"malformed token: its claims name "a" twice"#
+                ),
             ]
             for refusal in refusals {
                 let token = try await TestTokens.rawHS256(header: refusal.header, claims: refusal.claims)
@@ -209,8 +227,9 @@ import Testing
             #expect(noUser.status == 403)
             #expect(noUser.error == "the token names no user")
             let forever = try await tokens.token(.hs256(TestTokens.secret), ["sub": "42", "exp": 1e300])
-            #expect(try await HTTP.post(gateway.url("/register"), "", headers: [("Authorization", "Bearer \(forever)")]).error
-                == #"token claim "exp" must be a number of seconds since 1970"#)
+            #expect(
+                try await HTTP.post(gateway.url("/register"), "", headers: [("Authorization", "Bearer \(forever)")]).error
+                    == #"token claim "exp" must be a number of seconds since 1970"#)
 
             // Another user's token cannot open or unregister this registration.
             let strangerAuth = [("Authorization", "Bearer \(try await tokens.token(.hs256(TestTokens.secret), ["sub": "43"]))")]
@@ -359,10 +378,16 @@ import Testing
             ("{type: jwt, secret: hmac, public_key: x.pem}", "filters.apps: give one of secret, public_key and jwks, not secret and public_key"),
             ("{type: jwt, secret: short}", "filters.apps.secret: the token's secret is 5 bytes; an HMAC secret needs at least 32"),
             ("{type: jwt, secret: nope}", #"filters.apps.secret: unknown token "nope" (declared in tokens: hmac, short, half)"#),
-            ("{type: jwt, secret: half, algorithms: [HS256, HS384]}", "filters.apps.secret: HS384 needs a secret of at least 48 bytes; the token's is 32"),
+            (
+                "{type: jwt, secret: half, algorithms: [HS256, HS384]}",
+                "filters.apps.secret: HS384 needs a secret of at least 48 bytes; the token's is 32"
+            ),
             ("{type: jwt, secret: hmac, algorithms: [none]}", #"filters.apps.algorithms[0]: "none" is never accepted: a token must be signed"#),
             ("{type: jwt, secret: hmac, algorithms: [HS257]}", #"filters.apps.algorithms[0]: unknown algorithm "HS257""#),
-            ("{type: jwt, public_key: \"\(tokens.rsaPublicPEM)\", algorithms: [HS256]}", "filters.apps.algorithms[0]: HS256 cannot be verified with an RSA key"),
+            (
+                "{type: jwt, public_key: \"\(tokens.rsaPublicPEM)\", algorithms: [HS256]}",
+                "filters.apps.algorithms[0]: HS256 cannot be verified with an RSA key"
+            ),
             ("{type: jwt, public_key: \"\(tokens.path("garbage.pem"))\"}", "not a PEM file (no -----BEGIN line)"),
             ("{type: jwt, public_key: \"\(tokens.rsaPrivatePEM)\"}", "holds a private key; give the public key"),
             ("{type: jwt, public_key: /nonexistent/key.pem}", "filters.apps.public_key: cannot read /nonexistent/key.pem"),

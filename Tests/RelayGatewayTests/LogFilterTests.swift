@@ -37,7 +37,9 @@ import Testing
             #expect(lines.contains { $0.contains("POST /publish 200") })
             #expect(lines.contains { $0.contains("POST /publish 401") })
             let close = try #require(lines.first { $0.contains("WS /ws/") })
-            #expect(close.range(of: #"WS /ws/[0-9a-f]{8}… closed \d+\.\d\dms peer=127\.0\.0\.1 sent=1 dropped=0"#, options: .regularExpression) != nil, "\(close)")
+            #expect(
+                close.range(of: #"WS /ws/[0-9a-f]{8}… closed \d+\.\d\dms peer=127\.0\.0\.1 sent=1 dropped=0"#, options: .regularExpression) != nil,
+                "\(close)")
 
             let everything = lines.joined(separator: "\n")
             #expect(!everything.contains(Self.secret))

@@ -29,7 +29,9 @@ import Testing
         #expect(lines.enumerated().allSatisfy { $0.element.hasSuffix(" line \($0.offset)") })
         let first = String(lines[0])
         #expect(
-            first.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} info relay-gateway: listener=public \[RelayGatewayTests\] line 0$"#, options: .regularExpression) != nil,
+            first.range(
+                of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} info relay-gateway: listener=public \[RelayGatewayTests\] line 0$"#,
+                options: .regularExpression) != nil,
             "\(first)"
         )
     }

@@ -91,7 +91,8 @@ import Testing
             func names(_ prefix: String) -> Set<Substring> {
                 Set(lines.filter { $0.hasPrefix(prefix) }.map { $0.split(separator: " ")[2] })
             }
-            let described = names("# HELP "), typed = names("# TYPE ")
+            let described = names("# HELP ")
+            let typed = names("# TYPE ")
             #expect(typed.count >= 16 && typed.isSuperset(of: ["meter_jobs_total", "meter_queue_depth", "meter_job_seconds"]), "\(typed)")
             #expect(described == typed, "no # HELP for \(typed.subtracting(described).sorted())")
 

@@ -47,20 +47,21 @@ import Testing
         }
     }
 
-    @Test(arguments: [
-        ("", "request body must be a JSON object"),
-        ("nope", "malformed JSON"),
-        ("[1]", "request body must be a JSON object"),
-        (#"{"message": "x"}"#, #"missing "topic""#),
-        (#"{"topic": "cats"}"#, #"missing "message""#),
-        (#"{"topic": 5, "message": "x"}"#, #""topic" must be a string"#),
-        (#"{"topic": "cats", "message": 5}"#, #""message" must be a string"#),
-        (#"{"topic": "cats", "message": "x", "user_id": "1"}"#, #""user_id" must be an integer"#),
-        (#"{"topic": "cats", "message": "x", "user_id": 1.5}"#, nil),
-        (#"{"topic": "cats", "message": "x", "user_id": -1}"#, #""user_id" must be an integer ≥ 0"#),
-        (#"{"topic": "cats", "message": "x", "user_id": 99999999999999999999999}"#, nil),
-        (#"{"topic": "", "message": "x"}"#, "topic names must not be empty"),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            ("", "request body must be a JSON object"),
+            ("nope", "malformed JSON"),
+            ("[1]", "request body must be a JSON object"),
+            (#"{"message": "x"}"#, #"missing "topic""#),
+            (#"{"topic": "cats"}"#, #"missing "message""#),
+            (#"{"topic": 5, "message": "x"}"#, #""topic" must be a string"#),
+            (#"{"topic": "cats", "message": 5}"#, #""message" must be a string"#),
+            (#"{"topic": "cats", "message": "x", "user_id": "1"}"#, #""user_id" must be an integer"#),
+            (#"{"topic": "cats", "message": "x", "user_id": 1.5}"#, nil),
+            (#"{"topic": "cats", "message": "x", "user_id": -1}"#, #""user_id" must be an integer ≥ 0"#),
+            (#"{"topic": "cats", "message": "x", "user_id": 99999999999999999999999}"#, nil),
+            (#"{"topic": "", "message": "x"}"#, "topic names must not be empty"),
+        ] as [(String, String?)])
     func malformedBodiesGet400WithAJSONError(body: String, message: String?) async throws {
         try await RunningGateway.with(yaml: Self.yaml) { gateway in
             let answer = try await HTTP.post(gateway.url("/publish"), body)
@@ -82,7 +83,8 @@ import Testing
             #expect(response.status.code == 400)
             let text = try await HTTP.post(gateway.url("/publish"), #"{"topic": "cats", "message": "ok"}"#, headers: [("Content-Type", "text/plain")])
             #expect(text.status == 200, "a JSON body is read whatever its content type")
-            let form = try await HTTP.post(gateway.url("/publish"), "topic=cats&message=x", headers: [("Content-Type", "application/x-www-form-urlencoded")])
+            let form = try await HTTP.post(
+                gateway.url("/publish"), "topic=cats&message=x", headers: [("Content-Type", "application/x-www-form-urlencoded")])
             #expect(form.status == 400)
             #expect(form.error == "malformed JSON")
         }

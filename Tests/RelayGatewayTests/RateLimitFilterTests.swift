@@ -19,7 +19,9 @@ import Testing
     @Test func refusalsByLaterFiltersKeepTheHeaders() async throws {
         let yaml = RunningGateway.seedYAML(
             routeFilters: ["publish": "[per_ip, backends]"],
-            relay: "tokens: {publisher: s3cret}\nfilters:\n  per_ip: {type: rate_limit, rate: 10/s, burst: 5, key: ip}\n  backends: {type: auth, tokens: [publisher]}"
+            relay:
+                "tokens: {publisher: s3cret}\nfilters:\n  per_ip: {type: rate_limit, rate: 10/s, burst: 5, key: ip}\n  backends: {type: "
+                + "auth, tokens: [publisher]}"
         )
         try await RunningGateway.with(yaml: yaml) { gateway in
             let refused = try await HTTP.post(gateway.url("/publish"), #"{"topic": "cats", "message": "m"}"#)

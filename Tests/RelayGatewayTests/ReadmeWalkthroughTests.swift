@@ -30,7 +30,9 @@ import Testing
             ["-t", "-n", url],
             stdin: "ping\n{ \"topics\": [\"cats\", \"dogs\"] }\n"
         )
-        try await eventually("pong from websocat; its stderr: \(subscriber.stderr); running: \(subscriber.process.isRunning) server: \(server.stdout)") { subscriber.stdout.contains("pong") }
+        try await eventually(
+            "pong from websocat; its stderr: \(subscriber.stderr); running: \(subscriber.process.isRunning) server: \(server.stdout)"
+        ) { subscriber.stdout.contains("pong") }
 
         let publish = try await Program.run(
             curl,
@@ -67,7 +69,11 @@ import Testing
             try await HTTP.get("\(base)/health").json?["connections"] as? Int == 1
         }
         let publish = try await Program.run(
-            curl, ["-s", "-X", "POST", "\(base)/publish", "-H", "Content-Type: application/json", "-d", #"{"user_id": 1, "topic": "cats", "message": "woof"}"#]
+            curl,
+            [
+                "-s", "-X", "POST", "\(base)/publish", "-H", "Content-Type: application/json", "-d",
+                #"{"user_id": 1, "topic": "cats", "message": "woof"}"#,
+            ]
         )
         #expect(publish.stdout == #"{"recipients":1}"#)
         try await eventually("woof from curl") { subscriber.stdout.contains("data: woof") }

@@ -68,7 +68,9 @@ import Testing
             let replayed = try await second.messages(6).map(Frame.init)
             #expect(replayed.prefix(5).map(\.message) == (1...5).map { "away-\($0)" })
             #expect(replayed.prefix(5).map(\.offset) == [3, 4, 5, 6, 7])
-            #expect(replayed[5] == (try Frame(#"{"type": "recovered", "topic": "cats", "recovered": true, "missed": 5, "epoch": "\#(epoch)", "offset": 7}"#)))
+            #expect(
+                replayed[5]
+                    == (try Frame(#"{"type": "recovered", "topic": "cats", "recovered": true, "missed": 5, "epoch": "\#(epoch)", "offset": 7}"#)))
             #expect(try await Self.publish(gateway, "live") == 8)
             let live = try Frame(try await second.message(7))
             #expect(live.message == "live" && live.offset == 8)

@@ -33,7 +33,8 @@ import Testing
         ),
         (
             ["{path: \"/a/{x}\", method: GET, handler: health}", "{path: \"/a/{y}\", method: POST, handler: publish}"],
-            "gw.yaml:5: listeners[0].routes[1]: /a/{y} is the same path as /a/{x} (listeners[0].routes[0], line 4) with its parameters named differently; name them alike"
+            "gw.yaml:5: listeners[0].routes[1]: /a/{y} is the same path as /a/{x} (listeners[0].routes[0], line 4) with its parameters "
+                + "named differently; name them alike"
         ),
     ])
     func routesTheRouterCannotTellApartAreRefused(routes: [String], expected: String) {

@@ -84,16 +84,16 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = directory.appendingPathComponent("soak.yaml").path
         try """
-            relay: {registration_ttl: 1s}
-            listeners:
-              - host: 127.0.0.1
-                port: 0
-                routes:
-                  - {path: /health, method: GET, handler: health}
-                  - {path: /register, method: POST, handler: register}
-                  - {path: "/ws/{client_id}", handler: subscribe}
-                  - {path: "/events/{client_id}", handler: events}
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        relay: {registration_ttl: 1s}
+        listeners:
+          - host: 127.0.0.1
+            port: 0
+            routes:
+              - {path: /health, method: GET, handler: health}
+              - {path: /register, method: POST, handler: register}
+              - {path: "/ws/{client_id}", handler: subscribe}
+              - {path: "/events/{client_id}", handler: events}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
         let server = try Running(Program.gateway, ["serve", "--config", config])
         defer { server.signal(SIGTERM) }
         let base = "http://127.0.0.1:\(try await server.awaitListening())"

@@ -131,11 +131,20 @@ import Testing
     @Test func badCertificatesAndKeysAreConfigErrors() async throws {
         let certificates = try await TestCertificates.make()
         let cases: [(certificate: String, key: String, error: String)] = [
-            (certificates.path("missing.pem"), certificates.serverKey, "tls.certificate: cannot read \(certificates.path("missing.pem")): No such file or directory"),
-            (certificates.server, certificates.path("missing.key"), "tls.key: cannot read \(certificates.path("missing.key")): No such file or directory"),
+            (
+                certificates.path("missing.pem"), certificates.serverKey,
+                "tls.certificate: cannot read \(certificates.path("missing.pem")): No such file or directory"
+            ),
+            (
+                certificates.server, certificates.path("missing.key"),
+                "tls.key: cannot read \(certificates.path("missing.key")): No such file or directory"
+            ),
             (certificates.serverKey, certificates.server, "tls.certificate: \(certificates.serverKey) holds a private key, not a certificate"),
             (certificates.server, certificates.server, "tls.key: \(certificates.server) holds a certificate, not a private key"),
-            (certificates.server, certificates.otherKey, "tls.key: the key in \(certificates.otherKey) does not match the certificate in \(certificates.server)"),
+            (
+                certificates.server, certificates.otherKey,
+                "tls.key: the key in \(certificates.otherKey) does not match the certificate in \(certificates.server)"
+            ),
             (certificates.server, certificates.encryptedKey, "tls.key: \(certificates.encryptedKey) is encrypted"),
             (certificates.server, certificates.derKey, "tls.key: \(certificates.derKey) is not PEM text"),
         ]
@@ -159,17 +168,18 @@ import Testing
         let certificates = try await TestCertificates.make()
         let file = certificates.path("expired.yaml")
         try """
-            listeners:
-              - port: 0
-                tls: {certificate: expired.pem, key: expired.key}
-                routes: [{path: /health, handler: health}]
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        listeners:
+          - port: 0
+            tls: {certificate: expired.pem, key: expired.key}
+            routes: [{path: /health, handler: health}]
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         let check = try await Program.run(Program.gateway, ["check", "--config", file])
         #expect(check.status == 0, "an expired certificate does not stop the gateway: \(check.stderr)")
         #expect(check.stdout.contains("(TLS 1.2+, certificate \(certificates.expired))"), "paths are relative to the config file: \(check.stdout)")
         #expect(
             check.stderr.contains(
-                "relay-gateway: config warning: \(file):3: listeners[0].tls.certificate: the certificate in \(certificates.expired) expired at \(certificates.expiredAt)"
+                "relay-gateway: config warning: \(file):3: listeners[0].tls.certificate: the certificate in \(certificates.expired) expired "
+                    + "at \(certificates.expiredAt)"
             ),
             "\(check.stderr)"
         )

@@ -22,7 +22,8 @@ import Testing
                 #expect(!refused.stderr.contains("Ciphersuite: \(suite)"), "\(refused.stderr)")
             }
             // The client prefers ChaCha20; the server's first choice, AES-128-GCM, wins.
-            let chosen = try await Self.handshake(gateway.port, ["-tls1_2", "-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256"])
+            let chosen = try await Self.handshake(
+                gateway.port, ["-tls1_2", "-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256"])
             #expect(chosen.status == 0, "\(chosen.stderr)")
             #expect(chosen.stderr.contains("Ciphersuite: ECDHE-ECDSA-AES128-GCM-SHA256"), "the server's order: \(chosen.stderr)")
             let modern = try await Self.handshake(gateway.port, ["-tls1_3"])
@@ -45,7 +46,8 @@ import Testing
         let pid = server.process.processIdentifier
         @Sendable func sockets() -> Int {
             let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
-            return fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)"))?.hasPrefix("socket:") == true }.count
+            return fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)"))?.hasPrefix("socket:") == true }
+                .count
         }
         let before = sockets()
         let client = """

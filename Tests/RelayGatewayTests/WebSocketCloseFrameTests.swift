@@ -93,7 +93,8 @@ import Testing
             let socket = try await HostileClientTests.connectRaw(gateway)
             // 400,000 one-byte fragments (2.8 MB): the cap stops them after 1,024.
             let fragment = HostileClientTests.frame(opcode: 0x0, fin: false, payload: [0x61])
-            let flood = HostileClientTests.frame(opcode: 0x1, fin: false, payload: [0x61])
+            let flood =
+                HostileClientTests.frame(opcode: 0x1, fin: false, payload: [0x61])
                 + Array(repeatElement(fragment, count: 400_000).joined())
             let sender = Task { await socket.sendAll(flood) }
             let answer = await socket.receive(timeout: .seconds(10), until: "fragments")

@@ -79,7 +79,8 @@ import Testing
         try await RunningGateway.with(yaml: HostileClientTests.yaml) { gateway in
             let url = try await gateway.register(userID: 1)
             let socket = try RawSocket(port: gateway.port)
-            let handshake = "GET \(url.dropFirst("ws://127.0.0.1:\(gateway.port)".count)) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            let handshake =
+                "GET \(url.dropFirst("ws://127.0.0.1:\(gateway.port)".count)) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                 + "Connection: Upgrade\r\nSec-WebSocket-Key: \(Self.key)\r\nSec-WebSocket-Version: 13\r\n\r\n"
             let pings = (0..<300).flatMap { _ in HostileClientTests.frame(opcode: 0x1, payload: Array("ping".utf8)) }
             #expect(pings.count > 2 * 1024)
@@ -93,7 +94,8 @@ import Testing
             let headEnd = try #require((0..<received.count - 3).first { received[$0..<$0 + 4].elementsEqual([13, 10, 13, 10]) }) + 4
             #expect(String(decoding: received[..<headEnd], as: UTF8.self).hasPrefix("HTTP/1.1 101 "))
             let frames = Array(received[headEnd...])
-            let pongs = stride(from: 0, to: frames.count - pong.count + 1, by: pong.count).prefix { frames[$0..<$0 + pong.count].elementsEqual(pong) }.count
+            let pongs = stride(from: 0, to: frames.count - pong.count + 1, by: pong.count).prefix { frames[$0..<$0 + pong.count].elementsEqual(pong) }
+                .count
             #expect(pongs == 300 && frames.count == 300 * pong.count, "every ping answered after the 101: \(pongs) pongs in \(frames.count) bytes")
         }
     }

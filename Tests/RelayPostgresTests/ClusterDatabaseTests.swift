@@ -4,6 +4,7 @@ import PostgresNIO
 import RelayCore
 import Synchronization
 import Testing
+
 @testable import RelayPostgres
 
 /// The outbox and registrations against a real PostgreSQL: each test gets a database of its own
@@ -68,7 +69,9 @@ import Testing
     /// rows read back in id order number each topic 1, 2, 3... with no gap and no repeat.
     @Test func concurrentWritersOnTwoNodesKeepOneOrder() async throws {
         let (url, _) = try await Self.freshDatabase("writers")
-        let writers = (0..<2).map { OutboxWriter(link: DatabaseLink(url: url, name: "node\($0)", logger: Self.logger), timeout: .seconds(10), logger: Self.logger) }
+        let writers = (0..<2).map {
+            OutboxWriter(link: DatabaseLink(url: url, name: "node\($0)", logger: Self.logger), timeout: .seconds(10), logger: Self.logger)
+        }
         let perWriter = 150
         let results = try await withThrowingTaskGroup(of: (String, OutboxWriter.Appended).self) { group in
             for (index, writer) in writers.enumerated() {
@@ -85,7 +88,8 @@ import Testing
         }
         #expect(Set(results.map(\.1.id)).count == 2 * perWriter)
         let batches = writers.map(\.batchesWritten)
-        #expect(batches.allSatisfy { $0 < perWriter / 2 }, "appends arriving together share a batch: \(batches) batches for \(perWriter) appends each")
+        #expect(
+            batches.allSatisfy { $0 < perWriter / 2 }, "appends arriving together share a batch: \(batches) batches for \(perWriter) appends each")
         let entries = try await Self.readAll(url)
         #expect(entries.count == 2 * perWriter)
         #expect(entries.map(\.id) == entries.map(\.id).sorted())
@@ -135,7 +139,9 @@ import Testing
     @Test func idempotencyKeysHoldAcrossNodes() async throws {
         let (url, _) = try await Self.freshDatabase("keys")
         let writers = (0..<2).map {
-            OutboxWriter(link: DatabaseLink(url: url, name: "node\($0)", logger: Self.logger), timeout: .seconds(10), idempotencyWindow: .seconds(2), logger: Self.logger)
+            OutboxWriter(
+                link: DatabaseLink(url: url, name: "node\($0)", logger: Self.logger), timeout: .seconds(10), idempotencyWindow: .seconds(2),
+                logger: Self.logger)
         }
         let first = try await writers[0].append(.publish(topic: "cats", userID: nil, message: "m", idempotencyKey: "k1"))
         #expect(!first.duplicate && first.topicOffset == 1)
@@ -171,10 +177,12 @@ import Testing
         try await nodeA.create(SharedRegistration(id: three, userID: 2, topics: ["cats"]))
         #expect(try await nodeB.find(two) == SharedRegistration(id: two, userID: 2, topics: ["cats", "dogs"]))
         #expect(try await nodeB.find(ClientID.random()) == nil)
-        let writing = Task { await withTaskGroup(of: Void.self) { group in
-            group.addTask { await nodeA.writeChanges() }
-            group.addTask { await nodeB.writeChanges() }
-        } }
+        let writing = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await nodeA.writeChanges() }
+                group.addTask { await nodeB.writeChanges() }
+            }
+        }
         defer { writing.cancel() }
         nodeA.connectionChanged(one, connection: 1, connected: true)
         nodeB.connectionChanged(two, connection: 2, connected: true)
@@ -253,7 +261,10 @@ import Testing
         let following = Task { await follower.run(after: before.id) { batch in collected.withLock { $0 += batch } } }
         defer { following.cancel() }
         for index in 0..<50 {
-            _ = try await writer.append(index == 25 ? OutboxEntry(kind: .unregister, topic: "", payload: ClientID.random().description) : .publish(topic: "cats", userID: index, message: "m\(index)"))
+            _ = try await writer.append(
+                index == 25
+                    ? OutboxEntry(kind: .unregister, topic: "", payload: ClientID.random().description)
+                    : .publish(topic: "cats", userID: index, message: "m\(index)"))
         }
         // The poll interval is 5 s: getting them sooner means the NOTIFY woke the follower.
         try await waitUntil("50 rows", within: .seconds(4)) { collected.withLock { $0.count } == 50 }

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket
+
 @testable import RelayGateway
 
 /// Bytes a client sends on a WebSocket: NIO's frame decoder reads them, and every frame goes to

@@ -1,4 +1,5 @@
 import Logging
+
 @testable import RelayConfig
 @testable import RelayGateway
 

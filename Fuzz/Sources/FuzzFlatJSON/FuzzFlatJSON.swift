@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+
 @testable import RelayGateway
 
 /// FlatJSONObject against JSONDecoder: whatever the fast reader accepts as a publish body,

@@ -2,6 +2,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import NIOEmbedded
+
 @testable import RelayHTTP
 
 /// Bytes a client sends to a listener, in one or two reads: the engine answers each request in

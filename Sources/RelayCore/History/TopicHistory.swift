@@ -339,7 +339,7 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
                 }
                 guard best >= 0 else {
                     // Shards that got their first item since the hints were read are not in `hints`.
-                    guard !reloaded else { return }   // nothing left to evict
+                    guard !reloaded else { return }  // nothing left to evict
                     reloaded = true
                     for index in self.shards.indices {
                         hints[index] = self.shards[index].oldestHint.load(ordering: .relaxed)

@@ -25,7 +25,8 @@ enum ConsoleHandler {
     /// Inline script and style only; fetches and WebSockets may go to the gateway's other listeners.
     static let securityHeaders: HTTPFields = [
         .contentSecurityPolicy:
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self' http: https: ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self' http: https: ws: "
+            + "wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
         .xContentTypeOptions: "nosniff",
         .cacheControl: "no-store",
         HTTPField.Name("Referrer-Policy")!: "no-referrer",

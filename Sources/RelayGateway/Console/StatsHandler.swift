@@ -1,4 +1,3 @@
-
 /// `GET /stats` (not in the default table): a small JSON view of the gateway for dashboards and
 /// the `console` page: connections, registrations, the busiest topics and running totals.
 enum StatsHandler {
@@ -24,25 +23,27 @@ enum StatsHandler {
         { _, _ in
             let counts = environment.relay.counts
             let subscribers = environment.relay.topicSubscriberCounts()
-            let busiest = subscribers
+            let busiest =
+                subscribers
                 .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
                 .prefix(Self.topicLimit)
                 .map { TopicCount(topic: $0.key, subscribers: $0.value) }
             let totals = environment.metrics.totals
             let uptime = ContinuousClock.now - environment.metrics.startedAt
-            return .now(JSONResponse.make(
-                .ok,
-                Answer(
-                    connections: counts.connections,
-                    registrations: counts.registrations,
-                    topic_count: subscribers.count,
-                    topics: busiest,
-                    publishes_total: totals.publishes,
-                    deliveries_total: totals.deliveries,
-                    uptime_seconds: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18
-                ),
-                headers: [.cacheControl: "no-store"]
-            ))
+            return .now(
+                JSONResponse.make(
+                    .ok,
+                    Answer(
+                        connections: counts.connections,
+                        registrations: counts.registrations,
+                        topic_count: subscribers.count,
+                        topics: busiest,
+                        publishes_total: totals.publishes,
+                        deliveries_total: totals.deliveries,
+                        uptime_seconds: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18
+                    ),
+                    headers: [.cacheControl: "no-store"]
+                ))
         }
     }
 }

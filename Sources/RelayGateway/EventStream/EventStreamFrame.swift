@@ -33,7 +33,9 @@ enum EventStreamFrame {
     }
 
     /// One event: `id:` and `event:` lines when given, then `data` (from ``data(_:)``).
-    static func event(id: String?, name: String?, data: ByteBuffer, chunked: Bool, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+    static func event(
+        id: String?, name: String?, data: ByteBuffer, chunked: Bool, allocator: ByteBufferAllocator = ByteBufferAllocator()
+    ) -> ByteBuffer {
         var fields = ""
         if let id { fields += "id: \(id)\n" }
         if let name { fields += "event: \(name)\n" }
@@ -41,7 +43,9 @@ enum EventStreamFrame {
     }
 
     /// An event whose data is `value` as JSON (a notice such as `recovered`), named `name`.
-    static func notice(_ name: String, _ value: some Encodable, id: String?, chunked: Bool, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+    static func notice(
+        _ name: String, _ value: some Encodable, id: String?, chunked: Bool, allocator: ByteBufferAllocator = ByteBufferAllocator()
+    ) -> ByteBuffer {
         let json = (try? JSONResponse.encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return self.event(id: id, name: name, data: self.data(json), chunked: chunked, allocator: allocator)
     }
@@ -54,7 +58,9 @@ enum EventStreamFrame {
     /// The last chunk of a chunked body.
     static let lastChunk = ByteBuffer(string: "0\r\n\r\n")
 
-    private static func frame(_ fields: String, _ data: ByteBuffer, chunked: Bool, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+    private static func frame(
+        _ fields: String, _ data: ByteBuffer, chunked: Bool, allocator: ByteBufferAllocator = ByteBufferAllocator()
+    ) -> ByteBuffer {
         let length = fields.utf8.count + data.readableBytes
         var buffer = allocator.buffer(capacity: length + 12)
         if chunked {

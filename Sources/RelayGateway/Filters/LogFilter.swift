@@ -120,7 +120,10 @@ struct LogFilter: RequestFilter {
         var found = false
         for byte in path.utf8 {
             if byte == UInt8(ascii: "/") {
-                if run == 32 && hex { found = true; break }
+                if run == 32 && hex {
+                    found = true
+                    break
+                }
                 run = 0
                 hex = true
             } else {

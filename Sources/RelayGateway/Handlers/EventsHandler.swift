@@ -32,7 +32,9 @@ enum EventsHandler {
         HTTPField.Name("X-Accel-Buffering")!: "no",
     ]
 
-    @Sendable private static func accept(_ id: ClientID, request: Request, context: RequestContext, environment: HandlerEnvironment) throws -> Response {
+    @Sendable private static func accept(
+        _ id: ClientID, request: Request, context: RequestContext, environment: HandlerEnvironment
+    ) throws -> Response {
         guard let registration = environment.relay.registration(id) else {
             throw HTTPError(.notFound, "unknown client id")
         }
@@ -46,7 +48,8 @@ enum EventsHandler {
                 // A reconnecting EventSource: its last id, not the `?since=` of the URL it first opened.
                 options.since = try EventStreamFrame.positions(fromID: lastEventID, maxTopics: settings.maxTopicsPerClient)
             } else {
-                options.since = try SubscribeOptions.parse(envelope: nil, since: request.queryList("since"), maxTopics: settings.maxTopicsPerClient).since
+                options.since = try SubscribeOptions.parse(envelope: nil, since: request.queryList("since"), maxTopics: settings.maxTopicsPerClient)
+                    .since
             }
         } catch {
             throw HTTPError(.badRequest, error.message)

@@ -8,7 +8,8 @@ enum HealthHandler {
             let counts = environment.relay.counts
             // Written by hand: a probe's answer, asked for every few seconds, too simple for a JSONEncoder.
             return .now(
-                Response.json(.ok, ByteBuffer(string: #"{"connections":\#(counts.connections),"registrations":\#(counts.registrations),"status":"ok"}"#))
+                Response.json(
+                    .ok, ByteBuffer(string: #"{"connections":\#(counts.connections),"registrations":\#(counts.registrations),"status":"ok"}"#))
             )
         }
     }

@@ -14,7 +14,9 @@ enum SubscribeHandler {
         }
     }
 
-    @Sendable private static func accept(_ id: ClientID, request: Request, context: RequestContext, environment: HandlerEnvironment) throws -> Response {
+    @Sendable private static func accept(
+        _ id: ClientID, request: Request, context: RequestContext, environment: HandlerEnvironment
+    ) throws -> Response {
         guard let registration = environment.relay.registration(id) else {
             throw HTTPError(.notFound, "unknown client id")
         }

@@ -101,7 +101,8 @@ public final class ConfigReloader: Sendable {
         let added = routeTable.listeners.filter { !oldAddresses.contains($0.config.reloadIdentity) }
         guard var serving = running else {
             self.state.withLock { $0 = State(config: new, routeTable: routeTable, serving: nil) }
-            let lines = removed.map { "listener \($0.name) on \($0.host):\($0.port) removed: its WebSockets closed (1001)" }
+            let lines =
+                removed.map { "listener \($0.name) on \($0.host):\($0.port) removed: its WebSockets closed (1001)" }
                 + added.map { "listener \($0.config.name) added on \($0.config.host):\($0.config.port)" }
             return ReloadSummary(from: previous, to: routeTable, listeners: lines)
         }
@@ -150,7 +151,8 @@ public final class ConfigReloader: Sendable {
             )
             serving.listeners.stop(listener.name)
             serving.contents[listener.name] = nil
-            lines.append("listener \(listener.name) on \(listener.host):\(listener.port) removed: \(closed) WebSocket\(closed == 1 ? "" : "s") closed (1001)")
+            lines.append(
+                "listener \(listener.name) on \(listener.host):\(listener.port) removed: \(closed) WebSocket\(closed == 1 ? "" : "s") closed (1001)")
         }
         for new in opened {
             let name = new.listener.config.name

@@ -77,7 +77,8 @@ extension RelayMetrics {
         }
         guard earlier == shape else {
             throw PluginMetricError(
-                name: name, reason: "already made as a \(earlier.kind) with labels [\(earlier.labelNames.joined(separator: ", "))] and help \"\(earlier.help)\""
+                name: name,
+                reason: "already made as a \(earlier.kind) with labels [\(earlier.labelNames.joined(separator: ", "))] and help \"\(earlier.help)\""
             )
         }
     }

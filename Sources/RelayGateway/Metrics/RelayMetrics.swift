@@ -85,7 +85,10 @@ public final class RelayMetrics: Sendable {
         self.authFailures = counter("relay_auth_failures_total", "Requests refused by an auth or jwt filter")
         self.tlsFailures = Dictionary(
             uniqueKeysWithValues: TLSFailure.allCases.map { failure in
-                (failure, counter("relay_tls_handshake_failures_total", "TLS connections that never got to HTTP, by reason", [("reason", failure.rawValue)]))
+                (
+                    failure,
+                    counter("relay_tls_handshake_failures_total", "TLS connections that never got to HTTP, by reason", [("reason", failure.rawValue)])
+                )
             }
         )
         self.reloads = [

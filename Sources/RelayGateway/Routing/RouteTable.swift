@@ -61,9 +61,10 @@ public struct RouteTable: Sendable {
         let handlers = plugins.handlers
         var built: [String: Filter] = [:]
         let environment = FilterEnvironment(tokens: config.tokens, logger: logger, metrics: metrics)
-        let sameTokens = previous.map { previous in
-            previous.tokens.count == config.tokens.count && zip(previous.tokens, config.tokens).allSatisfy { $0.declaresTheSame(as: $1) }
-        } ?? false
+        let sameTokens =
+            previous.map { previous in
+                previous.tokens.count == config.tokens.count && zip(previous.tokens, config.tokens).allSatisfy { $0.declaresTheSame(as: $1) }
+            } ?? false
         let kept = previous?.filtersByName ?? [:]
         var keptFilters: Set<String> = []
         for declaration in config.filters {
@@ -108,13 +109,16 @@ public struct RouteTable: Sendable {
                 if let earlier = served.updateValue(route, forKey: "\(resolved.method.rawValue) \(shape)") {
                     let same = earlier.path == route.path ? "" : ", the same path as \(earlier.path)"
                     throw route.location.error(
-                        "duplicate route \(resolved.method.rawValue) \(route.path)\(same) (also \(earlier.location.keyPath)\(Self.onLine(earlier.location)))"
+                        "duplicate route \(resolved.method.rawValue) \(route.path)\(same) (also "
+                            + "\(earlier.location.keyPath)\(Self.onLine(earlier.location)))"
                     )
                 }
                 let names = route.routePath.parameters
                 if let earlier = namesByShape[shape], earlier.names != names {
                     throw route.location.error(
-                        "\(route.path) is the same path as \(earlier.route.path) (\(earlier.route.location.keyPath)\(Self.onLine(earlier.route.location))) with its parameters named differently; name them alike"
+                        "\(route.path) is the same path as \(earlier.route.path) "
+                            + "(\(earlier.route.location.keyPath)\(Self.onLine(earlier.route.location))) "
+                            + "with its parameters named differently; name them alike"
                     )
                 }
                 namesByShape[shape] = (names, route)
@@ -179,7 +183,8 @@ extension RouteTable: CustomStringConvertible {
             }
             let pathWidth = max(24, listener.routes.map(\.path.count).max() ?? 0)
             for route in listener.routes {
-                var line = "  " + Self.padded(route.method.rawValue, 7) + " " + Self.padded(route.path, pathWidth) + " "
+                var line =
+                    "  " + Self.padded(route.method.rawValue, 7) + " " + Self.padded(route.path, pathWidth) + " "
                     + Self.padded(route.handler.name, 11)
                 if !route.filters.isEmpty {
                     line += " filters: " + Self.describe(route.filters)

@@ -25,10 +25,11 @@ struct TLSCredentials {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)
         )
-        configuration.minimumTLSVersion = switch tls.minVersion {
-        case .tls12: .tlsv12
-        case .tls13: .tlsv13
-        }
+        configuration.minimumTLSVersion =
+            switch tls.minVersion {
+            case .tls12: .tlsv12
+            case .tls13: .tlsv13
+            }
         configuration.cipherSuites = Self.intermediateCipherSuites
         configuration.applicationProtocols = ["http/1.1"]
         do {
@@ -119,10 +120,15 @@ struct TLSCredentials {
         let notBefore = Date(timeIntervalSince1970: TimeInterval(leaf.notValidBefore))
         let notAfter = Date(timeIntervalSince1970: TimeInterval(leaf.notValidAfter))
         if notAfter < now {
-            return [tls.certificateLocation.error("the certificate in \(tls.certificate) expired at \(Self.format(notAfter)): clients will refuse it")]
+            return [
+                tls.certificateLocation.error("the certificate in \(tls.certificate) expired at \(Self.format(notAfter)): clients will refuse it")
+            ]
         }
         if notBefore > now {
-            return [tls.certificateLocation.error("the certificate in \(tls.certificate) is not valid before \(Self.format(notBefore)): clients will refuse it")]
+            return [
+                tls.certificateLocation.error(
+                    "the certificate in \(tls.certificate) is not valid before \(Self.format(notBefore)): clients will refuse it")
+            ]
         }
         return []
     }

@@ -43,7 +43,8 @@ enum ClientCommand: Equatable {
         }
     }
 
-    static let usage = #"send "ping", {"topics": ["..."]}, {"envelope": true}, {"resume": {"topic": {"epoch": "...", "offset": 0}}} or {"token": "..."}"#
+    static let usage =
+        #"send "ping", {"topics": ["..."]}, {"envelope": true}, {"resume": {"topic": {"epoch": "...", "offset": 0}}} or {"token": "..."}"#
 
     static func parse(_ text: String) throws(Invalid) -> ClientCommand {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -276,7 +276,8 @@ final class ClientFrameHandler: ChannelInboundHandler {
             // A renewal answered meanwhile holds a newer token than the one checked here.
             guard handler.access?.token == token else { return }
             guard case .success(let identity) = result, handler.adopt(identity, token: token) else {
-                return handler.outbound.close(code: .policyViolation, reason: "token no longer accepted", cause: .credentialsRevoked, afterQueued: false)
+                return handler.outbound.close(
+                    code: .policyViolation, reason: "token no longer accepted", cause: .credentialsRevoked, afterQueued: false)
             }
         }
     }
@@ -309,13 +310,16 @@ final class ClientFrameHandler: ChannelInboundHandler {
             let dropped = identity.topics.refused(registration.topics)
             if !dropped.isEmpty {
                 guard (try? self.relay.setTopics(registration.topics.filter(identity.topics.allows).sorted(), for: self.clientID)) == true else {
-                    self.outbound.close(code: .policyViolation, reason: "topics the token no longer allows could not be dropped", cause: .credentialsRevoked, afterQueued: false)
+                    self.outbound.close(
+                        code: .policyViolation, reason: "topics the token no longer allows could not be dropped", cause: .credentialsRevoked,
+                        afterQueued: false)
                     return true
                 }
                 let topics = self.relay.registration(self.clientID)?.topics ?? []
                 self.feed.keepCursors(for: topics)
                 self.registrations.topicsChanged(self.clientID, to: topics)
-                self.outbound.send(ServerFrame.notice("topics no longer allowed by the token: \(dropped.joined(separator: ", "))", allocator: self.allocator))
+                self.outbound.send(
+                    ServerFrame.notice("topics no longer allowed by the token: \(dropped.joined(separator: ", "))", allocator: self.allocator))
             }
         }
         return true

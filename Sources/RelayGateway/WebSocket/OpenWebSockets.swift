@@ -61,7 +61,9 @@ final class OpenWebSockets: Sendable {
         var closed = 0
         for entry in open {
             guard let listener = routeTable.listeners.first(where: { $0.config.name == entry.listener }) else { continue }
-            let route = listener.routes.first { ($0.handler.servesWebSocket || $0.handler.name == EventsHandler.plugin.name) && $0.routePath.matches(entry.handshake.path) }
+            let route = listener.routes.first {
+                ($0.handler.servesWebSocket || $0.handler.name == EventsHandler.plugin.name) && $0.routePath.matches(entry.handshake.path)
+            }
             let filters = listener.filters + (route?.filters ?? [])
             // A token is checked again off the loop (its signature may take a while); one that the
             // new filter refuses closes its connection then.
@@ -77,14 +79,17 @@ final class OpenWebSockets: Sendable {
                             _ = try await verifier.identity(of: token, header: try verifier.header(of: token))
                         } catch {
                             outbound.eventLoop.execute {
-                                outbound.value.close(code: .policyViolation, reason: "token no longer accepted", cause: .credentialsRevoked, afterQueued: false)
+                                outbound.value.close(
+                                    code: .policyViolation, reason: "token no longer accepted", cause: .credentialsRevoked, afterQueued: false)
                             }
                         }
                     }
                     continue
                 }
                 frames.eventLoop.execute {
-                    frames.value.recheck { token async throws(HTTPError) in try await verifier.identity(of: token, header: try verifier.header(of: token)) }
+                    frames.value.recheck { token async throws(HTTPError) in
+                        try await verifier.identity(of: token, header: try verifier.header(of: token))
+                    }
                 }
             }
             guard let reason = filters.lazy.compactMap({ ($0.middleware as? any ReadmissionCheck)?.refusal(ofOpened: entry.handshake) }).first

@@ -73,7 +73,7 @@ final class SubscriberFeed {
         }
         if let position = message.position {
             if var cursor = self.cursors[message.topic], cursor.epoch == position.epoch {
-                guard position.offset > cursor.last else { return }   // already sent by a replay
+                guard position.offset > cursor.last else { return }  // already sent by a replay
                 cursor.last = position.offset
                 cursor.firstLive = cursor.firstLive ?? position.offset
                 self.cursors[message.topic] = cursor
@@ -151,7 +151,8 @@ final class SubscriberFeed {
         for entry in replay.entries {
             // Offsets from the first live one on were sent live already.
             if let firstLive = cursor?.firstLive, entry.offset >= firstLive { break }
-            self.outbound.send(self.replayed(topic: topic, position: StreamPosition(epoch: position.epoch, offset: entry.offset), stored: entry.payload))
+            self.outbound.send(
+                self.replayed(topic: topic, position: StreamPosition(epoch: position.epoch, offset: entry.offset), stored: entry.payload))
             missed += 1
         }
         if cursor?.firstLive == nil, !position.epoch.isEmpty {

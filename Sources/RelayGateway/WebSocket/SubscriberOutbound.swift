@@ -158,7 +158,9 @@ final class SubscriberOutbound: ChannelInboundHandler, RemovableChannelHandler {
             // An event stream has no closing handshake: a `close` event says why, the body ends,
             // and so does the connection (a client that never reads is dropped after `closeTimeout`).
             let allocator = channel.allocator
-            context.write(NIOAny(EventStreamFrame.event(id: nil, name: "close", data: EventStreamFrame.data(reason), chunked: chunked, allocator: allocator)), promise: nil)
+            context.write(
+                NIOAny(EventStreamFrame.event(id: nil, name: "close", data: EventStreamFrame.data(reason), chunked: chunked, allocator: allocator)),
+                promise: nil)
             context.writeAndFlush(NIOAny(chunked ? EventStreamFrame.lastChunk : ByteBuffer())).whenComplete { _ in channel.close(promise: nil) }
             context.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
             return

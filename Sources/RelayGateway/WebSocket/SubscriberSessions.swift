@@ -79,13 +79,15 @@ struct SubscriberSessions: Sendable {
         var parked: [PublishedMessage] = []
         let metrics = self.metrics
         guard
-            let registration = self.relay.attach(session.subscriber, to: clientID, deliverParked: { messages, dropped in
-                parked = identity.map { identity in messages.filter { identity.topics.allows($0.topic) } } ?? messages
-                if dropped > 0 {
-                    metrics.droppedWhileAway(dropped)
-                    logger.warning("messages dropped while away", metadata: ["client": "\(clientID.masked)", "dropped": "\(dropped)"])
-                }
-            })
+            let registration = self.relay.attach(
+                session.subscriber, to: clientID,
+                deliverParked: { messages, dropped in
+                    parked = identity.map { identity in messages.filter { identity.topics.allows($0.topic) } } ?? messages
+                    if dropped > 0 {
+                        metrics.droppedWhileAway(dropped)
+                        logger.warning("messages dropped while away", metadata: ["client": "\(clientID.masked)", "dropped": "\(dropped)"])
+                    }
+                })
         else {
             return outbound.close(code: .policyViolation, reason: "unknown client id", cause: .unregistered, afterQueued: false)
         }

@@ -1,7 +1,7 @@
-import Synchronization
 import NIOCore
 import NIOWebSocket
 import RelayCore
+import Synchronization
 
 /// The relay core's handle on one live WebSocket: messages and closes hop to the connection's
 /// event loop and go through its ``SubscriberFeed`` and ``SubscriberOutbound``.

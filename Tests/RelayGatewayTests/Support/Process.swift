@@ -61,7 +61,8 @@ final class Running: @unchecked Sendable {
     private let stderrFile: URL
 
     /// - Parameter directory: where it runs; the package root when nil.
-    init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, in workingDirectory: URL? = nil) throws {
+    init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, in workingDirectory: URL? = nil) throws
+    {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("relay-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.stdoutFile = directory.appendingPathComponent("stdout")

@@ -51,7 +51,8 @@ struct RunningGateway: Sendable {
     ) async throws -> T {
         raiseOpenFileLimit()
         let config = try ConfigLoader.parse(yaml: yaml, file: "test.yaml", environment: environment)
-        let logger = logHandler.map { Logger(label: "relay-test", factory: $0) } ?? Logger(label: "relay-test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let logger =
+            logHandler.map { Logger(label: "relay-test", factory: $0) } ?? Logger(label: "relay-test", factory: { _ in SwiftLogNoOpLogHandler() })
         let gateway = try Gateway(config: config, plugins: plugins, logger: logger)
         let expected = config.listeners.count
         let (ports, portsContinuation) = AsyncStream.makeStream(of: (String, Int).self)

@@ -43,8 +43,10 @@ struct TestCertificates: Sendable {
         for (name, validity) in [("server", ["-days", "1"]), ("expired", ["-days", "-1"])] {
             try await run(["req"] + curve + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=localhost"])
             try await run(
-                ["x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "\(name).pem",
-                 "-extfile", "san.cnf"] + validity
+                [
+                    "x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "\(name).pem",
+                    "-extfile", "san.cnf",
+                ] + validity
             )
         }
         try await run(["genpkey", "-algorithm", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", "other.key"])

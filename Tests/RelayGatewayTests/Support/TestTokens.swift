@@ -48,7 +48,12 @@ struct TestTokens: Sendable {
     }
 
     enum Signer {
-        case hs256(String), hs384(String), hs512(String), rs256, ps256, es256(kid: String?), eddsa(kid: String?)
+        case hs256(String)
+        case hs384(String)
+        case hs512(String)
+        case rs256, ps256
+        case es256(kid: String?)
+        case eddsa(kid: String?)
     }
 
     /// A JWT with these claims; `exp` defaults to a minute from now.

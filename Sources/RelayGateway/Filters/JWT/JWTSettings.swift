@@ -75,7 +75,8 @@ struct JWTSettings: Sendable {
                     throw item.location.error("unknown algorithm \"\(name)\" (known: \(JWTVerificationKey.knownAlgorithms.joined(separator: ", ")))")
                 }
                 guard verifiable.contains(name) else {
-                    throw item.location.error("\(name) cannot be verified with \(self.keys[0].kind) (it can verify \(Self.unique(verifiable).joined(separator: ", ")))")
+                    throw item.location.error(
+                        "\(name) cannot be verified with \(self.keys[0].kind) (it can verify \(Self.unique(verifiable).joined(separator: ", ")))")
                 }
                 algorithms.append(name)
             }
@@ -99,9 +100,10 @@ struct JWTSettings: Sendable {
         self.leeway = Double(leeway.components.seconds) + Double(leeway.components.attoseconds) / 1e18
         self.userClaim = try options.node("user_claim")?.nonEmptyString() ?? "sub"
         self.topicsClaim = try options.node("topics_claim")?.nonEmptyString() ?? "topics"
-        self.required = try options.node("require").map { node throws(ConfigError) in
-            try node.mapping().entries().map { entry throws(ConfigError) in (entry.key, try entry.node.nonEmptyString()) }
-        } ?? []
+        self.required =
+            try options.node("require").map { node throws(ConfigError) in
+                try node.mapping().entries().map { entry throws(ConfigError) in (entry.key, try entry.node.nonEmptyString()) }
+            } ?? []
     }
 
     private static func read(_ node: ConfigNode) throws(ConfigError) -> Data {

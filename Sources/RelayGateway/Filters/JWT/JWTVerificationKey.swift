@@ -49,7 +49,9 @@ struct JWTVerificationKey: Sendable {
     }
 
     /// Every algorithm a `jwt` filter knows.
-    static let knownAlgorithms = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+    static let knownAlgorithms = [
+        "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+    ]
 
     struct Unreadable: Error {
         let message: String

@@ -72,7 +72,8 @@ final class JWTVerifier: Sendable {
             throw Self.invalid("unsigned token (alg none) refused")
         }
         guard self.settings.algorithms.contains(alg) else {
-            throw Self.invalid("token algorithm \(Self.printable(alg)) is not accepted here (accepted: \(self.settings.algorithms.joined(separator: ", ")))")
+            throw Self.invalid(
+                "token algorithm \(Self.printable(alg)) is not accepted here (accepted: \(self.settings.algorithms.joined(separator: ", ")))")
         }
         return header
     }

@@ -115,9 +115,12 @@ let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.single
     .childChannelInitializer { channel in
         let requests = Requests()
         return channel.pipeline.configureHTTPServerPipeline(
-            withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
-                context.pipeline.removeHandler(requests, promise: nil)
-            })
+            withServerUpgrade: (
+                upgraders: [upgrader],
+                completionHandler: { context in
+                    context.pipeline.removeHandler(requests, promise: nil)
+                }
+            )
         ).flatMap { channel.pipeline.addHandler(requests) }
     }
     .bind(host: "127.0.0.1", port: port).get()

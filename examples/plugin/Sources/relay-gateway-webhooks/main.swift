@@ -1,3 +1,4 @@
 import RelayGatewayCLI
 import WebhookPlugins
+
 await RelayGatewayCLI.main(adding: WebhookPlugins.all)

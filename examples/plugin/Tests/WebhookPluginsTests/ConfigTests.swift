@@ -34,7 +34,9 @@ import WebhookPlugins
     }
 
     @Test func aValidDeclarationBuilds() {
-        #expect(Self.error(building: Self.config("secret: hooks", "header: X-Hub-Signature-256", "timestamp_header: X-Hub-Timestamp", "window: 30s")) == nil)
+        #expect(
+            Self.error(building: Self.config("secret: hooks", "header: X-Hub-Signature-256", "timestamp_header: X-Hub-Timestamp", "window: 30s"))
+                == nil)
     }
 
     @Test func anUnknownOptionIsRefusedAtItsLine() {

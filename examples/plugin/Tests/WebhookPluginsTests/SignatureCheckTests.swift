@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+
 @testable import WebhookPlugins
 
 /// The signing scheme and the check, without a gateway.
@@ -32,7 +33,9 @@ import Testing
             windowSeconds: 300
         )
         #expect(throws: SignatureRefusal.mismatch) {
-            try check.verify(signatureValue: Self.knownSignature, timestampValue: "1700000000", body: ByteBuffer(string: #"{"action":"closed"}"#), now: 1_700_000_000)
+            try check.verify(
+                signatureValue: Self.knownSignature, timestampValue: "1700000000", body: ByteBuffer(string: #"{"action":"closed"}"#),
+                now: 1_700_000_000)
         }
         #expect(throws: SignatureRefusal.mismatch) {
             try check.verify(signatureValue: Self.knownSignature, timestampValue: "1700000001", body: Self.body, now: 1_700_000_000)
@@ -43,7 +46,8 @@ import Testing
         var flipped = Array(Self.knownSignature.utf8)
         flipped[flipped.count - 1] = UInt8(ascii: "7")
         #expect(throws: SignatureRefusal.mismatch) {
-            try check.verify(signatureValue: String(decoding: flipped, as: UTF8.self), timestampValue: "1700000000", body: Self.body, now: 1_700_000_000)
+            try check.verify(
+                signatureValue: String(decoding: flipped, as: UTF8.self), timestampValue: "1700000000", body: Self.body, now: 1_700_000_000)
         }
     }
 
