@@ -58,7 +58,8 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     private var pending: Pending?
     /// The bytes that came after the request's head as it was sent, framing included (chunk
     /// sizes and extensions, trailers): they count against the body limit (RFC 9112 §7.1.1).
-    /// Nil until the read that brought the head completes; from then on each read adds its size.
+    /// Nil until the slice that brought the head has been parsed; then each slice adds its size
+    /// (``received(wireBytes:)``).
     private var bodyBytesOnTheWire: Int?
     private var peer: RequestContext.Peer?
     /// Parts that arrived while an answer was on its way, handled once it is written.
@@ -395,7 +396,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         let body = mayHaveBody && !isHead ? response.body : ByteBuffer()
         let inline = body.readableBytes <= ResponseWriter.inlineBodyBytes
         // A streamed answer to HEAD: the framing GET would have, and no length (RFC 9110 §8.6).
-        let streamed = mayHaveBody && response.stream != nil
+        let streamed = isHead && mayHaveBody && response.stream != nil
         if streamed && version.minor >= 1 {
             fields.append(HTTPField(name: .transferEncoding, value: "chunked"))
         }

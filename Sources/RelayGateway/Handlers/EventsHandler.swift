@@ -54,7 +54,8 @@ enum EventsHandler {
         } catch {
             throw HTTPError(.badRequest, error.message)
         }
-        let topics = try request.queryList("topics").map { topics in
+        let topics = request.queryList("topics")
+        if let topics {
             try Self.checkTopics(topics, identity: context.identity, environment: environment)
         }
         // HEAD answers as GET would, head only, and changes nothing (RFC 9110 §9.3.2).
@@ -78,7 +79,7 @@ enum EventsHandler {
     }
 
     /// `?topics=a,b` (empty: none), checked as the WebSocket's `{"topics"}` command is.
-    private static func checkTopics(_ topics: [String], identity: RequestIdentity?, environment: HandlerEnvironment) throws -> [String] {
+    private static func checkTopics(_ topics: [String], identity: RequestIdentity?, environment: HandlerEnvironment) throws {
         if let rights = identity?.topics {
             let refused = rights.refused(topics)
             guard refused.isEmpty else { throw HTTPError(.forbidden, "not allowed by the token: \(refused.joined(separator: ", "))") }
@@ -88,7 +89,6 @@ enum EventsHandler {
         } catch {
             throw HTTPError(.badRequest, "topics: \(error.description)")
         }
-        return topics
     }
 
     /// Makes `topics` (checked) the registration's.
