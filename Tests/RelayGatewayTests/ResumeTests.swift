@@ -78,8 +78,10 @@ import Testing
     }
 
     /// Publishing all the while a client drops and resumes, again and again: across its
-    /// connections it sees every offset exactly once, in order.
-    @Test func resumingUnderLoadLosesAndRepeatsNothing() async throws {
+    /// connections it sees every offset exactly once, in order. Timed: it waits for the last
+    /// offset within a window, which a heavy test beside it (100,000 routes built on the test
+    /// process's own threads) could starve.
+    @Test(.timed) func resumingUnderLoadLosesAndRepeatsNothing() async throws {
         try await RunningGateway.with(yaml: Self.yaml(size: 10_000)) { gateway in
             let url = try await gateway.register(userID: 1)
             let total = 300

@@ -23,182 +23,68 @@ struct FlatJSONObject {
     /// (A `ByteBufferView`'s storage is always contiguous.)
     init?(_ bytes: ByteBufferView) {
         let parsed = bytes.withContiguousStorageIfAvailable { bytes in
-            var reader = Reader(bytes: bytes)
-            return reader.object()
+            var reader = JSONReader(bytes: bytes)
+            return reader.flatObject()
         }
         guard case let fields?? = parsed else { return nil }
         self.fields = fields
     }
+}
 
-    /// One pass over the bytes; every method returns nil at the first thing it is not sure of.
-    private struct Reader {
-        let bytes: UnsafeBufferPointer<UInt8>
-        var index = 0
-
-        mutating func object() -> [String: Value]? {
-            var fields: [String: Value] = [:]
-            guard self.take(UInt8(ascii: "{")) else { return nil }
-            if !self.take(UInt8(ascii: "}")) {
-                repeat {
-                    self.skipSpace()
-                    guard let key = self.string(), self.take(UInt8(ascii: ":")), let value = self.value(),
-                        fields.updateValue(value, forKey: key) == nil
-                    else { return nil }
-                } while self.take(UInt8(ascii: ","))
-                guard self.take(UInt8(ascii: "}")) else { return nil }
-            }
-            self.skipSpace()
-            return self.index == self.bytes.count ? fields : nil
+extension JSONReader {
+    /// The whole text as one flat object, in one pass.
+    mutating func flatObject() -> [String: FlatJSONObject.Value]? {
+        var fields: [String: FlatJSONObject.Value] = [:]
+        guard self.take(UInt8(ascii: "{")) else { return nil }
+        if !self.take(UInt8(ascii: "}")) {
+            repeat {
+                self.skipSpace()
+                guard let key = self.string(), self.take(UInt8(ascii: ":")), let value = self.value(),
+                    fields.updateValue(value, forKey: key) == nil
+                else { return nil }
+            } while self.take(UInt8(ascii: ","))
+            guard self.take(UInt8(ascii: "}")) else { return nil }
         }
+        self.skipSpace()
+        return self.index == self.bytes.count ? fields : nil
+    }
 
-        private mutating func value() -> Value? {
-            self.skipSpace()
-            guard self.index < self.bytes.count else { return nil }
-            switch self.bytes[self.index] {
-            case UInt8(ascii: "\""):
-                return self.string().map(Value.string)
-            case UInt8(ascii: "n"):
-                return self.literal("null") ? .null : nil
-            default:
-                return self.integer().map(Value.integer)
-            }
+    private mutating func value() -> FlatJSONObject.Value? {
+        self.skipSpace()
+        guard self.index < self.bytes.count else { return nil }
+        switch self.bytes[self.index] {
+        case UInt8(ascii: "\""):
+            return self.string().map(FlatJSONObject.Value.string)
+        case UInt8(ascii: "n"):
+            return self.literal("null") ? FlatJSONObject.Value.null : nil
+        default:
+            return self.integer().map(FlatJSONObject.Value.integer)
         }
+    }
 
-        /// `-?(0|[1-9][0-9]*)` fitting in an `Int`, followed by a delimiter.
-        private mutating func integer() -> Int? {
-            let negative = self.peek() == UInt8(ascii: "-")
-            if negative { self.index += 1 }
-            let start = self.index
-            var magnitude: UInt64 = 0
-            while let byte = self.peek(), byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
-                let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
-                let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-                guard !overflow1, !overflow2 else { return nil }
-                magnitude = sum
-                self.index += 1
-            }
-            let digits = self.index - start
-            guard digits > 0, digits == 1 || self.bytes[start] != UInt8(ascii: "0") else { return nil }
-            if let next = self.peek(), next == UInt8(ascii: ".") || next == UInt8(ascii: "e") || next == UInt8(ascii: "E") {
-                return nil
-            }
-            if negative {
-                guard magnitude <= UInt64(Int.max) + 1 else { return nil }
-                return magnitude == UInt64(Int.max) + 1 ? Int.min : -Int(magnitude)
-            }
-            guard magnitude <= UInt64(Int.max) else { return nil }
-            return Int(magnitude)
-        }
-
-        /// A string: plain runs are copied as they are (checked as UTF-8 at the end), escapes
-        /// decoded; control characters and bad escapes are nil.
-        private mutating func string() -> String? {
-            guard self.peek() == UInt8(ascii: "\"") else { return nil }
+    /// `-?(0|[1-9][0-9]*)` fitting in an `Int`, followed by a delimiter.
+    private mutating func integer() -> Int? {
+        let negative = self.peek() == UInt8(ascii: "-")
+        if negative { self.index += 1 }
+        let start = self.index
+        var magnitude: UInt64 = 0
+        while let byte = self.peek(), byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+            let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            magnitude = sum
             self.index += 1
-            let start = self.index
-            // The common case, no escape: one validated copy straight from the buffer.
-            while let byte = self.peek(), byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
-                guard byte >= 0x20 else { return nil }
-                self.index += 1
-            }
-            guard let stop = self.peek() else { return nil }
-            if stop == UInt8(ascii: "\"") {
-                let text = String(validating: UnsafeBufferPointer(rebasing: self.bytes[start..<self.index]), as: UTF8.self)
-                self.index += 1
-                return text
-            }
-            var decoded = Array(self.bytes[start..<self.index])
-            while let byte = self.peek() {
-                self.index += 1
-                switch byte {
-                case UInt8(ascii: "\""):
-                    return String(validating: decoded, as: UTF8.self)
-                case UInt8(ascii: "\\"):
-                    guard self.escape(into: &decoded) else { return nil }
-                case ..<0x20:
-                    return nil
-                default:
-                    decoded.append(byte)
-                }
-            }
+        }
+        let digits = self.index - start
+        guard digits > 0, digits == 1 || self.bytes[start] != UInt8(ascii: "0") else { return nil }
+        if let next = self.peek(), next == UInt8(ascii: ".") || next == UInt8(ascii: "e") || next == UInt8(ascii: "E") {
             return nil
         }
-
-        private mutating func escape(into decoded: inout [UInt8]) -> Bool {
-            guard let byte = self.peek() else { return false }
-            self.index += 1
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): decoded.append(byte)
-            case UInt8(ascii: "b"): decoded.append(0x08)
-            case UInt8(ascii: "f"): decoded.append(0x0C)
-            case UInt8(ascii: "n"): decoded.append(0x0A)
-            case UInt8(ascii: "r"): decoded.append(0x0D)
-            case UInt8(ascii: "t"): decoded.append(0x09)
-            case UInt8(ascii: "u"):
-                guard var scalar = self.hex4() else { return false }
-                if (0xD800..<0xDC00).contains(scalar) {
-                    // A high surrogate must be followed by an escaped low one.
-                    guard self.take(UInt8(ascii: "\\"), skippingSpace: false), self.take(UInt8(ascii: "u"), skippingSpace: false),
-                        let low = self.hex4(), (0xDC00..<0xE000).contains(low)
-                    else { return false }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                } else if (0xDC00..<0xE000).contains(scalar) {
-                    return false
-                }
-                guard let character = Unicode.Scalar(scalar) else { return false }
-                decoded.append(contentsOf: String(character).utf8)
-            default:
-                return false
-            }
-            return true
+        if negative {
+            guard magnitude <= UInt64(Int.max) + 1 else { return nil }
+            return magnitude == UInt64(Int.max) + 1 ? Int.min : -Int(magnitude)
         }
-
-        private mutating func hex4() -> UInt32? {
-            guard self.index + 4 <= self.bytes.count else { return nil }
-            var value: UInt32 = 0
-            for _ in 0..<4 {
-                let byte = self.bytes[self.index]
-                let digit: UInt8
-                switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-                default: return nil
-                }
-                value = value << 4 | UInt32(digit)
-                self.index += 1
-            }
-            return value
-        }
-
-        private mutating func literal(_ word: StaticString) -> Bool {
-            let count = word.utf8CodeUnitCount
-            guard self.index + count <= self.bytes.count else { return false }
-            for offset in 0..<count where self.bytes[self.index + offset] != word.utf8Start[offset] {
-                return false
-            }
-            self.index += count
-            return true
-        }
-
-        /// Skips whitespace (unless told not to), then consumes `byte` if it comes next.
-        private mutating func take(_ byte: UInt8, skippingSpace: Bool = true) -> Bool {
-            if skippingSpace { self.skipSpace() }
-            guard self.peek() == byte else { return false }
-            self.index += 1
-            return true
-        }
-
-        private mutating func skipSpace() {
-            while let byte = self.peek(),
-                byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\t")
-            {
-                self.index += 1
-            }
-        }
-
-        private func peek() -> UInt8? {
-            self.index < self.bytes.count ? self.bytes[self.index] : nil
-        }
+        guard magnitude <= UInt64(Int.max) else { return nil }
+        return Int(magnitude)
     }
 }
