@@ -35,16 +35,30 @@ import Testing
             """
     }
 
+    /// The real binary serving `yaml` from a file of its own, with a pid file for `reload`.
+    struct Served {
+        let server: Running
+        let directory: URL
+        /// The config file it serves, and its pid file.
+        let live: String
+        let pidFile: String
+        let base: String
+
+        init(_ yaml: String) async throws {
+            self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("relay-reload-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+            self.live = self.directory.appendingPathComponent("relay.yaml").path
+            self.pidFile = self.directory.appendingPathComponent("relay.pid").path
+            try yaml.write(toFile: self.live, atomically: true, encoding: .utf8)
+            self.server = try Running(Program.gateway, ["serve", "--config", self.live, "--pid-file", self.pidFile])
+            self.base = "http://127.0.0.1:\(try await self.server.awaitListening())"
+        }
+    }
+
     @Test(.timeLimit(.minutes(2))) func twentyReloadsWhilePublishingLoseNothingAndDropNobody() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("relay-reload-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let live = directory.appendingPathComponent("relay.yaml").path
-        let pidFile = directory.appendingPathComponent("relay.pid").path
-        try Self.config("A").write(toFile: live, atomically: true, encoding: .utf8)
-        let server = try Running(Program.gateway, ["serve", "--config", live, "--pid-file", pidFile])
+        let served = try await Served(Self.config("A"))
+        let (server, directory, live, pidFile, base) = (served.server, served.directory, served.live, served.pidFile, served.base)
         defer { server.signal(SIGTERM) }
-        let port = try await server.awaitListening()
-        let base = "http://127.0.0.1:\(port)"
 
         var subscribers: [TestSubscriber] = []
         for user in 1...3 {
@@ -119,14 +133,9 @@ import Testing
     /// A SIGHUP whose file is not even YAML is refused like any other bad config, and counted:
     /// `relay_config_reloads_total{result="failure"}` goes up, the success timestamp stays.
     @Test func aReloadOfAFileThatDoesNotParseIsCountedAsAFailure() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("relay-reload-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let live = directory.appendingPathComponent("relay.yaml").path
-        let pidFile = directory.appendingPathComponent("relay.pid").path
-        try Self.config("B").write(toFile: live, atomically: true, encoding: .utf8)
-        let server = try Running(Program.gateway, ["serve", "--config", live, "--pid-file", pidFile])
-        defer { server.signal(SIGTERM) }
-        let metrics = "http://127.0.0.1:\(try await server.awaitListening())/metrics"
+        let served = try await Served(Self.config("B"))
+        defer { served.server.signal(SIGTERM) }
+        let (live, pidFile, metrics) = (served.live, served.pidFile, served.base + "/metrics")
         let failures = #"relay_config_reloads_total{result="failure"}"#
         #expect(MetricsTests.value(failures, in: try await HTTP.get(metrics).body) == 0)
 
