@@ -9,8 +9,10 @@ final class ReceivedBytesMeter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundOut = ByteBuffer
 
     private let sliceBytes: Int
-    /// Weak: the connection holds this meter.
-    weak var connection: HTTPConnection?
+    /// Strong, and the connection holds this meter too: the cycle ends when the meter leaves the
+    /// pipeline (the connection upgrades, or closes). A weak reference would cost the connection
+    /// a side table, and every retain of it the slow path.
+    var connection: HTTPConnection?
     /// The rest of the read being sliced: if the connection becomes a WebSocket (or a stream)
     /// during a slice, this handler leaves the pipeline and hands the rest on whole.
     private var rest: ByteBuffer?
@@ -22,6 +24,11 @@ final class ReceivedBytesMeter: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = self.unwrapInboundIn(data)
+        guard bytes.readableBytes > self.sliceBytes else {
+            context.fireChannelRead(data)
+            self.connection?.received(wireBytes: bytes.readableBytes)
+            return
+        }
         while let slice = bytes.readSlice(length: min(self.sliceBytes, bytes.readableBytes)), slice.readableBytes > 0 {
             self.rest = bytes
             context.fireChannelRead(self.wrapInboundOut(slice))
@@ -33,6 +40,7 @@ final class ReceivedBytesMeter: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.connection = nil
         guard let rest = self.rest.take() else { return }
         if rest.readableBytes > 0 {
             context.fireChannelRead(self.wrapInboundOut(rest))

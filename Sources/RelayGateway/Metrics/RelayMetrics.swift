@@ -41,12 +41,20 @@ public final class RelayMetrics: Sendable {
     nonisolated(unsafe) private static let timersOfThread = ThreadSpecificVariable<TimerBox>()
     private let threadCount = Atomic<Int>(0)
     private final class TimerBox {
-        /// Keyed by the metrics object; the weak owner guards against a reused address.
-        var timers: [ObjectIdentifier: (owner: WeakMetrics, timer: Prometheus.DurationHistogram)] = [:]
+        /// Keyed by the metrics object.
+        var timers: [ObjectIdentifier: ThreadTimer] = [:]
     }
 
-    private struct WeakMetrics {
-        weak var value: RelayMetrics?
+    /// A thread's series, and whose: the weak owner guards against a reused address. A class of
+    /// its own, so the hot path never looks up the generic histogram's type metadata.
+    private final class ThreadTimer {
+        weak var owner: RelayMetrics?
+        let histogram: Prometheus.DurationHistogram
+
+        init(owner: RelayMetrics, histogram: Prometheus.DurationHistogram) {
+            self.owner = owner
+            self.histogram = histogram
+        }
     }
     private let connections: Prometheus.Gauge
     private let registrations: Prometheus.Gauge
@@ -120,8 +128,8 @@ public final class RelayMetrics: Sendable {
             Self.timersOfThread.currentValue = box
         }
         let key = ObjectIdentifier(self)
-        if let entry = box.timers[key], entry.owner.value === self {
-            return entry.timer.recordNanoseconds(Self.nanoseconds(duration))
+        if let entry = box.timers[key], entry.owner === self {
+            return entry.histogram.recordNanoseconds(Self.nanoseconds(duration))
         }
         let index = self.threadCount.add(1, ordering: .relaxed).oldValue
         let timer = self.registry.makeDurationHistogram(
@@ -130,7 +138,7 @@ public final class RelayMetrics: Sendable {
             ),
             labels: [("thread", String(index))], buckets: Self.publishEnqueueBuckets
         )
-        box.timers[key] = (WeakMetrics(value: self), timer)
+        box.timers[key] = ThreadTimer(owner: self, histogram: timer)
         timer.recordNanoseconds(Self.nanoseconds(duration))
     }
 
