@@ -32,7 +32,7 @@ run() {
     local pid=$! first="" line="$label:"
     for _ in $(seq 50); do curl -s localhost:8711/health >/dev/null && break; sleep 0.1; done
     for round in $(seq "${ROUNDS:-10}"); do
-        "$binary" bench --url http://127.0.0.1:8711 --scenario connect --subscribers 2000 "$@" >/dev/null || echo "bench failed" >&2
+        "$binary" bench --url http://127.0.0.1:8711 --scenario connect --subscribers 2000 "$@" >/dev/null 2>&1 || echo "bench failed" >&2
         until curl -s localhost:8711/health | grep -q '"connections":0,"registrations":0'; do sleep 0.2; done
         local now; now=$(rss "$pid")
         [ -n "$first" ] || first=$now
