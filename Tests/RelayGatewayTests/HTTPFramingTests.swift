@@ -231,6 +231,7 @@ import Testing
             #expect(Self.answers(in: answer) == [200], "one answer, no 400: \(answer)")
             #expect(answer.contains("Connection: close\r\n") && answer.hasSuffix(#"{"recipients":0}"#), "\(answer)")
             #expect(took < .seconds(5), "closed at once (took \(took))")
+            #expect(try await HTTP.get(gateway.url("/health")).status == 200, "others are still served")
         }
     }
 }

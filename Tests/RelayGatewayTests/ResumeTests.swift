@@ -78,10 +78,8 @@ import Testing
     }
 
     /// Publishing all the while a client drops and resumes, again and again: across its
-    /// connections it sees every offset exactly once, in order. Timed: it waits for the last
-    /// offset within a window, which a heavy test beside it (100,000 routes built on the test
-    /// process's own threads) could starve.
-    @Test(.timed) func resumingUnderLoadLosesAndRepeatsNothing() async throws {
+    /// connections it sees every offset exactly once, in order.
+    @Test func resumingUnderLoadLosesAndRepeatsNothing() async throws {
         try await RunningGateway.with(yaml: Self.yaml(size: 10_000)) { gateway in
             let url = try await gateway.register(userID: 1)
             let total = 300
@@ -107,8 +105,12 @@ import Testing
             }
             try await publisher.value
             let last = subscriber
+            // On a busy machine the publisher can finish before the last reconnect: the earlier
+            // connections then saw every offset, and the last one only its `recovered` notice.
+            let seenBefore = offsets.last
             try await eventually("the last offset arrives") {
-                (try? last.received.map(Frame.init).contains { $0.offset == UInt64(total) && $0.type == nil }) == true
+                seenBefore == UInt64(total)
+                    || (try? last.received.map(Frame.init).contains { $0.offset == UInt64(total) && $0.type == nil }) == true
             }
             let frames = try last.received.map(Frame.init)
             offsets += frames.compactMap { $0.type == nil ? $0.offset : nil }

@@ -54,16 +54,13 @@ enum EventsHandler {
         } catch {
             throw HTTPError(.badRequest, error.message)
         }
-        let topics = request.queryList("topics")
-        if let topics {
-            try Self.checkTopics(topics, identity: context.identity, environment: environment)
-        }
         // HEAD answers as GET would, head only, and changes nothing (RFC 9110 §9.3.2).
-        guard request.method != .head else {
-            return Response(status: .ok, headers: Self.headers, stream: StreamedBody { _, _ in })
+        let isHead = request.method == .head
+        if let topics = request.queryList("topics") {
+            try Self.take(topics, for: id, identity: context.identity, environment: environment, apply: !isHead)
         }
-        if let topics {
-            try Self.setTopics(topics, of: id, environment: environment)
+        guard !isHead else {
+            return Response(status: .ok, headers: Self.headers, stream: StreamedBody { _, _ in })
         }
         let slot = UpgradeSlot(connectionSlots: environment.connectionSlots)
         try slot.reserveConnectionSlotOrRefuse(until: context.channel)
@@ -78,23 +75,21 @@ enum EventsHandler {
         )
     }
 
-    /// `?topics=a,b` (empty: none), checked as the WebSocket's `{"topics"}` command is.
-    private static func checkTopics(_ topics: [String], identity: RequestIdentity?, environment: HandlerEnvironment) throws {
+    /// `?topics=a,b` (empty: none), checked as the WebSocket's `{"topics"}` command is, then
+    /// made the registration's unless `apply` is false (a `HEAD` only checks them).
+    private static func take(
+        _ topics: [String], for id: ClientID, identity: RequestIdentity?, environment: HandlerEnvironment, apply: Bool
+    ) throws {
         if let rights = identity?.topics {
             let refused = rights.refused(topics)
             guard refused.isEmpty else { throw HTTPError(.forbidden, "not allowed by the token: \(refused.joined(separator: ", "))") }
         }
-        do throws(TopicRules.Violation) {
-            _ = try environment.relay.settings.topicRules.validate(topics)
-        } catch {
-            throw HTTPError(.badRequest, "topics: \(error.description)")
-        }
-    }
-
-    /// Makes `topics` (checked) the registration's.
-    private static func setTopics(_ topics: [String], of id: ClientID, environment: HandlerEnvironment) throws {
         let known: Bool
         do throws(TopicRules.Violation) {
+            guard apply else {
+                _ = try environment.relay.settings.topicRules.validate(topics)
+                return
+            }
             known = try environment.relay.setTopics(topics, for: id)
         } catch {
             throw HTTPError(.badRequest, "topics: \(error.description)")

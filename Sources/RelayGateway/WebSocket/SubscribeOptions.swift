@@ -58,7 +58,7 @@ struct SubscribeOptions: Sendable, Equatable {
     }
 
     /// `topic:epoch:offset`, split from the right so a topic may contain `:`.
-    static func position(_ text: String, named field: String = "since") throws(Invalid) -> (topic: String, position: StreamPosition) {
+    static func position(_ text: String, named field: String) throws(Invalid) -> (topic: String, position: StreamPosition) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count >= 3, let offset = UInt64(parts[parts.count - 1]) else {
             throw Invalid(message: #""\#(field)" must be topic:epoch:offset[,...], e.g. cats:9f2c41d0:42"#)
