@@ -23,7 +23,7 @@ import UnixSignals
 /// ```
 public struct Gateway: Sendable {
     public let config: GatewayConfig
-    public let relay: Relay<WebSocketSubscriber>
+    public let relay: Relay<SubscriberConnection>
     /// Per-topic history for resume; nil when `relay.history` is off.
     public let history: TopicHistory<PublishedMessage>?
     private let envelopes = ClientDemand()
@@ -86,7 +86,7 @@ public struct Gateway: Sendable {
     }
 
     /// The relay core's settings for the config's `relay:` section.
-    static func relaySettings(_ settings: RelaySettings) -> Relay<WebSocketSubscriber>.Settings {
+    static func relaySettings(_ settings: RelaySettings) -> Relay<SubscriberConnection>.Settings {
         .init(
             defaultTopics: Set(settings.defaultTopics),
             registrationTTL: settings.registrationTTL,
@@ -127,9 +127,9 @@ public struct Gateway: Sendable {
         let publisher = Publisher(relay: self.relay, history: self.history, envelopes: self.envelopes, eventStreams: self.eventStreams)
         let registrations = self.cluster?.registrations ?? LocalRegistrations()
         let recentUnregisters = RecentUnregisters()
-        let sessions = SubscriberSessions(
+        let subscribers = SubscriberHub(
             relay: self.relay, registrations: registrations, history: self.history, envelopes: self.envelopes, eventStreams: self.eventStreams,
-            settings: self.config.relay, logger: self.logger, metrics: self.metrics
+            logger: self.logger, metrics: self.metrics, settings: self.config.relay
         )
         let environment = HandlerEnvironment(
             relay: self.relay,
@@ -141,7 +141,7 @@ public struct Gateway: Sendable {
             bus: self.cluster?.bus ?? LocalBus(publisher: publisher, idempotency: Self.idempotencyWindow(self.config.relay)),
             registrations: registrations,
             recentUnregisters: recentUnregisters,
-            sessions: sessions
+            subscribers: subscribers
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: RegistrationSweeper(relay: self.relay))]
         // A cluster node listens once its history is filled (see ``LiveListeners``).

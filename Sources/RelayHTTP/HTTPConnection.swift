@@ -42,7 +42,8 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         var body: ByteBuffer?
         /// Whether the connection may serve another request after this one.
         var keepAlive: Bool
-        let upgrade: WebSocketUpgrade?
+        /// A WebSocket handshake (checked) on a route that accepts them.
+        var isHandshake = false
     }
 
     /// Read once per request: a reload's new router serves this connection's next request.
@@ -238,14 +239,15 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         let switchesProtocols = tokens.upgrade && fields.first(.upgrade) != nil
         var keepAlive = head.version.minor >= 1 ? !tokens.close : tokens.keepAlive
         keepAlive = keepAlive && !switchesProtocols
-        var pending = Pending(nioHead: head, request: request, match: match, body: nil, keepAlive: keepAlive, upgrade: nil)
+        var pending = Pending(nioHead: head, request: request, match: match, body: nil, keepAlive: keepAlive)
         if match.acceptsWebSocket && HandshakeRules.asksForWebSocket(fields) {
             do throws(HTTPError) {
                 try HandshakeRules.validate(fields, version: head.version, hasBody: hasBody)
             } catch {
                 return self.refuse(pending, error, context: context)
             }
-            pending = Pending(nioHead: head, request: request, match: match, body: nil, keepAlive: false, upgrade: WebSocketUpgrade())
+            pending.keepAlive = false
+            pending.isHandshake = true
         }
         guard declaredLength <= self.settings.maxBodyBytes else {
             return self.refuse(
@@ -298,8 +300,9 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         request.body = pending.body ?? ByteBuffer()
         request.parameters = pending.match.parameters
         let peer = self.peer ?? RequestContext.Peer(logger: self.logger, remoteAddress: nil)
-        var requestContext = RequestContext(channel: context.channel, peer: peer, upgrade: pending.upgrade)
-        requestContext.opensEventStream = pending.match.opensEventStream
+        let requestContext = RequestContext(
+            channel: context.channel, peer: peer, isWebSocketHandshake: pending.isHandshake, attributes: pending.match.attributes
+        )
         switch pending.match.responder.respond(to: request, context: requestContext) {
         case .now(let response):
             self.answer(pending, with: response, context: context)
@@ -320,7 +323,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         let refusal = Pending(
             nioHead: pending.nioHead, request: pending.request,
             match: Router.Match(responder: self.content.router.refusal(error), parameters: Parameters(), acceptsWebSocket: false),
-            body: nil, keepAlive: false, upgrade: nil
+            body: nil, keepAlive: false
         )
         self.state = .ignoringRest
         self.dispatch(refusal, context: context)
@@ -335,19 +338,20 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func answer(_ pending: Pending, with response: Response, context: ChannelHandlerContext) {
-        if let upgrade = pending.upgrade {
-            if response.status == .switchingProtocols, let installer = upgrade.installer {
-                return self.upgrade(pending, response: response, installer: installer, context: context)
-            }
-            if response.status == .switchingProtocols {
-                return self.answer(
-                    Pending(nioHead: pending.nioHead, request: pending.request, match: pending.match, body: nil, keepAlive: false, upgrade: nil),
-                    with: HTTPError(.internalServerError, "the handler did not accept the handshake").response, context: context
-                )
-            }
-        }
-        if let stream = response.stream, response.status == .ok, pending.request.method != .head {
-            return self.startStream(stream, pending: pending, response: response, context: context)
+        switch (pending.isHandshake, response.status == .switchingProtocols, response.handover) {
+        case (true, true, let handover?):
+            return self.upgrade(pending, response: response, handover: handover, context: context)
+        case (false, false, let handover?) where response.status.kind == .successful && pending.request.method != .head:
+            return self.startStream(handover, pending: pending, response: response, context: context)
+        case (_, true, _):
+            // A 101 without a handover, or to a request that is no handshake: nothing can serve it.
+            var refused = pending
+            refused.isHandshake = false
+            refused.keepAlive = false
+            return self.answer(
+                refused, with: HTTPError(.internalServerError, "the handler switched protocols it cannot serve").response, context: context)
+        default:
+            break
         }
         let keepAlive = pending.keepAlive && !self.ending && !ConnectionTokens(response.headers).close
         self.write(response, version: pending.nioHead.version, isHead: pending.request.method == .head, keepAlive: keepAlive, context: context)
@@ -396,7 +400,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         let body = mayHaveBody && !isHead ? response.body : ByteBuffer()
         let inline = body.readableBytes <= ResponseWriter.inlineBodyBytes
         // A streamed answer to HEAD: the framing GET would have, and no length (RFC 9110 §8.6).
-        let streamed = isHead && mayHaveBody && response.stream != nil
+        let streamed = isHead && mayHaveBody && response.handover != nil
         if streamed && version.minor >= 1 {
             fields.append(HTTPField(name: .transferEncoding, value: "chunked"))
         }
@@ -434,7 +438,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Writes the `101`, then swaps the HTTP handlers for a WebSocket frame decoder and what the
     /// handler installs. Bytes the client sent after its handshake go to the frame decoder.
-    private func upgrade(_ pending: Pending, response: Response, installer: @escaping WebSocketUpgrade.Installer, context: ChannelHandlerContext) {
+    private func upgrade(_ pending: Pending, response: Response, handover: any ConnectionHandover, context: ChannelHandlerContext) {
         self.state = .upgraded
         self.deadline = nil
         var extra = HTTPHeaders()
@@ -460,7 +464,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
                 do {
                     let pipeline = context.pipeline.syncOperations
                     try pipeline.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: self.settings.maxFrameSize)))
-                    try installer(context.channel)
+                    try handover.install(on: context.channel, framing: .webSocket)
                     let (meter, decoder) = (self.meter, self.decoder)
                     pipeline.removeHandler(context: context, promise: nil)
                     pipeline.removeHandler(decoder, promise: nil)
@@ -474,9 +478,9 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Streamed bodies
 
-    /// Writes the head of a streamed answer, then hands the connection to what `stream` installs
+    /// Writes the head of a streamed answer, then hands the connection to what `handover` installs
     /// and leaves the pipeline with the request decoder (as an upgrade does).
-    private func startStream(_ stream: StreamedBody, pending: Pending, response: Response, context: ChannelHandlerContext) {
+    private func startStream(_ handover: any ConnectionHandover, pending: Pending, response: Response, context: ChannelHandlerContext) {
         self.state = .upgraded
         self.deadline = nil
         self.queued.removeAll()
@@ -493,7 +497,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         context.writeAndFlush(self.wrapOutboundOut(head), promise: nil)
         self.needsFlush = false
         do {
-            try stream.install(context.channel, chunked ? .chunked : .untilClose)
+            try handover.install(on: context.channel, framing: chunked ? .chunked : .untilClose)
             let pipeline = context.pipeline.syncOperations
             let (meter, decoder) = (self.meter, self.decoder)
             pipeline.removeHandler(context: context, promise: nil)

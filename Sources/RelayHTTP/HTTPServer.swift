@@ -95,6 +95,10 @@ public struct HTTPServer: Service {
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+            // NIO keeps each channel's last receive buffer for the next read, for the channel's
+            // life: at the default 2 KiB start an idle subscriber holds 2 KiB it never uses. Reads
+            // that fill the buffer grow it (a request with a big body), as by default.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let current = content.connection

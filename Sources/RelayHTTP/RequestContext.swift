@@ -7,14 +7,12 @@ public struct RequestContext: Sendable {
     /// The connection the request came on.
     public let channel: any Channel
     let peer: Peer
-    /// Present while deciding a WebSocket handshake on a route that accepts them.
-    public let upgrade: WebSocketUpgrade?
-    /// What the filters before this point learnt about the request (``RequestAttributes``).
-    public var attributes = RequestAttributes()
-    /// Whether the route answers with an event stream (`text/event-stream`): like a WebSocket
-    /// handshake, a request a browser cannot add headers to (`EventSource`), so filters take a
-    /// `?token=` credential on it.
-    public internal(set) var opensEventStream = false
+    /// Whether the request is a WebSocket handshake (RFC 6455, checked) on a route that accepts
+    /// them: its handler accepts it with ``Response/webSocket(_:headers:)``.
+    public let isWebSocketHandshake: Bool
+    /// What the route says of itself (``Route/attributes``), then what the filters before this
+    /// point learnt about the request (``RequestAttributes``).
+    public var attributes: RequestAttributes
 
     public var eventLoop: any EventLoop { self.channel.eventLoop }
     public var logger: Logger { self.peer.logger }

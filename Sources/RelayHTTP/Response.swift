@@ -7,16 +7,30 @@ public struct Response: Sendable {
     public var status: HTTPResponse.Status
     public var headers: HTTPFields
     public var body: ByteBuffer
-    /// Set for an answer whose body is a stream (Server-Sent Events): the engine writes the head
-    /// (`Transfer-Encoding: chunked` on HTTP/1.1, `Connection: close` on HTTP/1.0), then hands
-    /// the channel over; `body` is ignored. See ``StreamedBody``.
-    public var stream: StreamedBody?
+    /// What the connection becomes after this answer (``ConnectionHandover``); `body` is then ignored.
+    public var handover: (any ConnectionHandover)?
 
-    public init(status: HTTPResponse.Status, headers: HTTPFields = [:], body: ByteBuffer = ByteBuffer(), stream: StreamedBody? = nil) {
+    public init(status: HTTPResponse.Status, headers: HTTPFields = [:], body: ByteBuffer = ByteBuffer()) {
         self.status = status
         self.headers = headers
         self.body = body
-        self.stream = stream
+    }
+
+    /// Accepts a WebSocket handshake: `101 Switching Protocols` (the engine adds the
+    /// `Sec-WebSocket-Accept`, `Upgrade` and `Connection` fields), then `handover` takes the connection.
+    public static func webSocket(_ handover: some ConnectionHandover, headers: HTTPFields = [:]) -> Response {
+        var response = Response(status: .switchingProtocols, headers: headers)
+        response.handover = handover
+        return response
+    }
+
+    /// A streamed body (Server-Sent Events): the engine writes the head (`Transfer-Encoding:
+    /// chunked` on HTTP/1.1, `Connection: close` on HTTP/1.0), then `handover` writes the body.
+    /// To `HEAD` the engine answers with the head alone and keeps the connection.
+    public static func stream(_ handover: some ConnectionHandover, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var response = Response(status: status, headers: headers)
+        response.handover = handover
+        return response
     }
 
     /// `body` as `application/json`.
@@ -31,30 +45,6 @@ public struct Response: Sendable {
     }
 
     private static let jsonFields: HTTPFields = [.contentType: "application/json"]
-}
-
-/// A body written after the head, for as long as the server keeps it going.
-public struct StreamedBody: Sendable {
-    /// How the body is delimited on the wire.
-    public enum Framing: Sendable, Equatable {
-        /// HTTP/1.1: each write is one chunk (`SIZE\r\n...\r\n`), and `0\r\n\r\n` ends it.
-        case chunked
-        /// HTTP/1.0: bytes as they are; closing the connection ends it.
-        case untilClose
-    }
-
-    /// Called on the event loop once the head is written: installs the handlers that write the
-    /// body (raw `ByteBuffer`s, framed as `framing` says; put the writer before
-    /// `ByteToMessageHandler<HTTPRequestDecoder>`, nearest the socket). The engine's HTTP handlers
-    /// leave the pipeline right after; bytes the client sends from then on reach the installed
-    /// handlers raw. The installed handlers own the connection from then on: they close it.
-    public typealias Installer = @Sendable (_ channel: any Channel, _ framing: Framing) throws -> Void
-
-    public let install: Installer
-
-    public init(_ install: @escaping Installer) {
-        self.install = install
-    }
 }
 
 /// An error answer: a status and `{"error": "..."}`. Thrown by a filter or a handler (or the

@@ -14,17 +14,19 @@ public struct Route: Sendable {
     public let responder: any Responder
     /// Whether WebSocket handshakes on this route are handed to its chain (else they are plain requests).
     public let acceptsWebSocket: Bool
-    /// Whether the route answers with an event stream (``RequestContext/opensEventStream``).
-    public let opensEventStream: Bool
+    /// What the route says of itself to its filters and handler: each request's context starts
+    /// with these attributes (the engine reads none of them).
+    public let attributes: RequestAttributes
 
     public init(
-        method: HTTPRequest.Method, segments: [Segment], responder: any Responder, acceptsWebSocket: Bool = false, opensEventStream: Bool = false
+        method: HTTPRequest.Method, segments: [Segment], responder: any Responder, acceptsWebSocket: Bool = false,
+        attributes: RequestAttributes = RequestAttributes()
     ) {
         self.method = method
         self.segments = segments
         self.responder = responder
         self.acceptsWebSocket = acceptsWebSocket
-        self.opensEventStream = opensEventStream
+        self.attributes = attributes
     }
 }
 
@@ -38,7 +40,7 @@ public struct Router: Sendable {
         let responder: any Responder
         let parameterNames: [String]
         let acceptsWebSocket: Bool
-        let opensEventStream: Bool
+        let attributes: RequestAttributes
     }
 
     /// Every method served at one path, and the 405 answer for the others.
@@ -59,7 +61,7 @@ public struct Router: Sendable {
         let responder: any Responder
         let parameters: Parameters
         let acceptsWebSocket: Bool
-        var opensEventStream = false
+        var attributes = RequestAttributes()
     }
 
     private let root = Node()
@@ -81,7 +83,7 @@ public struct Router: Sendable {
                     return nil
                 },
                 acceptsWebSocket: route.acceptsWebSocket,
-                opensEventStream: route.opensEventStream
+                attributes: route.attributes
             )
             var node = self.root
             for segment in route.segments {
@@ -156,7 +158,7 @@ public struct Router: Sendable {
         }
         return Match(
             responder: endpoint.responder, parameters: parameters, acceptsWebSocket: endpoint.acceptsWebSocket && method == .get,
-            opensEventStream: endpoint.opensEventStream
+            attributes: endpoint.attributes
         )
     }
 

@@ -273,7 +273,7 @@ import Testing
             "\(refused.stderr)")
         let movedDiff = try await Program.run(Program.gateway, ["check", "--config", moved, "--diff", a])
         #expect(
-            movedDiff.stdout.contains("listener main on 127.0.0.1:0 removed: its WebSockets closed (1001)\nlistener main added on 127.0.0.1:8123\n"),
+            movedDiff.stdout.contains("listener main on 127.0.0.1:0 removed: its subscribers closed (1001)\nlistener main added on 127.0.0.1:8123\n"),
             "\(movedDiff.stdout)")
     }
 
@@ -330,7 +330,7 @@ import Testing
 
             let after = try ConfigLoader.parse(yaml: yaml(tokens: "one", origins: #""https://a.example""#), file: "test.yaml", environment: [:])
             let summary = try await gateway.gateway.reloader.reload(to: after)
-            #expect(summary.lines.last == "open connections: kept, but 2 WebSockets closed (1008): token or origin no longer accepted", "\(summary)")
+            #expect(summary.lines.last == "open connections: kept, but 2 subscribers closed (1008): no longer accepted by the filters", "\(summary)")
 
             let tokenClose = await closeFrame(tokenGone)
             #expect(tokenClose?.0 == 1008 && tokenClose?.1 == "token no longer accepted", "\(String(describing: tokenClose))")
@@ -374,7 +374,7 @@ import Testing
             #expect(try await gateway.publish(topic: "cats", message: "last one") == 1)
             let onlyExtra = try ConfigLoader.parse(yaml: yaml(["extra"]), file: "test.yaml", environment: [:])
             let removal = try await gateway.gateway.reloader.reload(to: onlyExtra)
-            #expect(removal.lines.contains("listener main on 127.0.0.1:0 removed: 1 WebSocket closed (1001)"), "\(removal)")
+            #expect(removal.lines.contains("listener main on 127.0.0.1:0 removed: 1 subscriber closed (1001)"), "\(removal)")
             #expect(try await subscriber.message(3) == "last one")
             let close = try await subscriber.closeFrame(within: .seconds(5))
             #expect(close?.closeCode == .goingAway && close?.reason == "listener removed", "\(String(describing: close))")

@@ -70,7 +70,7 @@ import Testing
 }
 
 /// A message in many frames: assembled in linear time, at most
-/// `ClientFrameHandler.maxFragmentsPerMessage` frames, and a flood of fragments does not hold
+/// `WebSocketTransport.maxFragmentsPerMessage` frames, and a flood of fragments does not hold
 /// up other clients on the same event loops.
 @Suite struct FragmentedMessageTests {
     @Test func aMessageInManyFragmentsArrivesWhole() async throws {
@@ -111,7 +111,7 @@ import Testing
     @Test func upToTheCapIsOneMessage() async throws {
         try await RunningGateway.with(yaml: RunningGateway.seedYAML()) { gateway in
             let socket = try await HostileClientTests.connectRaw(gateway)
-            let count = ClientFrameHandler.maxFragmentsPerMessage
+            let count = WebSocketTransport.maxFragmentsPerMessage
             var bytes = HostileClientTests.frame(opcode: 0x1, fin: false, payload: [])
             for index in 1..<count {
                 let last = index == count - 1

@@ -18,15 +18,19 @@ private let router = Router(
         Route(
             method: .get, segments: [.literal("ws"), .parameter("id")],
             responder: HandlerResponder { _, context in
-                guard let upgrade = context.upgrade else { throw HTTPError(.upgradeRequired, "needs a WebSocket") }
-                upgrade.accept { _ in }
-                return .now(Response(status: .switchingProtocols))
+                guard context.isWebSocketHandshake else { throw HTTPError(.upgradeRequired, "needs a WebSocket") }
+                return .now(.webSocket(AcceptsAnything()))
             },
             acceptsWebSocket: true
         ),
     ],
     listenerFilters: []
 )
+
+/// Takes the connection and reads nothing: the frames are the decoder's to judge.
+private struct AcceptsAnything: ConnectionHandover {
+    func install(on channel: any Channel, framing: HandoverFraming) throws {}
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHTTP(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {

@@ -6,7 +6,7 @@ import Synchronization
 /// same client on another node.
 struct NodeDelivery: BusReceiver {
     let publisher: Publisher
-    let relay: Relay<WebSocketSubscriber>
+    let relay: Relay<SubscriberConnection>
     let recentUnregisters: RecentUnregisters
     /// Opened once the history holds what the cluster published before this node started.
     let backfilled: Gate

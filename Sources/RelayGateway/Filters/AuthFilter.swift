@@ -23,7 +23,7 @@ struct AuthFilter: RequestFilter {
     let metrics: RelayMetrics
 
     func handle(_ request: Request, context: RequestContext, next: any Responder) throws -> Reply {
-        guard let presented = Self.credential(of: request, isUpgrade: context.upgrade != nil || context.opensEventStream) else {
+        guard let presented = Self.credential(of: request, isUpgrade: context.takesCredentialInURL) else {
             self.metrics.authFailures.increment()
             throw HTTPError(.unauthorized, "missing bearer token", headers: [.wwwAuthenticate: "Bearer"])
         }
@@ -70,12 +70,13 @@ struct AuthFilter: RequestFilter {
     }
 }
 
-extension AuthFilter: ReadmissionCheck {
-    func refusal(ofOpened request: Request) -> String? {
-        guard let presented = Self.credential(of: request, isUpgrade: true), self.accepts(presented) else {
-            return "token no longer accepted"
+extension AuthFilter: SubscriberRecheck {
+    /// The token its handshake presented must still be one of the filter's.
+    func recheck(_ subscriber: OpenSubscriber) async -> Readmission {
+        guard let presented = Self.credential(of: subscriber.handshake, isUpgrade: true), self.accepts(presented) else {
+            return .refuse("token no longer accepted")
         }
-        return nil
+        return .keep
     }
 }
 

@@ -88,9 +88,10 @@ struct CORSFilter: RequestFilter {
     }
 }
 
-extension CORSFilter: ReadmissionCheck {
-    func refusal(ofOpened request: Request) -> String? {
-        guard let origin = request.headers.first(.origin) else { return nil }
-        return self.anyOrigin || self.options.allowOrigins.contains(origin) ? nil : "origin no longer allowed"
+extension CORSFilter: SubscriberRecheck {
+    /// The origin its handshake came from, if any, must still be allowed.
+    func recheck(_ subscriber: OpenSubscriber) async -> Readmission {
+        guard let origin = subscriber.handshake.headers.first(.origin) else { return .keep }
+        return self.anyOrigin || self.options.allowOrigins.contains(origin) ? .keep : .refuse("origin no longer allowed")
     }
 }

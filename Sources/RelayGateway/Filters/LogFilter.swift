@@ -3,8 +3,8 @@ import RelayConfig
 import RelayHTTP
 
 /// `type: log`: one line per finished request: method, path (client ids masked, query dropped),
-/// status, duration and peer address; for an accepted WebSocket also one line when it closes, with
-/// its duration and the frames sent. Never a header, a query string or a body, so no token or full
+/// status, duration and peer address; for a subscriber connection it opened (a WebSocket, an event
+/// stream) also one line when it closes, with its duration and the messages sent. Never a header, a query string or a body, so no token or full
 /// client id reaches the log.
 struct LogFilter: RequestFilter {
     enum Format: String {
@@ -60,15 +60,17 @@ struct LogFilter: RequestFilter {
         let path = Self.maskedPath(request.path)
         let peer = context.peerAddress
         self.emit(method: request.method.rawValue, path: path, status: response.status.code, duration: ContinuousClock.now - start, peer: peer)
-        if response.status == .switchingProtocols, let slot = context.upgrade?.attachment(UpgradeSlot.self) {
-            slot.onSessionEnd { summary in
-                self.emit(method: "WS", path: path, status: nil, duration: summary.duration, peer: peer, closed: summary)
+        if let admission = response.handover as? SubscriberAdmission {
+            // Its close line, whatever the transport: `WS` for a WebSocket, the method for an event stream.
+            let method = response.status == .switchingProtocols ? "WS" : request.method.rawValue
+            admission.onEnd { summary in
+                self.emit(method: method, path: path, status: nil, duration: summary.duration, peer: peer, closed: summary)
             }
         }
     }
 
     /// One line, written by hand (no formatter, no encoder: this runs for every request).
-    private func emit(method: String, path: String, status: Int?, duration: Duration, peer: String, closed: SessionSummary? = nil) {
+    private func emit(method: String, path: String, status: Int?, duration: Duration, peer: String, closed: SubscriberSummary? = nil) {
         guard self.level >= self.logger.logLevel else { return }
         let milliseconds = Self.milliseconds(duration)
         let line: String

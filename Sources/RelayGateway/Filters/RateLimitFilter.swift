@@ -78,7 +78,7 @@ struct RateLimitFilter: RequestFilter {
         case .ip:
             return context.peerAddress
         case .token:
-            return AuthFilter.credential(of: request, isUpgrade: context.upgrade != nil || context.opensEventStream) ?? ""
+            return AuthFilter.credential(of: request, isUpgrade: context.takesCredentialInURL) ?? ""
         case .header(let name):
             return request.headers.first(name) ?? ""
         }

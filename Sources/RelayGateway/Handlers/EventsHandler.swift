@@ -1,4 +1,5 @@
 import HTTPTypes
+import NIOCore
 import RelayCore
 import RelayHTTP
 
@@ -60,19 +61,15 @@ enum EventsHandler {
             try Self.take(topics, for: id, identity: context.identity, environment: environment, apply: !isHead)
         }
         guard !isHead else {
-            return Response(status: .ok, headers: Self.headers, stream: StreamedBody { _, _ in })
+            // The engine answers HEAD with the stream's head alone; nothing is admitted.
+            return .stream(HeadOnly(), headers: Self.headers)
         }
-        let slot = UpgradeSlot(connectionSlots: environment.connectionSlots)
-        try slot.reserveConnectionSlotOrRefuse(until: context.channel)
-        slot.accept(id, options: options, identity: context.identity)
-        let sessions = environment.sessions
-        let listener = environment.listenerName
-        return Response(
-            status: .ok, headers: Self.headers,
-            stream: StreamedBody { channel, framing in
-                try sessions.startEventStream(on: channel, framing: framing, slot: slot, listener: listener, request: request)
-            }
-        )
+        return .stream(try environment.admit(id, options: options, request: request, context: context), headers: Self.headers)
+    }
+
+    /// A `HEAD`'s stand-in: the engine never installs it.
+    private struct HeadOnly: ConnectionHandover {
+        func install(on channel: any Channel, framing: HandoverFraming) throws {}
     }
 
     /// `?topics=a,b` (empty: none), checked as the WebSocket's `{"topics"}` command is, then

@@ -10,7 +10,7 @@ public typealias RelayHandler = @Sendable (Request, RequestContext) throws -> Re
 
 /// What a handler is built from.
 public struct HandlerEnvironment: Sendable {
-    public let relay: Relay<WebSocketSubscriber>
+    public let relay: Relay<SubscriberConnection>
     /// As at start, or as the last reload set them (for handlers built from then on).
     public internal(set) var settings: RelaySettings
     public let metrics: RelayMetrics
@@ -26,8 +26,8 @@ public struct HandlerEnvironment: Sendable {
     public let registrations: any RegistrationStore
     /// Ids a cluster's bus unregistered lately.
     let recentUnregisters: RecentUnregisters
-    /// Turns accepted handshakes into live subscribers.
-    var sessions: SubscriberSessions
+    /// Turns accepted subscriber requests into live connections.
+    var subscribers: SubscriberHub
     /// The listener whose router the handler is built for.
     public internal(set) var listenerName = ""
     /// That listener's `max_connections`, if it has one.
@@ -58,7 +58,7 @@ public struct HandlerPlugin: NamedPlugin {
     /// Route parameters the path must declare, e.g. `client_id` for `/ws/{client_id}`.
     public let requiredParameters: [String]
     /// Whether the handler accepts WebSocket upgrades: the built-in `subscribe` handler's (turning
-    /// an upgrade into a subscriber needs the gateway's sessions, which plugins do not reach yet).
+    /// an upgrade into a subscriber needs the gateway's subscriber hub, which plugins do not reach yet).
     public let servesWebSocket: Bool
     /// Whether the handler answers with an event stream (the built-in `events` handler): filters
     /// then take a `?token=` credential, as on a WebSocket handshake.
@@ -82,6 +82,9 @@ public struct HandlerPlugin: NamedPlugin {
         self.servesEventStream = servesEventStream
         self.make = make
     }
+
+    /// Whether it opens subscriber connections: a reload checks those again with the route's filters.
+    var servesSubscribers: Bool { self.servesWebSocket || self.servesEventStream }
 }
 
 /// The handlers a route's `handler:` can name.

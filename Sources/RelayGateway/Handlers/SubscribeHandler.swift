@@ -23,7 +23,7 @@ enum SubscribeHandler {
         if let identity = context.identity, try identity.requireUserID() != registration.userID {
             throw HTTPError(.forbidden, "this client id is registered to another user than the token's")
         }
-        guard let upgrade = context.upgrade else {
+        guard context.isWebSocketHandshake else {
             throw HTTPError(.upgradeRequired, "this route needs a WebSocket upgrade", headers: [.upgrade: "websocket"])
         }
         let options: SubscribeOptions
@@ -36,13 +36,18 @@ enum SubscribeHandler {
         } catch {
             throw HTTPError(.badRequest, error.message)
         }
-        let slot = upgrade.attachment(UpgradeSlot.self) { UpgradeSlot(connectionSlots: environment.connectionSlots) }
-        try slot.reserveConnectionSlotOrRefuse(until: context.channel)
-        slot.accept(id, options: options, identity: context.identity)
-        let sessions = environment.sessions
-        let listener = environment.listenerName
-        upgrade.accept { channel in try sessions.start(on: channel, upgrade: slot, listener: listener, handshake: request) }
-        return Response(status: .switchingProtocols)
+        return .webSocket(try environment.admit(id, options: options, request: request, context: context))
+    }
+}
+
+extension HandlerEnvironment {
+    /// A subscriber request accepted: it takes one of the listener's connection slots (503 at
+    /// capacity), and the connection it opens keeps what a reload checks again.
+    func admit(_ id: ClientID, options: SubscribeOptions, request: Request, context: RequestContext) throws(HTTPError) -> SubscriberAdmission {
+        try self.connectionSlots?.reserve(until: context.channel)
+        return SubscriberAdmission(
+            clientID: id, options: options, identity: context.identity, handshake: request, listener: self.listenerName, hub: self.subscribers
+        )
     }
 }
 

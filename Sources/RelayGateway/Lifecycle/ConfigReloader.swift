@@ -8,12 +8,13 @@ import Synchronization
 /// The new config is validated completely first (the same route table and TLS checks as
 /// `check`); on any error nothing changes. Then, per listener, the router (routes, filters and
 /// their options, tokens) and the TLS context are swapped at once: requests read after the swap
-/// use the new ones, open WebSockets stay connected, but those whose token or origin the new
-/// filters refuse are closed with 1008 and a reason that says so. Filters whose declaration did not change are
+/// use the new ones, open subscribers (WebSockets, event streams) stay connected, but those that
+/// the new filters refuse (``SubscriberRecheck``: a token or an origin no longer accepted) are
+/// ended with 1008 and a reason that says so. Filters whose declaration did not change are
 /// kept with their state (a rate limiter's buckets), unless they read a token that changed.
 ///
 /// Listeners are added (bound first: an address in use refuses the reload) and removed (their
-/// WebSockets closed with 1001 "listener removed" after what is queued to them, then the
+/// subscribers ended with 1001 "listener removed" after what is queued to them, then the
 /// listener quiesces); a listener whose host or port changed is both. `relay:` applies to what
 /// comes next: registrations made, topics set, WebSockets and HTTP connections opened after the
 /// reload (open ones keep their queues and limits). What a reload cannot change is refused,
@@ -102,14 +103,14 @@ public final class ConfigReloader: Sendable {
         guard var serving = running else {
             self.state.withLock { $0 = State(config: new, routeTable: routeTable, serving: nil) }
             let lines =
-                removed.map { "listener \($0.name) on \($0.host):\($0.port) removed: its WebSockets closed (1001)" }
+                removed.map { "listener \($0.name) on \($0.host):\($0.port) removed: its subscribers closed (1001)" }
                 + added.map { "listener \($0.config.name) added on \($0.config.host):\($0.config.port)" }
             return ReloadSummary(from: previous, to: routeTable, listeners: lines)
         }
 
         // `relay:` for what comes next: handlers and sessions built from here on, new connections.
         serving.environment.settings = new.relay
-        serving.environment.sessions.settings = new.relay
+        serving.environment.subscribers = serving.environment.subscribers.with(settings: new.relay)
         let limits = Gateway.connectionLimits(new.relay)
         var slots = serving.slots
         for listener in removed { slots[listener.name] = nil }
@@ -146,13 +147,11 @@ public final class ConfigReloader: Sendable {
         }
         var lines: [String] = []
         for listener in removed {
-            let closed = serving.environment.sessions.open.closeAll(
-                on: listener.name, code: .goingAway, reason: "listener removed", cause: .listenerRemoved
-            )
+            let closed = serving.environment.subscribers.open.endAll(on: listener.name, .listenerRemoved)
             serving.listeners.stop(listener.name)
             serving.contents[listener.name] = nil
             lines.append(
-                "listener \(listener.name) on \(listener.host):\(listener.port) removed: \(closed) WebSocket\(closed == 1 ? "" : "s") closed (1001)")
+                "listener \(listener.name) on \(listener.host):\(listener.port) removed: \(closed) subscriber\(closed == 1 ? "" : "s") closed (1001)")
         }
         for new in opened {
             let name = new.listener.config.name
@@ -166,9 +165,9 @@ public final class ConfigReloader: Sendable {
         for warning in credentials.values.flatMap(\.warnings) {
             self.logger.warning("config warning", metadata: ["warning": "\(warning)"])
         }
-        let revoked = serving.environment.sessions.open.closeRefused(by: routeTable)
+        let revoked = await serving.environment.subscribers.open.recheck(by: routeTable)
         if old.relay != new.relay {
-            lines.append("relay settings changed: for registrations, topic changes, WebSockets and connections from now on")
+            lines.append("relay settings changed: for registrations, topic changes, subscribers and connections from now on")
         }
         return ReloadSummary(from: previous, to: routeTable, listeners: lines, revoked: revoked)
     }
@@ -199,7 +198,7 @@ public struct ReloadSummary: Sendable, CustomStringConvertible {
     /// - Parameters:
     ///   - listeners: a line per listener added or removed (and other changes), after the routes
     ///     and filters of the listeners kept.
-    ///   - revoked: WebSockets closed because the new config refuses their token or origin.
+    ///   - revoked: subscribers ended because the new config's filters refuse them.
     init(from old: RouteTable, to new: RouteTable, listeners extra: [String] = [], revoked: Int = 0) {
         var lines: [String] = []
         let kept = Set(old.listeners.map(\.config.reloadIdentity))
@@ -234,7 +233,7 @@ public struct ReloadSummary: Sendable, CustomStringConvertible {
         lines.append(
             revoked == 0
                 ? "open connections: kept"
-                : "open connections: kept, but \(revoked) WebSocket\(revoked == 1 ? "" : "s") closed (1008): token or origin no longer accepted"
+                : "open connections: kept, but \(revoked) subscriber\(revoked == 1 ? "" : "s") closed (1008): no longer accepted by the filters"
         )
         self.lines = lines
     }

@@ -3,7 +3,7 @@ import ServiceLifecycle
 
 /// Forgets registrations that stayed unconnected past `relay.registration_ttl`, a few times per TTL.
 struct RegistrationSweeper: Service {
-    let relay: Relay<WebSocketSubscriber>
+    let relay: Relay<SubscriberConnection>
 
     /// A tenth of the TTL, within 100 ms and 5 s; 5 s without a TTL (a reload may set one).
     var interval: Duration {

@@ -16,7 +16,7 @@ public final class ClientDemand: Sendable {
 /// The publish path: encodes the message once, numbers it in its topic's history when history is
 /// on, and hands it to the relay's recipients in offset order.
 public struct Publisher: Sendable {
-    let relay: Relay<WebSocketSubscriber>
+    let relay: Relay<SubscriberConnection>
     /// Nil when `relay.history` is off.
     let history: TopicHistory<PublishedMessage>?
     let envelopes: ClientDemand

@@ -19,9 +19,29 @@ extension RouteTable.Listener {
                 },
                 responder: HandlerResponder(route.handler.make(environment)).behind(route.filters.map(\.middleware)),
                 acceptsWebSocket: route.handler.servesWebSocket,
-                opensEventStream: route.handler.servesEventStream
+                attributes: route.handler.servesEventStream ? Self.eventStreamRoute : RequestAttributes()
             )
         }
         return Router(routes: routes, listenerFilters: self.filters.map(\.middleware) + [DrainingGuard(state: environment.drain)])
+    }
+
+    private static let eventStreamRoute: RequestAttributes = {
+        var attributes = RequestAttributes()
+        attributes[EventStreamRoute.self] = true
+        return attributes
+    }()
+}
+
+/// Set on the requests of a route that opens an event stream (the `events` handler's).
+enum EventStreamRoute: RequestAttributeKey {
+    typealias Value = Bool
+}
+
+extension RequestContext {
+    /// Whether the request's credential may come in its URL (`?token=`): a WebSocket handshake,
+    /// or a request for an event stream. A browser cannot add headers to either (`WebSocket`,
+    /// `EventSource`).
+    public var takesCredentialInURL: Bool {
+        self.isWebSocketHandshake || self.attributes[EventStreamRoute.self] == true
     }
 }

@@ -30,7 +30,7 @@ struct JWTFilter: RequestFilter {
         let verifier = self.verifier
         let metrics = self.metrics
         do throws(HTTPError) {
-            guard let token = AuthFilter.credential(of: request, isUpgrade: context.upgrade != nil || context.opensEventStream) else {
+            guard let token = AuthFilter.credential(of: request, isUpgrade: context.takesCredentialInURL) else {
                 throw HTTPError(.unauthorized, "missing bearer token", headers: [.wwwAuthenticate: "Bearer"])
             }
             // A token seen lately (its header and signature passed): no parsing, no task; its
@@ -64,6 +64,20 @@ struct JWTFilter: RequestFilter {
         var context = context
         context.identity = identity
         return next.respond(to: request, context: context)
+    }
+}
+
+extension JWTFilter: SubscriberRecheck {
+    /// The token the connection holds now (its handshake's, or its last renewal's) must verify
+    /// with the new settings (keys, issuer, audience, `require:`); it then takes the rights the
+    /// token proves now, and renews through this filter from then on.
+    func recheck(_ subscriber: OpenSubscriber) async -> Readmission {
+        guard let token = subscriber.credential else { return .refuse("token no longer accepted") }
+        do throws(HTTPError) {
+            return .update(try await self.verifier.identity(of: token, header: try self.verifier.header(of: token)))
+        } catch {
+            return .refuse("token no longer accepted")
+        }
     }
 }
 

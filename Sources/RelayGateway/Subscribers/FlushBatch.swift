@@ -16,13 +16,13 @@ final class FlushBatch {
     nonisolated(unsafe) private static let perThread = ThreadSpecificVariable<FlushBatch>()
 
     private let eventLoop: any EventLoop
-    private var pending: [SubscriberOutbound] = []
+    private var pending: [SubscriberConnection] = []
     private var scheduled = false
     /// Sockets in the previous flush, the frames written to them, and how long it took.
     private var lastBatchSize = 0
     private var lastFrames = 0
     private var lastFlushTime = TimeAmount.zero
-    /// Frames written since the last flush (counted by the outbounds).
+    /// Frames written since the last flush (counted by the connections).
     var frames = 0
     /// A flush of at least this many sockets makes the next one wait for the window.
     static let busyBatch = 32
@@ -44,9 +44,9 @@ final class FlushBatch {
         return batch
     }
 
-    /// Asks for `outbound` to be flushed at the end of this pass, or, under load, `window` from now.
-    func add(_ outbound: SubscriberOutbound, window: TimeAmount) {
-        self.pending.append(outbound)
+    /// Asks for `connection` to be flushed at the end of this pass, or, under load, `window` from now.
+    func add(_ connection: SubscriberConnection, window: TimeAmount) {
+        self.pending.append(connection)
         guard !self.scheduled else { return }
         self.scheduled = true
         let batch = NIOLoopBound(self, eventLoop: self.eventLoop)
@@ -78,25 +78,25 @@ final class FlushBatch {
         self.lastBatchSize = self.pending.count
         self.lastFrames = self.frames
         self.frames = 0
-        let outbounds = self.pending
+        let connections = self.pending
         self.pending.removeAll(keepingCapacity: true)
         self.lastFlushTime = .zero
-        if outbounds.count > Self.slicedAbove {
+        if connections.count > Self.slicedAbove {
             Self.slicedFlushes.add(1, ordering: .relaxed)
         }
-        self.flush(outbounds, from: 0)
+        self.flush(connections, from: 0)
     }
 
-    private func flush(_ outbounds: [SubscriberOutbound], from start: Int) {
+    private func flush(_ connections: [SubscriberConnection], from start: Int) {
         let started = NIODeadline.now()
-        let slice = outbounds.count > Self.slicedAbove ? Self.slice : outbounds.count
-        let end = min(outbounds.count, start + slice)
-        for outbound in outbounds[start..<end] {
-            outbound.flush()
+        let slice = connections.count > Self.slicedAbove ? Self.slice : connections.count
+        let end = min(connections.count, start + slice)
+        for connection in connections[start..<end] {
+            connection.flush()
         }
         self.lastFlushTime = self.lastFlushTime + (NIODeadline.now() - started)
-        guard end < outbounds.count else { return }
+        guard end < connections.count else { return }
         let batch = NIOLoopBound(self, eventLoop: self.eventLoop)
-        self.eventLoop.execute { batch.value.flush(outbounds, from: end) }
+        self.eventLoop.execute { batch.value.flush(connections, from: end) }
     }
 }

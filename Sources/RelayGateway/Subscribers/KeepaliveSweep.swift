@@ -15,7 +15,7 @@ final class KeepaliveSweep {
 
     private let eventLoop: any EventLoop
     private let interval: TimeAmount
-    private var members: [ObjectIdentifier: ClientFrameHandler] = [:]
+    private var members: [ObjectIdentifier: SubscriberConnection] = [:]
     private var task: RepeatedTask?
 
     private init(eventLoop: any EventLoop, interval: TimeAmount) {
@@ -36,8 +36,8 @@ final class KeepaliveSweep {
         return sweep
     }
 
-    func add(_ handler: ClientFrameHandler) {
-        self.members[ObjectIdentifier(handler)] = handler
+    func add(_ connection: SubscriberConnection) {
+        self.members[ObjectIdentifier(connection)] = connection
         if self.task == nil {
             let sweep = NIOLoopBound(self, eventLoop: self.eventLoop)
             self.task = self.eventLoop.scheduleRepeatedTask(initialDelay: self.interval, delay: self.interval) { _ in
@@ -46,8 +46,8 @@ final class KeepaliveSweep {
         }
     }
 
-    func remove(_ handler: ClientFrameHandler) {
-        self.members[ObjectIdentifier(handler)] = nil
+    func remove(_ connection: SubscriberConnection) {
+        self.members[ObjectIdentifier(connection)] = nil
         if self.members.isEmpty {
             self.task?.cancel()
             self.task = nil
@@ -55,8 +55,8 @@ final class KeepaliveSweep {
     }
 
     private func tick() {
-        for handler in Array(self.members.values) {
-            handler.keepaliveTick()
+        for connection in Array(self.members.values) {
+            connection.keepaliveTick()
         }
     }
 }

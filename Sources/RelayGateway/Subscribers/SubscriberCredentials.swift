@@ -2,10 +2,10 @@ import Foundation
 import NIOCore
 import RelayHTTP
 
-/// A WebSocket's credentials, on its event loop: the token it holds now, the identity that token
-/// proves (topics allowed, expiry), and the timer that closes the connection at the expiry
-/// with 1008 "token expired" unless the client sent a renewed token first (`{"token": "..."}`).
-final class SessionAccess {
+/// A subscriber's credentials, on its event loop: the token it holds now, the identity that token
+/// proves (topics allowed, expiry), and the timer that ends the connection at the expiry
+/// ("token expired") unless the client sent a renewed token first (`{"token": "..."}`).
+final class SubscriberCredentials {
     private(set) var identity: RequestIdentity
     /// The token `identity` came from (the handshake's, or the last renewal's), for a reload to check again.
     private(set) var token: String?
@@ -55,12 +55,5 @@ final class SessionAccess {
         self.expiry = eventLoop.scheduleTask(in: .milliseconds(Int64((delay * 1000).rounded(.up)))) {
             bound.value.onExpiry?()
         }
-    }
-}
-
-extension ServerFrame {
-    /// `{"notice": "..."}`: something the server did that the client did not ask for.
-    static func notice(_ message: String, allocator: ByteBufferAllocator) -> ByteBuffer {
-        Self.text(#"{"notice":\#(JSONString.quoted(message))}"#, allocator: allocator)
     }
 }
