@@ -8,7 +8,7 @@ import Synchronization
 /// - `fanout`: subscribers connected, publishes as fast as `inFlight` allows; deliveries/s,
 ///   latency, server CPU per delivery.
 /// - `rate`: publishes at a fixed rate for a duration; latency at that load, loss.
-/// - `idle`: idle connections; server memory per connection.
+/// - `idle`: idle connections (WebSockets, or event streams with `eventsPath`); server memory per connection.
 /// - `publish`: publishes to a topic nobody follows; server CPU per request.
 /// - `health`, `register`: those requests alone, `publishes` of them; server CPU per request.
 /// - `connect`: `subscribers` clients each register and open their WebSocket (what a reconnect
@@ -82,8 +82,8 @@ public struct Bench: Sendable {
 
     public func run(_ scenario: Scenario) async throws -> BenchResult {
         try await self.awaitIdleServer()
-        if self.settings.eventsPath != nil && scenario != .connect {
-            throw BenchError(message: "--events-path works with the connect scenario only")
+        if self.settings.eventsPath != nil && scenario != .connect && scenario != .idle {
+            throw BenchError(message: "--events-path works with the connect and idle scenarios only")
         }
         switch scenario {
         case .fanout: return try await self.fanout()

@@ -54,7 +54,8 @@ struct BenchCommand: AsyncParsableCommand {
             """
     )
     var batch = 1
-    @Option(help: "Path of the events route (e.g. /events): the connect scenario opens Server-Sent Events streams there instead of WebSockets.")
+    @Option(
+        help: "Path of the events route (e.g. /events): the connect and idle scenarios open Server-Sent Events streams there instead of WebSockets.")
     var eventsPath: String?
     @Option(help: "Repeat each scenario this many times.") var runs = 1
     @Flag(help: "Print one JSON line per run instead of a table.") var json = false

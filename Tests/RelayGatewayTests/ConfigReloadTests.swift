@@ -277,7 +277,8 @@ import Testing
             "\(movedDiff.stdout)")
     }
 
-    @Test func aReloadClosesOnlyTheWebSocketsWhoseTokenOrOriginItNoLongerAccepts() async throws {
+    /// WebSockets and event streams alike: a reload ends the subscribers its filters refuse.
+    @Test func aReloadClosesOnlyTheSubscribersWhoseTokenOrOriginItNoLongerAccepts() async throws {
         @Sendable func yaml(tokens: String, origins: String) -> String {
             """
             tokens: {one: "secret-one", two: "secret-two"}
@@ -292,6 +293,7 @@ import Testing
                 routes:
                   - {path: /register, handler: register}
                   - {path: "/ws/{client_id}", handler: subscribe, filters: [apps]}
+                  - {path: "/events/{client_id}", handler: events, filters: [apps]}
             """
         }
         let before = yaml(tokens: "one, two", origins: #""https://a.example", "https://b.example""#)
@@ -327,16 +329,29 @@ import Testing
             for socket in [kept, tokenGone, originGone] {
                 #expect(await pong(socket), "open before the reload")
             }
+            let streamURL = try await gateway.register(userID: 4)
+            let streamID = String(streamURL.split(separator: "/").last!)
+            let streamGone = try await EventStreamClient(port: gateway.port, path: "/events/\(streamID)?token=secret-two")
+            #expect(streamGone.status == 200)
+            let streamKeptURL = try await gateway.register(userID: 5)
+            let streamKept = try await EventStreamClient(
+                port: gateway.port, path: "/events/\(streamKeptURL.split(separator: "/").last!)?token=secret-one")
+            #expect(streamKept.status == 200)
 
             let after = try ConfigLoader.parse(yaml: yaml(tokens: "one", origins: #""https://a.example""#), file: "test.yaml", environment: [:])
             let summary = try await gateway.gateway.reloader.reload(to: after)
-            #expect(summary.lines.last == "open connections: kept, but 2 subscribers closed (1008): no longer accepted by the filters", "\(summary)")
+            #expect(summary.lines.last == "open connections: kept, but 3 subscribers closed (1008): no longer accepted by the filters", "\(summary)")
 
             let tokenClose = await closeFrame(tokenGone)
             #expect(tokenClose?.0 == 1008 && tokenClose?.1 == "token no longer accepted", "\(String(describing: tokenClose))")
             let originClose = await closeFrame(originGone)
             #expect(originClose?.0 == 1008 && originClose?.1 == "origin no longer allowed", "\(String(describing: originClose))")
             #expect(await pong(kept), "a WebSocket the new config still accepts is not touched")
+            // The event stream is told why, and its body ends.
+            #expect(await streamGone.read(until: "data: token no longer accepted"), "\(streamGone.rawBody)")
+            await streamGone.readToEnd()
+            #expect(streamGone.body?.complete == true, "\(streamGone.rawBody)")
+            #expect(!streamKept.socket.isClosedByPeer(), "an event stream the new config still accepts is not touched")
         }
     }
 

@@ -50,6 +50,27 @@ import Testing
         }
     }
 
+    /// An event stream is a subscriber connection like a WebSocket: its end writes a close line too.
+    @Test func anEventStreamsEndWritesItsCloseLine() async throws {
+        let capture = LogCapture()
+        try await RunningGateway.with(yaml: Self.yaml(format: "text"), environment: ["PUB": Self.secret], logHandler: capture.handler) {
+            gateway in
+            let url = try await gateway.register(userID: 1)
+            let id = String(url.split(separator: "/").last!)
+            let stream = try await EventStreamClient(port: gateway.port, path: "/events/\(id)")
+            #expect(stream.status == 200)
+            _ = try await gateway.publish(topic: "cats", message: "hi", headers: [("Authorization", "Bearer \(Self.secret)")])
+            #expect(await stream.read(until: "data: hi"))
+            stream.socket.shutdownBoth()
+            try await eventually("close line") { capture.all.contains { $0.contains("closed") } }
+            let close = try #require(capture.all.first { $0.contains("closed") })
+            #expect(
+                close.range(of: #"GET /events/[0-9a-f]{8}… closed \d+\.\d\dms peer=127\.0\.0\.1 sent=1 dropped=0"#, options: .regularExpression)
+                    != nil,
+                "\(close)")
+        }
+    }
+
     @Test func jsonFormatIsOneObjectPerLine() async throws {
         let capture = LogCapture()
         try await RunningGateway.with(yaml: Self.yaml(format: "json"), environment: ["PUB": Self.secret], logHandler: capture.handler) {

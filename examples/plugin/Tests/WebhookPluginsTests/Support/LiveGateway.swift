@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import Logging
 import RelayGateway
 import WebhookPlugins
@@ -8,6 +9,25 @@ import WebhookPlugins
 struct LiveGateway {
     let port: Int
     let client: HTTPClient
+    let gateway: Gateway
+
+    /// Applies `yaml` as a reload would (SIGHUP, `relay-gateway reload`).
+    func reload(_ yaml: String) async throws -> ReloadSummary {
+        try await self.gateway.reloader.reload(to: try ConfigLoader.parse(yaml: yaml, file: "webhooks-test.yaml", environment: [:]))
+    }
+
+    /// Registers user `userID` and returns the URL of its WebSocket.
+    func register(userID: Int) async throws -> String {
+        let registered = try await self.send(.post, "/register", body: Array(#"{"user_id": \#(userID)}"#.utf8))
+        guard registered.status == 200, let url = try JSONDecoder().decode([String: String].self, from: Data(registered.body.utf8))["url"] else {
+            throw Unregistered(answer: registered)
+        }
+        return url
+    }
+
+    struct Unregistered: Error {
+        let answer: Answer
+    }
 
     /// An answer: status and body.
     struct Answer: Equatable, CustomStringConvertible {
@@ -67,7 +87,7 @@ func withLiveGateway<Result>(
         try await serving.value
         throw GatewayDidNotListen()
     }
-    let live = LiveGateway(port: port, client: HTTPClient(eventLoopGroupProvider: .singleton))
+    let live = LiveGateway(port: port, client: HTTPClient(eventLoopGroupProvider: .singleton), gateway: gateway)
     do {
         let result = try await body(live)
         try await stop(live, serving)
