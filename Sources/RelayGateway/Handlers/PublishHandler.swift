@@ -139,7 +139,7 @@ enum PublishHandler {
             throw HTTPError(.badRequest, "\"\(prefix)id\" must be a string of 1 to \(Self.maxIDBytes) bytes")
         }
         do throws(TopicRules.Violation) {
-            _ = try rules.validate([item.topic])
+            try rules.validate(topic: item.topic)
         } catch {
             let place = path.isEmpty ? "" : path.hasSuffix(".") ? "\(path)topic: " : "\(path): "
             throw HTTPError(.badRequest, place + error.description)

@@ -66,9 +66,27 @@ extension HandlerEnvironment {
     /// on, and `"duplicate": true` for a repeat of an idempotency key (not delivered again; the
     /// offset is the first copy's).
     @Sendable public static func receiptAnswer(_ receipt: PublishReceipt) -> Response {
-        // Written by hand: the hot path's answer, too simple for a JSONEncoder.
-        Response.json(.ok, ByteBuffer(string: "{" + Self.fields(of: receipt) + "}"))
+        // Written by hand, straight into the buffer: the hot path's answer, too simple for a
+        // JSONEncoder; the commonest one (no recipients, no history) is made once.
+        if receipt.recipients == 0, receipt.position == nil, !receipt.duplicate {
+            return Response.json(.ok, Self.noRecipients)
+        }
+        var body = ByteBuffer()
+        body.reserveCapacity(64)
+        body.writeStaticString(#"{"recipients":"#)
+        body.writeString(String(receipt.recipients))
+        if let position = receipt.position {
+            body.writeStaticString(#","offset":"#)
+            body.writeString(String(position.offset))
+        }
+        if receipt.duplicate {
+            body.writeStaticString(#","duplicate":true"#)
+        }
+        body.writeStaticString("}")
+        return Response.json(.ok, body)
     }
+
+    private static let noRecipients = ByteBuffer(string: #"{"recipients":0}"#)
 
     /// `{"recipients": TOTAL, "results": [{"recipients": N, "offset"?: n, "duplicate"?: true}, ...]}`,
     /// a result per message in the batch's order.
