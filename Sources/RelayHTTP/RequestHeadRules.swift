@@ -8,6 +8,16 @@ enum RequestHeadRules {
     /// A field on the wire in HTTP/1.1 (swift-http-types keeps it as the request's authority).
     private static let host = HTTPField.Name("Host")!
 
+    /// The commonest request fields, as clients write them: found by one lookup instead of being
+    /// checked and lowercased field by field (any other spelling takes the general path).
+    private static let common: [String: HTTPField.Name] = Dictionary(
+        uniqueKeysWithValues: [
+            Self.host, .contentType, .contentLength, .accept, .acceptEncoding, .acceptLanguage, .userAgent, .connection,
+            .authorization, .upgrade, .origin, .transferEncoding, .secWebSocketKey, .secWebSocketVersion, .secWebSocketExtensions,
+            .cacheControl, .cookie, .expect,
+        ].map { ($0.rawName, $0) }
+    )
+
     /// The head as swift-http-types' `HTTPRequest` (for filters and handlers), or the refusal.
     static func request(from head: HTTPRequestHead) throws(HTTPError) -> Request {
         guard let method = HTTPRequest.Method(head.method.rawValue) else {
@@ -15,34 +25,36 @@ enum RequestHeadRules {
         }
         var fields = HTTPFields()
         fields.reserveCapacity(head.headers.count)
-        var hosts: [String] = []
+        var host: String?
+        var hostCount = 0
         var transferEncoding = false
         for (name, value) in head.headers {
-            guard let fieldName = HTTPField.Name(name) else {
+            guard let fieldName = Self.common[name] ?? HTTPField.Name(name) else {
                 throw HTTPError(.badRequest, "invalid header field name")
             }
             if fieldName == Self.host {
-                hosts.append(value)
+                host = host ?? value
+                hostCount += 1
                 continue
             }
             if fieldName == .transferEncoding { transferEncoding = true }
             fields.append(HTTPField(name: fieldName, value: value))
         }
         // §3.2: exactly one valid Host in HTTP/1.1; at most one in HTTP/1.0.
-        if hosts.count > 1 {
+        if hostCount > 1 {
             throw HTTPError(.badRequest, "more than one Host header field")
         }
-        if head.version.minor == 1 && hosts.isEmpty {
+        if head.version.minor == 1 && host == nil {
             throw HTTPError(.badRequest, "missing Host header field")
         }
-        if let host = hosts.first, !HostRules.isValid(host) {
+        if let host, !HostRules.isValid(host) {
             throw HTTPError(.badRequest, "invalid Host header field")
         }
         // §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
         if head.version.minor == 0 && transferEncoding {
             throw HTTPError(.badRequest, "Transfer-Encoding is not HTTP/1.0")
         }
-        let (path, authority) = try Self.target(head.uri, host: hosts.first)
+        let (path, authority) = try Self.target(head.uri, host: host)
         return Request(method: method, target: path, authority: authority, headers: fields)
     }
 

@@ -4,24 +4,39 @@ import Testing
 
 @testable import RelayGateway
 
-/// The publish body's fast reader must agree with `JSONDecoder` on every body it accepts, and
-/// leave to `JSONDecoder` whatever it is not sure of.
+/// The publish body's fast readers (`FlatJSONObject`, and the reader made for the commonest body)
+/// must agree with `JSONDecoder` on every body they accept, and leave to `JSONDecoder` whatever
+/// they are not sure of.
 @Suite struct FlatJSONObjectTests {
     typealias Body = PublishHandler.Item
+
+    enum Reader: CaseIterable, CustomTestStringConvertible {
+        case flatObject
+        case publishBody
+
+        var testDescription: String { self == .flatObject ? "FlatJSONObject" : "publish body reader" }
+    }
 
     /// What `JSONDecoder` makes of a body: the fields, or nil when it refuses it.
     private func decoded(_ text: String) -> Body? {
         try? JSONDecoder().decode(Body.self, from: Data(text.utf8))
     }
 
-    private func fast(_ text: String) -> Body? {
-        FlatJSONObject(ByteBuffer(string: text).readableBytesView).flatMap(Body.init)
+    private func fast(_ text: String, _ reader: Reader) -> Body? {
+        self.fast(ByteBuffer(string: text), reader)
+    }
+
+    private func fast(_ buffer: ByteBuffer, _ reader: Reader) -> Body? {
+        switch reader {
+        case .flatObject: FlatJSONObject(buffer.readableBytesView).flatMap(Body.init)
+        case .publishBody: Body(body: buffer)
+        }
     }
 
     /// Returns whether the fast reader took the body itself.
     @discardableResult
-    private func expectSameAsJSONDecoder(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
-        guard let fast = self.fast(text) else { return false }  // left to JSONDecoder: always correct
+    private func expectSameAsJSONDecoder(_ text: String, _ reader: Reader, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        guard let fast = self.fast(text, reader) else { return false }  // left to JSONDecoder: always correct
         let reference = self.decoded(text)
         #expect(reference != nil, "accepted what JSONDecoder refuses: \(text.debugDescription)", sourceLocation: sourceLocation)
         #expect(fast.topic == reference?.topic, "topic of \(text.debugDescription)", sourceLocation: sourceLocation)
@@ -31,18 +46,24 @@ import Testing
         return true
     }
 
-    @Test func readsTheCommonBodiesItself() throws {
-        let plain = try #require(self.fast(#"{"topic":"cats","user_id":1,"message":"hello"}"#))
+    @Test(arguments: Reader.allCases) func readsTheCommonBodiesItself(_ reader: Reader) throws {
+        let plain = try #require(self.fast(#"{"topic":"cats","user_id":1,"message":"hello"}"#, reader))
         #expect(plain.topic == "cats" && plain.user_id == 1 && plain.message == "hello")
-        let spaced = try #require(self.fast(" {\n \"topic\" : \"cats\" ,\t\"user_id\": null, \"message\": \"\", \"extra\": 5 }\r\n"))
-        #expect(spaced.topic == "cats" && spaced.user_id == nil && spaced.message == "")
-        let escaped = try #require(self.fast(#"{"topic":"t","message":"{\"a\":[1,2]}\n\t\\ \/ \u00e9 \ud83d\ude00 \u0000 ü"}"#))
+        let spaced = try #require(self.fast(" {\n \"topic\" : \"cats\" ,\t\"user_id\": null, \"message\": \"\", \"id\": null }\r\n", reader))
+        #expect(spaced.topic == "cats" && spaced.user_id == nil && spaced.message == "" && spaced.id == nil)
+        let escaped = try #require(self.fast(#"{"topic":"t","message":"{\"a\":[1,2]}\n\t\\ \/ \u00e9 \ud83d\ude00 \u0000 ü"}"#, reader))
         #expect(escaped.message == "{\"a\":[1,2]}\n\t\\ / é 😀 \u{0} ü")
-        let extremes = try #require(self.fast(#"{"topic":"t","message":"m","user_id":9223372036854775807}"#))
-        #expect(extremes.user_id == Int.max)
+        let extremes = try #require(self.fast(#"{"topic":"t","message":"m","user_id":9223372036854775807,"id":"k-1"}"#, reader))
+        #expect(extremes.user_id == Int.max && extremes.id == "k-1")
+        // A key it does not know, or one written with an escape: FlatJSONObject reads them; the
+        // publish body reader leaves them to JSONDecoder.
+        let extra = self.fast(#"{"topic":"t","message":"m","extra":5}"#, reader)
+        #expect(reader == .flatObject ? extra?.topic == "t" : extra == nil)
+        let escapedKey = self.fast(#"{"topi\u0063":"t","message":"m"}"#, reader)
+        #expect(reader == .flatObject ? escapedKey?.topic == "t" : escapedKey == nil)
     }
 
-    @Test func leavesWhatItIsNotSureOfToJSONDecoder() {
+    @Test(arguments: Reader.allCases) func leavesWhatItIsNotSureOfToJSONDecoder(_ reader: Reader) {
         let unsure = [
             #"{"topic":"t","message":"m","user_id":1.0}"#,  // a fraction
             #"{"topic":"t","message":"m","user_id":1e2}"#,  // an exponent
@@ -52,6 +73,8 @@ import Testing
             #"{"topic":"t","message":"m","flag":true}"#,  // a boolean
             #"{"topic":"t","message":"m","more":{"a":1}}"#,  // nested
             #"{"topic":"t","message":"m","topic":"u"}"#,  // a repeated key
+            #"{"topic":"t","message":"m","id":"a","id":"b"}"#,  // a repeated id
+            #"{"topic":"t","message":"m","id":5}"#,  // an integer where a string goes
             #"{"topic":"t","message":"m",}"#,  // a trailing comma
             #"{"topic":"t"}"#,  // a missing field
             #"{"topic":"t","message":"\ud83d"}"#,  // a lone surrogate
@@ -61,16 +84,16 @@ import Testing
             #"["topic"]"#, "", "{", "null",
         ]
         for text in unsure {
-            #expect(self.fast(text) == nil, "should be left to JSONDecoder: \(text.debugDescription)")
+            #expect(self.fast(text, reader) == nil, "should be left to JSONDecoder: \(text.debugDescription)")
         }
         // Invalid UTF-8 inside a string.
         var invalid = ByteBuffer(string: #"{"topic":"t","message":""#)
         invalid.writeBytes([0xC3, 0x28])
         invalid.writeString(#""}"#)
-        #expect(FlatJSONObject(invalid.readableBytesView).flatMap(Body.init) == nil)
+        #expect(self.fast(invalid, reader) == nil)
     }
 
-    @Test func agreesWithJSONDecoderOnCraftedBodies() {
+    @Test(arguments: Reader.allCases) func agreesWithJSONDecoderOnCraftedBodies(_ reader: Reader) {
         let values = [
             #""cats""#, #""""#, #""a\"b""#, #""\u0041\u00DF\u6771\uD834\uDD1E""#, #""tab\there""#, "0", "-0", "7", "-42",
             "9223372036854775807", "-9223372036854775808", "null", #""\/\b\f\r""#,
@@ -81,7 +104,7 @@ import Testing
                 for userID in values + [nil] {
                     let fields = [#""topic":\#(topic)"#, #""message":\#(message)"#] + (userID.map { [#""user_id":\#($0)"#] } ?? [])
                     for text in ["{" + fields.joined(separator: ",") + "}", "{ " + fields.reversed().joined(separator: " ,\n") + " }"]
-                    where self.expectSameAsJSONDecoder(text) {
+                    where self.expectSameAsJSONDecoder(text, reader) {
                         taken += 1
                     }
                 }
@@ -92,11 +115,11 @@ import Testing
         #expect(taken == 576)
     }
 
-    @Test func agreesWithJSONDecoderOnRandomBodies() {
+    @Test(arguments: Reader.allCases) func agreesWithJSONDecoderOnRandomBodies(_ reader: Reader) {
         var generator = SystemRandomNumberGenerator()
         let pieces = [
             "{", "}", "\"", ":", ",", " ", "\\", "\\u", "\\\"", "topic", "message", "user_id", "\"topic\":", "\"message\":",
-            "\"user_id\":", "12", "-", "0", "null", "é", "\u{1}", "d83d", "1.5", "[", "]", "\"x\"",
+            "\"user_id\":", "\"id\":", "12", "-", "0", "null", "é", "\u{1}", "d83d", "1.5", "[", "]", "\"x\"",
         ]
         let base = #"{"topic":"t","user_id":3,"message":"m"}"#
         for _ in 0..<20_000 {
@@ -110,7 +133,7 @@ import Testing
                     text.insert(contentsOf: pieces.randomElement(using: &generator)!, at: index)
                 }
             }
-            self.expectSameAsJSONDecoder(text)
+            self.expectSameAsJSONDecoder(text, reader)
         }
     }
 }

@@ -3,7 +3,7 @@
 # steady on a noisy VM), for GET /health and POST /publish (no subscribers), two builds:
 # each server runs under callgrind for N1 and then N2 requests of `bench`, and the difference
 # of the totals over N2 - N1 is the cost of one request (start-up and shutdown cancel out).
-#   BASE=/path/to/old/relay-gateway NEW=.build/release/relay-gateway benchmarks/request-cost/callgrind.sh
+#   BASE=/path/to/old/relay-gateway NEW=.build/release/relay-gateway [SCENARIOS=publish] benchmarks/request-cost/callgrind.sh
 set -uo pipefail
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 cd "$(dirname "$0")/../.."
@@ -37,7 +37,7 @@ total() {
     kill -TERM "$pid"; wait "$pid" 2>/dev/null
     awk '/^(summary|totals):/ {print $2; exit}' "$out"
 }
-for scenario in health publish; do
+for scenario in ${SCENARIOS:-health publish}; do
     line="$scenario:"
     for build in base new; do
         a=$(total $build $scenario "$N1"); b=$(total $build $scenario "$N2")

@@ -61,30 +61,4 @@ extension JSONReader {
             return self.integer().map(FlatJSONObject.Value.integer)
         }
     }
-
-    /// `-?(0|[1-9][0-9]*)` fitting in an `Int`, followed by a delimiter.
-    private mutating func integer() -> Int? {
-        let negative = self.peek() == UInt8(ascii: "-")
-        if negative { self.index += 1 }
-        let start = self.index
-        var magnitude: UInt64 = 0
-        while let byte = self.peek(), byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
-            let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-            guard !overflow1, !overflow2 else { return nil }
-            magnitude = sum
-            self.index += 1
-        }
-        let digits = self.index - start
-        guard digits > 0, digits == 1 || self.bytes[start] != UInt8(ascii: "0") else { return nil }
-        if let next = self.peek(), next == UInt8(ascii: ".") || next == UInt8(ascii: "e") || next == UInt8(ascii: "E") {
-            return nil
-        }
-        if negative {
-            guard magnitude <= UInt64(Int.max) + 1 else { return nil }
-            return magnitude == UInt64(Int.max) + 1 ? Int.min : -Int(magnitude)
-        }
-        guard magnitude <= UInt64(Int.max) else { return nil }
-        return Int(magnitude)
-    }
 }

@@ -12,16 +12,19 @@ struct JSONReader {
         guard self.peek() == UInt8(ascii: "\"") else { return nil }
         self.index += 1
         let start = self.index
-        // The common case, no escape: one validated copy straight from the buffer.
+        // The common case, no escape: one copy straight from the buffer, checked as UTF-8 unless
+        // every byte is ASCII (which is UTF-8 as it is).
+        var ascii = true
         while let byte = self.peek(), byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
             guard byte >= 0x20 else { return nil }
+            ascii = ascii && byte < 0x80
             self.index += 1
         }
         guard let stop = self.peek() else { return nil }
         if stop == UInt8(ascii: "\"") {
-            let text = String(validating: UnsafeBufferPointer(rebasing: self.bytes[start..<self.index]), as: UTF8.self)
+            let run = UnsafeBufferPointer(rebasing: self.bytes[start..<self.index])
             self.index += 1
-            return text
+            return ascii ? String(decoding: run, as: UTF8.self) : String(validating: run, as: UTF8.self)
         }
         var decoded = Array(self.bytes[start..<self.index])
         while let byte = self.peek() {
@@ -85,6 +88,32 @@ struct JSONReader {
             self.index += 1
         }
         return value
+    }
+
+    /// `-?(0|[1-9][0-9]*)` fitting in an `Int`, followed by a delimiter.
+    mutating func integer() -> Int? {
+        let negative = self.peek() == UInt8(ascii: "-")
+        if negative { self.index += 1 }
+        let start = self.index
+        var magnitude: UInt64 = 0
+        while let byte = self.peek(), byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+            let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            magnitude = sum
+            self.index += 1
+        }
+        let digits = self.index - start
+        guard digits > 0, digits == 1 || self.bytes[start] != UInt8(ascii: "0") else { return nil }
+        if let next = self.peek(), next == UInt8(ascii: ".") || next == UInt8(ascii: "e") || next == UInt8(ascii: "E") {
+            return nil
+        }
+        if negative {
+            guard magnitude <= UInt64(Int.max) + 1 else { return nil }
+            return magnitude == UInt64(Int.max) + 1 ? Int.min : -Int(magnitude)
+        }
+        guard magnitude <= UInt64(Int.max) else { return nil }
+        return Int(magnitude)
     }
 
     mutating func literal(_ word: StaticString) -> Bool {
