@@ -117,6 +117,18 @@ let package = Package(
             dependencies: ["RelayGateway", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
+        // The engine without a socket: its connection's state machine, and whole connections on
+        // embedded channels.
+        .testTarget(
+            name: "RelayHTTPTests",
+            dependencies: [
+                "RelayHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig"]),
         .testTarget(
             name: "RelayPostgresTests",

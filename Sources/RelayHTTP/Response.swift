@@ -49,7 +49,7 @@ public struct Response: Sendable {
 
 /// An error answer: a status and `{"error": "..."}`. Thrown by a filter or a handler (or the
 /// engine itself for a malformed request), it becomes that answer.
-public struct HTTPError: Error, Sendable, CustomStringConvertible {
+public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     public let status: HTTPResponse.Status
     public let message: String
     public let headers: HTTPFields
