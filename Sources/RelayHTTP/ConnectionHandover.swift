@@ -12,11 +12,10 @@ public protocol ConnectionHandover: Sendable {
     /// connection from then on, which own it (they close it). The engine's HTTP handlers leave
     /// the pipeline right after.
     ///
-    /// - `.webSocket`: a WebSocket frame decoder (`ByteToMessageHandler<WebSocketFrameDecoder>`)
-    ///   is at the end of the pipeline; frames the client sent behind its handshake reach the
-    ///   installed handlers through it.
-    /// - `.chunked`, `.untilClose`: the body's writes go out raw (`ByteBuffer`s framed as it
-    ///   says); what the client sends from then on reaches the installed handlers raw.
+    /// What the client sends from then on (what it sent behind its head included) reaches the
+    /// installed handlers raw (`ByteBuffer`s), and what they write goes out as it is:
+    /// - `.webSocket`: RFC 6455 frames both ways, which the installed handlers read and write;
+    /// - `.chunked`, `.untilClose`: the body's writes, framed as it says.
     func install(on channel: any Channel, framing: HandoverFraming) throws
 }
 

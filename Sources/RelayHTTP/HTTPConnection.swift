@@ -251,8 +251,8 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: WebSocket
 
-    /// Writes the `101`, then swaps the HTTP handlers for a WebSocket frame decoder and what the
-    /// handler installs. Bytes the client sent after its handshake go to the frame decoder.
+    /// Writes the `101`, then swaps the HTTP handlers for what the handler installs. Bytes the
+    /// client sent after its handshake go to it as they came.
     private func upgrade(_ nioHead: HTTPRequestHead, response: Response, handover: any ConnectionHandover, context: ChannelHandlerContext) {
         var extra = HTTPHeaders()
         for field in response.headers where ![.connection, .upgrade, .contentLength, .contentType, .date, .transferEncoding].contains(field.name) {
@@ -276,7 +276,6 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
                 self.needsFlush = false
                 do {
                     let pipeline = context.pipeline.syncOperations
-                    try pipeline.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: self.settings.maxFrameSize)))
                     try handover.install(on: context.channel, framing: .webSocket)
                     let (meter, decoder) = (self.meter, self.decoder)
                     pipeline.removeHandler(context: context, promise: nil)

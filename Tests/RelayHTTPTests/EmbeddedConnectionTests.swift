@@ -21,7 +21,8 @@ import Testing
     static func connection(handover: Handover = Handover(), maxBodyBytes: Int = 64) throws -> EmbeddedChannel {
         let router = Router(
             routes: [
-                Route(method: .get, segments: [.literal("health")], responder: HandlerResponder { _, _ in .now(.json(.ok, ByteBuffer(string: "{}"))) }),
+                Route(
+                    method: .get, segments: [.literal("health")], responder: HandlerResponder { _, _ in .now(.json(.ok, ByteBuffer(string: "{}"))) }),
                 Route(
                     method: .post, segments: [.literal("echo")],
                     responder: HandlerResponder { request, _ in .now(Response(status: .ok, body: request.body)) }
@@ -76,7 +77,8 @@ import Testing
 
     @Test func aMalformedRequestGetsExactlyOneAnswerAndTheConnectionCloses() throws {
         let channel = try Self.connection()
-        try? channel.writeInbound(ByteBuffer(string: "GET /health HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxGET /health HTTP/1.1\r\n\r\n"))
+        try? channel.writeInbound(
+            ByteBuffer(string: "GET /health HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxGET /health HTTP/1.1\r\n\r\n"))
         let text = try Self.written(channel)
         #expect(Self.statuses(text) == [400], "\(text)")
         #expect(text.contains("Connection: close"))
@@ -85,7 +87,8 @@ import Testing
 
     @Test func aBodyOverTheLimitIs413AndTheConnectionCloses() throws {
         let channel = try Self.connection(maxBodyBytes: 8)
-        try? channel.writeInbound(ByteBuffer(string: "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n"))
+        try? channel.writeInbound(
+            ByteBuffer(string: "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n"))
         let text = try Self.written(channel)
         #expect(Self.statuses(text) == [413], "\(text)")
         #expect(!channel.isActive)

@@ -20,7 +20,9 @@ import Testing
     static let router = Router(
         routes: [
             Route(method: .get, segments: [.literal("health")], responder: HandlerResponder { _, _ in .now(Response(status: .ok)) }),
-            Route(method: .post, segments: [.literal("echo")], responder: HandlerResponder { request, _ in .now(Response(status: .ok, body: request.body)) }),
+            Route(
+                method: .post, segments: [.literal("echo")],
+                responder: HandlerResponder { request, _ in .now(Response(status: .ok, body: request.body)) }),
             Route(
                 method: .get, segments: [.literal("ws"), .parameter("id")], responder: HandlerResponder { _, _ in .now(.webSocket(Handover())) },
                 acceptsWebSocket: true

@@ -2,16 +2,17 @@ import NIOCore
 import NIOWebSocket
 
 /// A subscriber over WebSocket (RFC 6455): messages as text frames (envelope frames in envelope
-/// mode), pings to keep it alive, a close frame to end it; and the client's frames, read with the
-/// RFC's rules: masked, no reserved bits, text messages in at most ``maxFragmentsPerMessage``
+/// mode), pings to keep it alive, a close frame to end it; and the client's frames (cut from its
+/// bytes by a ``ClientFrameReader``), read with the RFC's rules: masked, no reserved bits, text messages in at most ``maxFragmentsPerMessage``
 /// frames and `max_message_bytes`, control frames answered. A text message is a command for the
 /// connection. A client that breaks a rule is failed (RFC 6455 §7.1.7) with the code the RFC
 /// gives, and nothing it sends afterwards is decoded or acted on.
 final class WebSocketTransport: SubscriberTransport, ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = WebSocketFrame
+    typealias InboundIn = ByteBuffer
 
     var connection: SubscriberConnection?
     private let maxMessageBytes: Int
+    private var reader: ClientFrameReader
     /// A text message arriving in several frames, until its final frame.
     private var fragments: ByteBuffer?
     private var fragmentsAreText = false
@@ -22,6 +23,7 @@ final class WebSocketTransport: SubscriberTransport, ChannelInboundHandler, Remo
 
     init(maxMessageBytes: Int) {
         self.maxMessageBytes = maxMessageBytes
+        self.reader = ClientFrameReader(maxPayload: maxMessageBytes)
     }
 
     // MARK: Framing what the server sends
@@ -64,24 +66,27 @@ final class WebSocketTransport: SubscriberTransport, ChannelInboundHandler, Remo
     func channelWritabilityChanged(context: ChannelHandlerContext) { self.writabilityChanged(context: context) }
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) { self.userEvent(event, context: context) }
 
-    /// The frame decoder's refusals (a frame over `max_message_bytes`, a fragmented or oversized
-    /// control frame) fail the connection here, with the code RFC 6455 gives them.
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let error = error as? NIOWebSocketError else {
-            return context.fireErrorCaught(error)
-        }
-        switch error {
-        case .invalidFrameLength: self.fail(.messageTooLarge, "frame larger than the message limit", context: context)
-        case .fragmentedControlFrame: self.fail(.protocolError, "control frames must not be fragmented", context: context)
-        case .multiByteControlFrameLength: self.fail(.protocolError, "control frames carry at most 125 bytes", context: context)
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // What the client sends after a failure is dropped, undecoded: a client flooding frames
+        // costs no more work from here.
+        guard !self.failed, let connection else { return }
+        connection.heard()
+        self.reader.append(self.unwrapInboundIn(data))
+        do throws(ClientFrameReader.Refusal) {
+            while !self.failed, let frame = try self.reader.next() {
+                self.read(frame, connection: connection, context: context)
+            }
+        } catch {
+            // The refusals NIO's decoder made, with the codes RFC 6455 gives them.
+            switch error {
+            case .tooLarge: self.fail(.messageTooLarge, "frame larger than the message limit", context: context)
+            case .fragmentedControlFrame: self.fail(.protocolError, "control frames must not be fragmented", context: context)
+            case .longControlFrame: self.fail(.protocolError, "control frames carry at most 125 bytes", context: context)
+            }
         }
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // Frames already read with the one that failed the connection are dropped too.
-        guard !self.failed, let connection else { return }
-        let frame = self.unwrapInboundIn(data)
-        connection.heard()
+    private func read(_ frame: WebSocketFrame, connection: SubscriberConnection, context: ChannelHandlerContext) {
         guard frame.maskKey != nil else {
             return self.fail(.protocolError, "client frames must be masked", context: context)
         }
@@ -152,22 +157,11 @@ final class WebSocketTransport: SubscriberTransport, ChannelInboundHandler, Remo
     /// Fails the connection: the close frame goes out, and what the client still sends is read
     /// and dropped, undecoded, while the connection lingers for at most
     /// ``SubscriberConnection/closeTimeout`` (closing at once could reset it before the client
-    /// reads the close frame): a client flooding frames costs no more work from here.
+    /// reads the close frame).
     private func fail(_ code: WebSocketErrorCode, _ reason: String, context: ChannelHandlerContext) {
         guard !self.failed else { return }
         self.failed = true
+        self.reader = ClientFrameReader(maxPayload: 0)
         self.connection?.end(.protocolError(code, reason), afterQueued: false)
-        let pipeline = context.pipeline.syncOperations
-        if let decoder = try? pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self) {
-            try? pipeline.addHandler(InputDiscarder(), position: .before(decoder))
-        }
     }
-}
-
-/// Put in front of a failed connection's frame decoder (behind the transport, TLS): the bytes the
-/// client still sends are dropped there.
-private final class InputDiscarder: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }
