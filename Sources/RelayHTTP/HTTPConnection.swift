@@ -72,7 +72,12 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let action = self.machine.received(self.unwrapInboundIn(data), router: self.content.router, now: context.eventLoop.now)
+        let part = self.unwrapInboundIn(data)
+        let action = self.machine.received(part, router: self.content.router, now: context.eventLoop.now)
+        if case .head = part {
+            // A head sets the deadline for its body.
+            self.armTimer(context: context)
+        }
         self.perform(action, context: context)
     }
 
@@ -137,20 +142,19 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         case .close:
             self.close(context: context)
         }
-        self.armTimer(context: context)
     }
 
     /// Runs the chain on the machine's pending request (its route's, or `responder`: a refusal
     /// behind the listener's filters), and answers now or when the reply arrives.
     private func dispatch(responder: (any Responder)?, context: ChannelHandlerContext) {
-        guard let (_, request, match) = self.machine.request else { return }
-        var requestWithParts = request
-        requestWithParts.parameters = match.parameters
+        guard let pending = self.machine.pending else { return }
+        var request = pending.request
+        request.parameters = pending.match.parameters
         let peer = self.peer ?? RequestContext.Peer(logger: self.logger, remoteAddress: nil)
         let requestContext = RequestContext(
-            channel: context.channel, peer: peer, isWebSocketHandshake: self.machine.isHandshake, attributes: match.attributes
+            channel: context.channel, peer: peer, isWebSocketHandshake: pending.isHandshake, attributes: pending.match.attributes
         )
-        switch (responder ?? match.responder).respond(to: requestWithParts, context: requestContext) {
+        switch (responder ?? pending.match.responder).respond(to: request, context: requestContext) {
         case .now(let response):
             self.answer(with: response, context: context)
         case .later(let future):
@@ -164,8 +168,9 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func answer(with response: Response, context: ChannelHandlerContext) {
-        guard let (nioHead, request, _) = self.machine.request else { return }
-        let isHead = request.method == .head
+        guard let pending = self.machine.pending else { return }
+        let nioHead = pending.nioHead
+        let isHead = pending.request.method == .head
         switch self.machine.answer(response, now: context.eventLoop.now) {
         case .upgrade(let handover):
             self.upgrade(nioHead, response: response, handover: handover, context: context)
@@ -177,11 +182,13 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
             self.close(context: context)
         case .write(let keepAlive):
             self.write(response, version: nioHead.version, isHead: isHead, keepAlive: keepAlive, context: context)
-            if !keepAlive {
+            if keepAlive {
+                // The machine set the idle deadline.
+                self.armTimer(context: context)
+            } else {
                 self.close(context: context)
             }
         }
-        self.armTimer(context: context)
     }
 
     /// Handles what arrived while an answer was on its way, then reads again.
@@ -189,6 +196,7 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         while let action = self.machine.nextQueued(router: self.content.router, now: context.eventLoop.now) {
             self.perform(action, context: context)
         }
+        self.armTimer(context: context)
         let (close, read) = self.machine.resumed()
         if close {
             return self.close(context: context)
@@ -330,6 +338,8 @@ final class HTTPConnection: ChannelDuplexHandler, RemovableChannelHandler {
         self.timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
             self.timer = nil
             self.perform(self.machine.deadlinePassed(now: context.eventLoop.now), context: context)
+            // Fired early (the deadline moved on): wait for the new one.
+            self.armTimer(context: context)
         }
     }
 }

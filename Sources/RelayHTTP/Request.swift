@@ -22,7 +22,9 @@ public struct Request: Sendable {
     public init(method: HTTPRequest.Method, target: String, authority: String?, headers: HTTPFields, body: ByteBuffer = ByteBuffer()) {
         self.method = method
         self.authority = authority
-        if let mark = target.firstIndex(of: "?") {
+        // Searched as bytes: `firstIndex(of: Character)` walks grapheme clusters (some 2,600
+        // instructions a request, callgrind).
+        if let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
             self.path = target[..<mark]
             self.query = target[target.index(after: mark)...]
         } else {

@@ -56,7 +56,9 @@ import Testing
 
     @Test func oversizedAndMalformedControlFramesAreRefusedBeforeTheirPayload() {
         // Only the header of a frame too large has arrived: refused at once.
-        #expect(throws: ClientFrameReader.Refusal.tooLarge) { try Self.frames(Array(Self.frame(0x1, [UInt8](repeating: 0, count: 200)).prefix(8)), maxPayload: 100) }
+        #expect(throws: ClientFrameReader.Refusal.tooLarge) {
+            try Self.frames(Array(Self.frame(0x1, [UInt8](repeating: 0, count: 200)).prefix(8)), maxPayload: 100)
+        }
         #expect(throws: ClientFrameReader.Refusal.tooLarge) { try Self.frames([0x81, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0]) }
         #expect(throws: ClientFrameReader.Refusal.fragmentedControlFrame) { try Self.frames(Self.frame(0x9, [], fin: false)) }
         #expect(throws: ClientFrameReader.Refusal.longControlFrame) { try Self.frames(Self.frame(0x9, [UInt8](repeating: 0, count: 126))) }

@@ -64,7 +64,7 @@ import Testing
         #expect(Self.feed(&machine, [Self.head()]) == .none)
         #expect(Self.feed(&machine, [.end(nil)]) == .dispatch)
         #expect(machine.deadline == nil, "no deadline while the server works")
-        #expect(machine.request?.request.path == "/health")
+        #expect(machine.pending?.request.path == "/health")
         guard case .write(keepAlive: true) = machine.answer(Response(status: .ok), now: Self.start) else {
             Issue.record("a keep-alive answer")
             return
@@ -101,7 +101,7 @@ import Testing
         var actions: [Machine.Action] = []
         while let action = machine.nextQueued(router: Self.router, now: Self.start) { actions.append(action) }
         #expect(actions == [.none, .none, .dispatch])
-        #expect(machine.request?.request.path == "/echo" && machine.request?.request.body == ByteBuffer(string: "hi"))
+        #expect(machine.pending?.request.path == "/echo" && machine.pending?.request.body == ByteBuffer(string: "hi"))
         _ = machine.answer(Response(status: .ok), now: Self.start)
         let resumed = machine.resumed()
         #expect(!resumed.close && resumed.read, "reading resumes once the answers are written")
