@@ -21,7 +21,7 @@ final class OpenSubscribers: Sendable {
 
     /// Ends every connection of the listener `name` after what is already queued to it; returns how many.
     func endAll(on name: String, _ end: SubscriberEnd) -> Int {
-        let open = self.connections.withLock { $0.values.filter { $0.admission.listener == name } }
+        let open = self.connections.withLock { $0.values.filter { $0.listener == name } }
         for connection in open {
             connection.eventLoop.execute { connection.end(end, afterQueued: true) }
         }
@@ -34,7 +34,7 @@ final class OpenSubscribers: Sendable {
         let open = self.connections.withLock { Array($0.values) }
         var byLoop: [ObjectIdentifier: (loop: any EventLoop, checks: [(SubscriberConnection, [any SubscriberRecheck])])] = [:]
         for connection in open {
-            let checks = routeTable.subscriberChecks(listener: connection.admission.listener, path: connection.admission.handshake.path)
+            let checks = routeTable.subscriberChecks(listener: connection.listener, path: connection.handshake.path)
             guard !checks.isEmpty else { continue }
             byLoop[ObjectIdentifier(connection.eventLoop), default: (connection.eventLoop, [])].checks.append((connection, checks))
         }

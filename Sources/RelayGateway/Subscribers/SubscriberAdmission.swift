@@ -15,9 +15,8 @@ public final class SubscriberAdmission: ConnectionHandover {
     let options: SubscribeOptions
     /// Who the filters found the client to be (its topic rights, its token's expiry).
     let identity: RequestIdentity?
-    /// The request that opened it (its head, without the fields that only frame a handshake:
-    /// ``framingFields``) and its listener, for a reload's filters to judge again.
-    let handshake: Request
+    /// The request that opened it and its listener, for a reload's filters to judge again.
+    let handshake: SubscriberHandshake
     let listener: String
     private let hub: SubscriberHub
     private let observers = Mutex<[@Sendable (SubscriberSummary) -> Void]>([])
@@ -29,24 +28,14 @@ public final class SubscriberAdmission: ConnectionHandover {
         self.clientID = clientID
         self.options = options
         self.identity = identity
-        // Kept for the connection's life: a copy of only what a filter may judge again (the
-        // handshake's own fields would cost an idle WebSocket some 1.3 KB).
-        self.handshake = Request(
-            method: handshake.method, target: String(handshake.query.map { "\(handshake.path)?\($0)" } ?? handshake.path),
-            authority: handshake.authority, headers: HTTPFields(handshake.headers.filter { !Self.framingFields.contains($0.name) })
-        )
+        self.handshake = SubscriberHandshake(handshake)
         self.listener = listener
         self.hub = hub
     }
 
-    /// What only frames a handshake: nothing a filter judges.
-    static let framingFields: Set<HTTPField.Name> = [
-        .connection, .upgrade, .secWebSocketKey, .secWebSocketVersion, .secWebSocketExtensions, .contentLength, .transferEncoding,
-    ]
-
     /// The credential its handshake presented (`Authorization: Bearer`, `?token=`), if any.
     var credential: String? {
-        AuthFilter.credential(of: self.handshake, isUpgrade: true)
+        self.handshake.credential
     }
 
     public func install(on channel: any Channel, framing: HandoverFraming) throws {
@@ -58,14 +47,50 @@ public final class SubscriberAdmission: ConnectionHandover {
         self.observers.withLock { $0.append(observer) }
     }
 
-    func ended(_ summary: SubscriberSummary) {
-        let observers = self.observers.withLock { observers in
+    /// The observers, for the connection to call when it ends (the admission is not kept).
+    func takeEndObservers() -> [@Sendable (SubscriberSummary) -> Void] {
+        self.observers.withLock { observers in
             defer { observers = [] }
             return observers
         }
-        for observer in observers {
-            observer(summary)
-        }
+    }
+}
+
+/// What a subscriber connection keeps of the request that opened it, for a reload's filters
+/// (``OpenSubscriber/handshake``): its head without the fields that only frame a handshake
+/// (``framingFields``), in four fields. Kept for the connection's life, so kept small: the
+/// handshake as it came, with its `Request`, would cost an idle WebSocket some 1.4 KB.
+struct SubscriberHandshake: Sendable {
+    let method: HTTPRequest.Method
+    /// The path with its query.
+    let target: String
+    let authority: String?
+    let headers: HTTPFields
+
+    /// What only frames a handshake: nothing a filter judges.
+    static let framingFields: Set<HTTPField.Name> = [
+        .connection, .upgrade, .secWebSocketKey, .secWebSocketVersion, .secWebSocketExtensions, .contentLength, .transferEncoding,
+    ]
+
+    init(_ request: Request) {
+        self.method = request.method
+        self.target = String(request.query.map { "\(request.path)?\($0)" } ?? request.path)
+        self.authority = request.authority
+        self.headers = HTTPFields(request.headers.filter { !Self.framingFields.contains($0.name) })
+    }
+
+    /// The request again, for a filter to judge.
+    var request: Request {
+        Request(method: self.method, target: self.target, authority: self.authority, headers: self.headers)
+    }
+
+    var path: Substring {
+        self.target.utf8.firstIndex(of: UInt8(ascii: "?")).map { self.target[..<$0] } ?? self.target[...]
+    }
+
+    /// The credential it presented (`Authorization: Bearer`, `?token=`), if any.
+    var credential: String? {
+        AuthFilter.credential(of: self.request, isUpgrade: true)
     }
 }
 

@@ -97,8 +97,8 @@ extension SubscriberConnection {
         guard self.state == .open else { return nil }
         self.credentials?.checking = true
         return OpenSubscriber(
-            handshake: self.admission.handshake, credential: self.credentials?.token ?? self.admission.credential,
-            identity: self.credentials?.identity ?? self.admission.identity, listener: self.admission.listener
+            handshake: self.handshake.request, credential: self.credentials?.token ?? self.handshake.credential,
+            identity: self.credentials?.identity, listener: self.listener
         )
     }
 

@@ -25,8 +25,11 @@ public final class SubscriberConnection: RelayConnection, @unchecked Sendable {
     let transport: any SubscriberTransport
     /// What this gateway's subscribers share (the relay, limits, metrics).
     let hub: SubscriberHub
-    /// The handshake that opened it, its listener, and who wants to hear of its end.
-    let admission: SubscriberAdmission
+    /// What it keeps of the request that opened it, and its listener, for a reload's filters.
+    let handshake: SubscriberHandshake
+    let listener: String
+    /// Who wants to hear of its end (the `log` filter's close line).
+    private var endObservers: [@Sendable (SubscriberSummary) -> Void]
     /// Names this connection in a cluster's claims.
     let token = UInt64.random(in: 1 ... .max)
     /// Set when a cluster's bus has handed back this connection's own claim: from then on a later
@@ -71,7 +74,9 @@ public final class SubscriberConnection: RelayConnection, @unchecked Sendable {
 
     init(admission: SubscriberAdmission, transport: any SubscriberTransport, hub: SubscriberHub, eventLoop: any EventLoop) {
         self.clientID = admission.clientID
-        self.admission = admission
+        self.handshake = admission.handshake
+        self.listener = admission.listener
+        self.endObservers = admission.takeEndObservers()
         self.transport = transport
         self.hub = hub
         self.eventLoop = eventLoop
@@ -323,7 +328,11 @@ public final class SubscriberConnection: RelayConnection, @unchecked Sendable {
             closeCause: self.closeCause
         )
         self.hub.metrics.connectionClosed(summary.closeCause, dropped: summary.messagesDropped)
-        self.admission.ended(summary)
+        let observers = self.endObservers
+        self.endObservers = []
+        for observer in observers {
+            observer(summary)
+        }
     }
 }
 

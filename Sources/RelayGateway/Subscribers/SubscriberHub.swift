@@ -71,15 +71,14 @@ public final class SubscriberHub: Sendable {
         transport.connection = connection
         try channel.pipeline.syncOperations.addHandler(transport)
         self.open.opened(connection)
-        try self.attach(connection, on: channel)
+        try self.attach(connection, admission, on: channel)
     }
 
     /// What every connection's start ends with, on the event loop: its topics narrowed to what its
     /// token allows, then attached to the relay, then the replay, the `subscribed` notices and
     /// the messages kept while it was away, before anything live.
-    private func attach(_ connection: SubscriberConnection, on channel: any Channel) throws {
+    private func attach(_ connection: SubscriberConnection, _ admission: SubscriberAdmission, on channel: any Channel) throws {
         let clientID = connection.clientID
-        let admission = connection.admission
         let identity = admission.identity
         let logger = self.logger
         if admission.options.envelope {
