@@ -1,3 +1,5 @@
+import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOCore
 
 /// Where the gateway reads the time and waits: token expiry, keepalive, registration TTL,
 /// idempotency and history windows all ask it, so a test can move time instead of waiting for it.
