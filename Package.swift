@@ -36,7 +36,7 @@ let package = Package(
     targets: [
         .target(
             name: "RelayCore",
-            dependencies: [.product(name: "DequeModule", package: "swift-collections")],
+            dependencies: [.product(name: "DequeModule", package: "swift-collections"), .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: fuzzed
         ),
         .target(
@@ -116,7 +116,7 @@ let package = Package(
             name: "PluginAPITests",
             dependencies: ["RelayGateway", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
-        .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
+        .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore", .product(name: "NIOPosix", package: "swift-nio")]),
         // The engine without a socket: its connection's state machine, and whole connections on
         // embedded channels.
         .testTarget(

@@ -34,10 +34,10 @@ public final class IdempotencyWindow: Sendable {
 
     public let window: Duration
     public let maxKeys: Int
-    private let clock: @Sendable () -> ContinuousClock.Instant
+    private let clock: any GatewayClock
     private let state = Mutex(State())
 
-    public init(window: Duration, maxKeys: Int, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+    public init(window: Duration, maxKeys: Int, clock: any GatewayClock = SystemClock.system) {
         self.window = window
         self.maxKeys = max(1, maxKeys)
         self.clock = clock
@@ -48,7 +48,7 @@ public final class IdempotencyWindow: Sendable {
 
     /// Checks `key` and, when it is fresh, holds it from now on.
     public func admit(_ key: Key) -> Admission {
-        let now = self.clock()
+        let now = self.clock.now
         return self.state.withLock { state in
             let expired = now - self.window
             while let first = state.arrivals.first, first.at <= expired {

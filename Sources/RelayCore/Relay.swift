@@ -55,9 +55,13 @@ public final class Relay<Connection: RelayConnection>: Sendable {
     private let state = Mutex(State())
     private let index = TopicIndex<Connection>()
     private let parked: ParkedInboxes<Connection.Message>
+    /// What registrations' idle time is measured with.
+    public let clock: any GatewayClock
 
-    public init(settings: Settings) {
+    /// - Parameter clock: measures how long registrations stay unconnected (``expireIdleRegistrations(now:)``).
+    public init(settings: Settings, clock: any GatewayClock = SystemClock.system) {
         self.currentSettings = Mutex(settings)
+        self.clock = clock
         self.parked = ParkedInboxes(capacity: settings.parkedMessages, maxBytes: settings.parkedBytes)
     }
 
@@ -71,8 +75,9 @@ public final class Relay<Connection: RelayConnection>: Sendable {
     /// Creates a registration for `userID` with the default topics.
     /// - Parameter allowing: which of the default topics it starts with (those its credentials allow).
     public func register(
-        userID: Int, allowing allowed: (String) -> Bool = { _ in true }, now: ContinuousClock.Instant = .now
+        userID: Int, allowing allowed: (String) -> Bool = { _ in true }, now: ContinuousClock.Instant? = nil
     ) -> Registration<Connection> {
+        let now = now ?? self.clock.now
         let registration = Registration<Connection>(
             id: ClientID.random(),
             userID: userID,
@@ -142,8 +147,9 @@ public final class Relay<Connection: RelayConnection>: Sendable {
     /// Does nothing if `connection` is no longer the live one (it was replaced or unregistered).
     /// Returns whether it was the live one.
     @discardableResult
-    public func detach(_ connection: Connection, from id: ClientID, now: ContinuousClock.Instant = .now) -> Bool {
-        self.state.withLock { state in
+    public func detach(_ connection: Connection, from id: ClientID, now: ContinuousClock.Instant? = nil) -> Bool {
+        let now = now ?? self.clock.now
+        return self.state.withLock { state in
             guard var registration = state.registrations[id], registration.connection === connection else { return false }
             registration.connection = nil
             registration.idleSince = now
@@ -171,7 +177,8 @@ public final class Relay<Connection: RelayConnection>: Sendable {
 
     /// Takes in a registration another node created or changed: adds it here, or brings this
     /// node's copy to the shared topics.
-    public func adopt(_ shared: SharedRegistration, now: ContinuousClock.Instant = .now) {
+    public func adopt(_ shared: SharedRegistration, now: ContinuousClock.Instant? = nil) {
+        let now = now ?? self.clock.now
         self.state.withLock { state in
             if var registration = state.registrations[shared.id], registration.userID == shared.userID {
                 guard registration.topics != shared.topics else { return }
@@ -225,8 +232,9 @@ public final class Relay<Connection: RelayConnection>: Sendable {
     /// Forgets registrations that have had no live connection for longer than the TTL.
     /// Returns how many expired.
     @discardableResult
-    public func expireIdleRegistrations(now: ContinuousClock.Instant = .now) -> Int {
+    public func expireIdleRegistrations(now: ContinuousClock.Instant? = nil) -> Int {
         guard self.settings.registrationTTL > .zero else { return 0 }
+        let now = now ?? self.clock.now
         let deadline = now - self.settings.registrationTTL
         return self.state.withLock { state in
             let expired = state.registrations.values.filter { registration in

@@ -43,6 +43,9 @@ public struct Gateway: Sendable {
     public let reloader: ConfigReloader
     /// The filters, handlers and services it was built from.
     public let plugins: Plugins
+    /// What token expiry, keepalive, registration TTL, idempotency and history windows and rate
+    /// limits read the time from (``SystemClock`` unless a test gives a ``ManualClock``).
+    public let clock: any GatewayClock
     private let logger: Logger
 
     /// Validates everything (handler and filter names, filter options) before anything binds.
@@ -50,14 +53,17 @@ public struct Gateway: Sendable {
     ///   - plugins: what the config may name: the built-in plugins, and any of the caller's.
     ///   - cluster: the backend built for the config's `cluster:` section, already connected;
     ///     nil for a single node.
+    ///   - clock: the time the gateway's windows and expiries are measured with.
     public init(
-        config: GatewayConfig, plugins: Plugins = .builtIn, cluster: (any ClusterBackend)? = nil, logger: Logger
+        config: GatewayConfig, plugins: Plugins = .builtIn, cluster: (any ClusterBackend)? = nil, logger: Logger,
+        clock: any GatewayClock = SystemClock.system
     ) throws(ConfigError) {
         self.config = config
         self.plugins = plugins
         self.cluster = cluster
         self.logger = logger
-        self.routeTable = try RouteTable(config: config, plugins: plugins, logger: logger, metrics: self.metrics)
+        self.clock = clock
+        self.routeTable = try RouteTable(config: config, plugins: plugins, logger: logger, metrics: self.metrics, clock: clock)
         var tls: [String: TLSCredentials] = [:]
         for listener in config.listeners {
             if let settings = listener.tls {
@@ -67,10 +73,10 @@ public struct Gateway: Sendable {
         self.tls = tls
         self.warnings = config.listeners.flatMap { tls[$0.name]?.warnings ?? [] }
         self.reloader = ConfigReloader(
-            config: config, routeTable: self.routeTable, plugins: plugins, metrics: self.metrics, logger: logger
+            config: config, routeTable: self.routeTable, plugins: plugins, metrics: self.metrics, logger: logger, clock: clock
         )
         let settings = config.relay
-        self.relay = Relay(settings: Self.relaySettings(settings))
+        self.relay = Relay(settings: Self.relaySettings(settings), clock: clock)
         // In a cluster every stream has the cluster's epoch: offsets come from its outbox.
         let makeEpoch: @Sendable () -> String
         if let epoch = cluster?.epoch {
@@ -81,7 +87,8 @@ public struct Gateway: Sendable {
         let history = settings.history
         self.history =
             history.isEnabled
-            ? TopicHistory(settings: HistorySettings(size: history.size, ttl: history.ttl, maxBytes: history.maxBytes), makeEpoch: makeEpoch)
+            ? TopicHistory(
+                settings: HistorySettings(size: history.size, ttl: history.ttl, maxBytes: history.maxBytes), makeEpoch: makeEpoch, clock: clock)
             : nil
     }
 
@@ -108,8 +115,9 @@ public struct Gateway: Sendable {
     }
 
     /// A single node's idempotency keys; nil when the window is 0.
-    static func idempotencyWindow(_ settings: RelaySettings) -> IdempotencyWindow? {
-        settings.idempotencyWindow > .zero ? IdempotencyWindow(window: settings.idempotencyWindow, maxKeys: settings.idempotencyMaxKeys) : nil
+    static func idempotencyWindow(_ settings: RelaySettings, clock: any GatewayClock) -> IdempotencyWindow? {
+        guard settings.idempotencyWindow > .zero else { return nil }
+        return IdempotencyWindow(window: settings.idempotencyWindow, maxKeys: settings.idempotencyMaxKeys, clock: clock)
     }
 
     /// Serves until a shutdown signal arrives or the task is cancelled.
@@ -129,7 +137,7 @@ public struct Gateway: Sendable {
         let recentUnregisters = RecentUnregisters()
         let subscribers = SubscriberHub(
             relay: self.relay, registrations: registrations, history: self.history, envelopes: self.envelopes, eventStreams: self.eventStreams,
-            logger: self.logger, metrics: self.metrics, settings: self.config.relay
+            logger: self.logger, metrics: self.metrics, clock: self.clock, settings: self.config.relay
         )
         let environment = HandlerEnvironment(
             relay: self.relay,
@@ -138,10 +146,11 @@ public struct Gateway: Sendable {
             drain: self.drain,
             routes: directory,
             publisher: publisher,
-            bus: self.cluster?.bus ?? LocalBus(publisher: publisher, idempotency: Self.idempotencyWindow(self.config.relay)),
+            bus: self.cluster?.bus ?? LocalBus(publisher: publisher, idempotency: Self.idempotencyWindow(self.config.relay, clock: self.clock)),
             registrations: registrations,
             recentUnregisters: recentUnregisters,
-            subscribers: subscribers
+            subscribers: subscribers,
+            clock: self.clock
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: RegistrationSweeper(relay: self.relay))]
         // A cluster node listens once its history is filled (see ``LiveListeners``).
@@ -160,7 +169,8 @@ public struct Gateway: Sendable {
         if let history = self.history {
             services.append(.init(service: HistoryTrimmer(history: history)))
         }
-        let serviceEnvironment = ServiceEnvironment(config: self.config, bus: environment.bus, metrics: self.metrics, logger: self.logger)
+        let serviceEnvironment = ServiceEnvironment(
+            config: self.config, bus: environment.bus, metrics: self.metrics, logger: self.logger, clock: self.clock)
         for plugin in self.plugins.services {
             // A plugin's one-off job may end without ending the gateway.
             services.append(.init(service: PluginService(plugin: plugin, environment: serviceEnvironment), successTerminationBehavior: .ignore))

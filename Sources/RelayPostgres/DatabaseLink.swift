@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import PostgresNIO
+import RelayCore
 import Synchronization
 
 /// The database could not be used; nothing was done. Its description is safe to show to clients.
@@ -17,7 +18,7 @@ final class DatabaseLink: Sendable {
     private struct State {
         var connection: PostgresConnection?
         var connecting: Task<PostgresConnection, any Error>?
-        var retryAt = ContinuousClock.now
+        var retryAt: ContinuousClock.Instant
         var backoff = Duration.milliseconds(100)
         var lastFailure = "database unreachable"
         var nextID = 0
@@ -27,12 +28,16 @@ final class DatabaseLink: Sendable {
     let url: PostgresURL
     let name: String
     private let logger: Logger
-    private let state = Mutex(State())
+    /// What the backoff is measured with.
+    private let clock: any GatewayClock
+    private let state: Mutex<State>
 
-    init(url: PostgresURL, name: String, logger: Logger) {
+    init(url: PostgresURL, name: String, logger: Logger, clock: any GatewayClock = SystemClock.system) {
         self.url = url
         self.name = name
         self.logger = logger
+        self.clock = clock
+        self.state = Mutex(State(retryAt: clock.now))
     }
 
     /// Runs `body` on the connection; closes it if `body` takes longer than `timeout`.
@@ -76,7 +81,7 @@ final class DatabaseLink: Sendable {
             if let connecting = state.connecting {
                 return .wait(connecting)
             }
-            guard ContinuousClock.now >= state.retryAt else { return .refuse(state.lastFailure) }
+            guard self.clock.now >= state.retryAt else { return .refuse(state.lastFailure) }
             state.nextID += 1
             state.attempts += 1
             let id = state.nextID
@@ -109,7 +114,7 @@ final class DatabaseLink: Sendable {
             let backoff = self.state.withLock { state in
                 state.connecting = nil
                 state.lastFailure = reason
-                state.retryAt = ContinuousClock.now + state.backoff
+                state.retryAt = self.clock.now + state.backoff
                 defer { state.backoff = min(state.backoff * 2, .seconds(2)) }
                 return state.backoff
             }

@@ -55,14 +55,15 @@ enum WhoAmIHandler {
                 return .now(.json(.ok, ByteBuffer(string: body)))
             }
             return .async(on: context.eventLoop) {
-                try await Task.sleep(for: .milliseconds(10))
+                await Task.yield()
                 return .json(.ok, ByteBuffer(string: body))
             }
         }
     }
 }
 
-/// A long-running service: counts its ticks, and says when it stopped.
+/// A long-running service: counts its ticks (one at start, then one each 10 s of the gateway's
+/// clock), and says when it stopped.
 final class Ticks: Sendable {
     let count = Atomic<Int>(0)
     let stopped = Atomic<Bool>(false)
@@ -75,7 +76,7 @@ final class Ticks: Sendable {
                 self.count.add(1, ordering: .relaxed)
                 published.increment()
                 _ = try await environment.bus.publish(topic: "ticks", userID: nil, message: "tick")
-                try await Task.sleep(for: .milliseconds(20))
+                try await environment.clock.sleep(for: .seconds(10))
             }
         }
     }
@@ -99,9 +100,10 @@ let config = """
         // A one-off job that ends at once must not end the gateway.
         let oneOff = ServicePlugin(name: "one_off") { _ in }
         let plugins = try Plugins.builtIn.adding(filters: [TenantFilter.plugin], handlers: [WhoAmIHandler.plugin], services: [ticks.plugin, oneOff])
+        let clock = ManualClock()
         let gateway = try Gateway(
             config: try ConfigLoader.parse(yaml: config, file: "plugins.yaml", environment: [:]), plugins: plugins,
-            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: clock
         )
         let port = AsyncStream.makeStream(of: Int.self)
         let serving = Task {
@@ -125,11 +127,14 @@ let config = """
         #expect(refused.body == #"{"error":"unknown tenant"}"#)
         #expect(try await get("/whoami", tenant: nil).status == 403)
 
-        try await Task.sleep(for: .milliseconds(100))
+        // The service ticked once at start; 10 s of its clock make it tick again.
+        // Waiting on the clock: the ticker's sleep and the gateway's registration sweeper.
+        try await eventually("the first tick, then the ticker asleep") { ticks.count.load(ordering: .relaxed) == 1 && clock.pending == 2 }
+        try await clock.advance(by: .seconds(10))
+        try await eventually("the second tick") { ticks.count.load(ordering: .relaxed) == 2 }
         let metrics = try await get("/metrics", tenant: nil).body
         #expect(metrics.contains(#"tenant_refused_total{filter="acme_only"} 2"#))
         #expect(metrics.contains("ticker_ticks_total"))
-        #expect(ticks.count.load(ordering: .relaxed) >= 1)
 
         try await client.shutdown()
         serving.cancel()
@@ -171,4 +176,18 @@ let config = """
             "\(error)".contains(#"unknown filter type "tenant""#)
         }
     }
+}
+
+/// Polls `condition` until it holds, or fails past `limit`.
+func eventually(_ what: String, within limit: Duration = .seconds(5), _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while !condition() {
+        guard ContinuousClock.now < deadline else { throw TimedOut(what: what) }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out: \(self.what)" }
 }

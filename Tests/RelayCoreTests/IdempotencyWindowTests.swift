@@ -1,30 +1,20 @@
-import Synchronization
 import Testing
 
 @testable import RelayCore
 
 @Suite("IdempotencyWindow")
 struct IdempotencyWindowTests {
-    /// A clock the test moves by hand.
-    final class ManualClock: Sendable {
-        let start = ContinuousClock.now
-        let elapsed = Mutex(Duration.zero)
-
-        func advance(_ duration: Duration) { self.elapsed.withLock { $0 += duration } }
-        var now: ContinuousClock.Instant { self.start + self.elapsed.withLock { $0 } }
-    }
-
     let key = IdempotencyWindow.Key(topic: "cats", id: "order-1")
 
-    @Test func aKeyIsADuplicateWithinTheWindowAndFreshAfterIt() {
+    @Test func aKeyIsADuplicateWithinTheWindowAndFreshAfterIt() async throws {
         let clock = ManualClock()
-        let window = IdempotencyWindow(window: .seconds(120), maxKeys: 10) { clock.now }
+        let window = IdempotencyWindow(window: .seconds(120), maxKeys: 10, clock: clock)
         #expect(window.admit(self.key) == .fresh)
         #expect(window.admit(self.key) == .duplicate(nil), "still being published: no position yet")
         window.record(self.key, at: StreamPosition(epoch: "e", offset: 7))
-        clock.advance(.seconds(119))
+        try await clock.advance(by: .seconds(119))
         #expect(window.admit(self.key) == .duplicate(StreamPosition(epoch: "e", offset: 7)))
-        clock.advance(.seconds(1))
+        try await clock.advance(by: .seconds(1))
         #expect(window.admit(self.key) == .fresh, "a key leaves the window after exactly `window`")
         #expect(window.count == 1)
     }
@@ -50,14 +40,14 @@ struct IdempotencyWindowTests {
         #expect(window.count == 3)
     }
 
-    @Test func expiryFreesMemory() {
+    @Test func expiryFreesMemory() async throws {
         let clock = ManualClock()
-        let window = IdempotencyWindow(window: .seconds(1), maxKeys: 100_000) { clock.now }
+        let window = IdempotencyWindow(window: .seconds(1), maxKeys: 100_000, clock: clock)
         for index in 0..<10_000 {
             _ = window.admit(IdempotencyWindow.Key(topic: "cats", id: "\(index)"))
         }
         #expect(window.count == 10_000)
-        clock.advance(.seconds(2))
+        try await clock.advance(by: .seconds(2))
         #expect(window.admit(self.key) == .fresh)
         #expect(window.count == 1)
     }

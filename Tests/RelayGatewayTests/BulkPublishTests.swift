@@ -159,11 +159,14 @@ import Testing
 
     @Test func theWindowEndsAndCanBeTurnedOff() async throws {
         let short = RunningGateway.seedYAML(relay: "relay: {idempotency_window: 1s}")
-        try await RunningGateway.with(yaml: short) { gateway in
+        let clock = ManualClock()
+        try await RunningGateway.with(yaml: short, clock: clock) { gateway in
             let body = #"{"topic": "cats", "message": "m", "id": "k"}"#
             #expect(try await HTTP.post(gateway.url("/publish"), body).json?["duplicate"] == nil)
             #expect(try await HTTP.post(gateway.url("/publish"), body).json?["duplicate"] as? Bool == true)
-            try await Task.sleep(for: .milliseconds(1200))
+            try await clock.advance(by: .milliseconds(999))
+            #expect(try await HTTP.post(gateway.url("/publish"), body).json?["duplicate"] as? Bool == true, "within the window")
+            try await clock.advance(by: .milliseconds(1))
             #expect(try await HTTP.post(gateway.url("/publish"), body).json?["duplicate"] == nil, "past the window the id is new again")
         }
         let off = RunningGateway.seedYAML(relay: "relay: {idempotency_window: 0s}")

@@ -1,4 +1,5 @@
 import Foundation
+import RelayCore
 import Testing
 
 /// The `relay-gateway` binary: `check`, config errors at start-up, and a clean stop on SIGTERM.
@@ -109,6 +110,8 @@ import Testing
         // A client in the middle of sending its request when the signal comes.
         let client = try RawSocket(port: port)
         client.send("GET /health HTTP/1.1\r\nHost: x\r\n")
+        // Fixed sleep: the server is another process, and nothing it shows says it has read the
+        // half-sent head; the signal must come after it did.
         try await Task.sleep(for: .milliseconds(200))
         running.signal(SIGTERM)
         // Draining has begun once the listener accepts no new connection.
@@ -123,8 +126,13 @@ import Testing
 
     @Test func registrationsThatNeverExpireStillServe() async throws {
         let yaml = "relay: {registration_ttl: 0}\n" + RunningGateway.seedYAML()
-        try await RunningGateway.with(yaml: yaml) { gateway in
-            try await Task.sleep(for: .milliseconds(300))
+        let clock = ManualClock()
+        try await RunningGateway.with(yaml: yaml, clock: clock) { gateway in
+            _ = try await gateway.register(userID: 1)
+            try await eventually("the sweeper waiting on the clock") { clock.pending > 0 }
+            // Three of the sweeper's rounds (every 5 s without a TTL) keep everything.
+            try await clock.advance(by: .seconds(15))
+            #expect(gateway.gateway.relay.counts.registrations == 1)
             #expect(try await HTTP.get(gateway.url("/health")).status == 200)
         }
     }

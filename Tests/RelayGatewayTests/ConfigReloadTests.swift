@@ -71,10 +71,16 @@ import Testing
 
         // A steady stream of publishes, each one's answer checked: a reset or any status but 200 fails.
         let stop = Atomic<Bool>(false)
+        let first = subscribers[0]
         let publisher = Task { () -> (published: Int, failures: [String]) in
             var published = 0
             var failures: [String] = []
             while !stop.load(ordering: .relaxed) {
+                // Paced by delivery: at most 50 messages ahead of what the first subscriber got (after its pong).
+                let sent = published
+                try? await eventually("the first subscriber keeps up", within: .seconds(20)) {
+                    stop.load(ordering: .relaxed) || sent - (first.received.count - 1) < 50
+                }
                 let body = #"{"topic": "cats", "message": "m-\#(published + 1)"}"#
                 do {
                     let answer = try await HTTP.post("\(base)/publish", body, headers: [("Authorization", "Bearer pub-secret")])
@@ -82,7 +88,6 @@ import Testing
                 } catch {
                     failures.append("\(error)")
                 }
-                try? await Task.sleep(for: .milliseconds(3))
             }
             return (published, failures)
         }
@@ -95,18 +100,20 @@ import Testing
             #expect(reload.stdout.contains("filters kept with their state: limit\n"), "the rate limiter's buckets stay: \(reload.stdout)")
             let metrics = try await HTTP.get("\(base)/metrics")
             #expect(metrics.status == (round % 2 == 1 ? 200 : 404), "reload \(round): B serves /metrics, A does not")
-            try await Task.sleep(for: .milliseconds(40))
         }
         stop.store(true, ordering: .relaxed)
         let (published, failures) = await publisher.value
         #expect(failures.isEmpty, "every publish answered 200 across the reloads: \(failures.prefix(5))")
         #expect(published > 20, "publishes ran throughout: \(published)")
 
-        // Each subscriber got its pong, then every message once, in order, and nothing else.
-        let expected = ["pong"] + (1...published).map { "m-\($0)" }
+        // Each subscriber got its pong, then every message once, in order, and nothing else: a
+        // last message marks the end (anything repeated or extra would come before it).
+        #expect(
+            try await HTTP.post("\(base)/publish", #"{"topic": "cats", "message": "end"}"#, headers: [("Authorization", "Bearer pub-secret")]).status
+                == 200)
+        let expected = ["pong"] + (1...published).map { "m-\($0)" } + ["end"]
         for (index, subscriber) in subscribers.enumerated() {
-            _ = try await subscriber.messages(expected.count, within: .seconds(20))
-            try await Task.sleep(for: .milliseconds(300))
+            try await eventually("subscriber \(index + 1) got the end", within: .seconds(20)) { subscriber.received.last == "end" }
             #expect(subscriber.received == expected, "subscriber \(index + 1): \(subscriber.received.count) messages for \(expected.count)")
         }
         // The last config (after 20 reloads: A) is what serves; B's route is gone again.

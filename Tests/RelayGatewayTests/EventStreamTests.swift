@@ -252,13 +252,19 @@ import Testing
     }
 
     @Test func idleStreamsGetACommentEveryPingInterval() async throws {
-        let yaml = RunningGateway.seedYAML(relay: "relay: {ping_interval: 300ms, ping_timeout: 1s}")
-        try await RunningGateway.with(yaml: yaml) { gateway in
+        let yaml = RunningGateway.seedYAML(relay: "relay: {ping_interval: 30s, ping_timeout: 60s}")
+        let clock = ManualClock()
+        try await RunningGateway.with(yaml: yaml, clock: clock) { gateway in
             let id = Self.id(of: try await gateway.register(userID: 1))
             let stream = try await EventStreamClient(port: gateway.port, path: "/events/\(id)")
-            #expect(await stream.read(until: ": ping\n\n\r\n", timeout: .seconds(3)))
-            // A client that says nothing is not timed out (it cannot answer pings): still attached.
-            try await Task.sleep(for: .milliseconds(1300))
+            try await eventually("attached") { gateway.gateway.relay.counts.connections == 1 }
+            try await clock.advance(by: .seconds(30) - .milliseconds(1))
+            #expect(!stream.rawBody.contains(": ping"), "no comment before the interval")
+            try await clock.advance(by: .milliseconds(1))
+            #expect(await stream.read(until: ": ping\n\n\r\n", timeout: .seconds(5)))
+            // A client that says nothing is not timed out (it cannot answer pings): still attached
+            // well past the timeout.
+            try await clock.advance(by: .seconds(120))
             #expect(gateway.gateway.relay.counts.connections == 1)
             #expect(try await gateway.publish(topic: "cats", message: "still here") == 1)
             #expect(try await stream.messages(1) == ["still here"])

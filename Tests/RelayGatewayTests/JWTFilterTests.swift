@@ -129,15 +129,23 @@ import Testing
         #expect(scan(#"{"a":{"b":1},"b":2}"#) == nil)
     }
 
+    /// A gateway's clock that starts on a whole second, so a token's `exp` can be exact.
+    static func manualClock() -> ManualClock {
+        ManualClock(secondsSince1970: Date().timeIntervalSince1970.rounded(.down))
+    }
+
     /// A token sent again is not verified again, but its claims are checked each time.
     @Test func aTokenSentAgainIsCheckedAgainstTheClockEachTime() async throws {
         let tokens = try await TestTokens.make()
-        try await RunningGateway.with(yaml: Self.yaml(filters: "  apps: {type: jwt, secret: hmac}")) { gateway in
-            let token = try await tokens.token(.hs256(TestTokens.secret), ["sub": 1], expiresIn: 2)
+        let clock = Self.manualClock()
+        try await RunningGateway.with(yaml: Self.yaml(filters: "  apps: {type: jwt, secret: hmac}"), clock: clock) { gateway in
+            let token = try await tokens.token(.hs256(TestTokens.secret), ["sub": 1, "exp": .number(clock.secondsSince1970 + 2)])
             for _ in 0..<3 {
                 #expect(try await Self.publish(gateway, token: token).status == 200)
             }
-            try await Task.sleep(for: .seconds(3))
+            try await clock.advance(by: .seconds(2) - .milliseconds(1))
+            #expect(try await Self.publish(gateway, token: token).status == 200)
+            try await clock.advance(by: .milliseconds(1))
             let late = try await Self.publish(gateway, token: token)
             #expect(late.status == 401)
             #expect(late.error == "token expired")
@@ -178,12 +186,15 @@ import Testing
         let filters = """
               apps: {type: jwt, jwks: "\(tokens.jwks)", leeway: 30s}
             """
-        try await RunningGateway.with(yaml: Self.yaml(filters: filters)) { gateway in
+        let clock = Self.manualClock()
+        try await RunningGateway.with(yaml: Self.yaml(filters: filters), clock: clock) { gateway in
             #expect(try await Self.publish(gateway, token: tokens.token(.es256(kid: "ec-1"), ["sub": 1])).status == 200)
             #expect(try await Self.publish(gateway, token: tokens.token(.eddsa(kid: "ed-1"), ["sub": 1])).status == 200)
-            // Within the leeway, an expired token still passes; past it, not.
-            #expect(try await Self.publish(gateway, token: tokens.token(.eddsa(kid: "ed-1"), ["sub": 1], expiresIn: -10)).status == 200)
-            #expect(try await Self.publish(gateway, token: tokens.token(.eddsa(kid: "ed-1"), ["sub": 1], expiresIn: -40)).error == "token expired")
+            // Within the leeway, an expired token still passes; at its end, not.
+            let lapsed = try await tokens.token(.eddsa(kid: "ed-1"), ["sub": 1, "exp": .number(clock.secondsSince1970 - 29)])
+            #expect(try await Self.publish(gateway, token: lapsed).status == 200)
+            try await clock.advance(by: .seconds(1))
+            #expect(try await Self.publish(gateway, token: lapsed).error == "token expired")
             let stranger = try await TestTokens.make()
             let forged = try await Self.publish(gateway, token: stranger.token(.es256(kid: "ec-1"), ["sub": 1]))
             #expect(forged.error == "token signature does not verify")
@@ -264,8 +275,10 @@ import Testing
     /// the user, its topic rights bound `?topics=`, and its expiry ends the stream.
     @Test func anEventStreamIsHeldToItsToken() async throws {
         let tokens = try await TestTokens.make()
-        try await RunningGateway.with(yaml: Self.yaml(filters: "  apps: {type: jwt, secret: hmac}")) { gateway in
-            let token = try await tokens.token(.hs256(TestTokens.secret), ["sub": 5, "topics": ["news", "chat.*"]], expiresIn: 6)
+        let clock = Self.manualClock()
+        try await RunningGateway.with(yaml: Self.yaml(filters: "  apps: {type: jwt, secret: hmac}"), clock: clock) { gateway in
+            let expiry: JSONValue = .number(clock.secondsSince1970 + 60)
+            let token = try await tokens.token(.hs256(TestTokens.secret), ["sub": 5, "topics": ["news", "chat.*"], "exp": expiry])
             let url = try await gateway.register(userID: 5, headers: [("Authorization", "Bearer \(token)")])
             let id = String(url.split(separator: "/").last!)
             let other = try await tokens.token(.hs256(TestTokens.secret), ["sub": 6])
@@ -279,6 +292,9 @@ import Testing
             let publisher = [("Authorization", "Bearer \(token)")]
             #expect(try await gateway.publish(topic: "chat.1", message: "yes", headers: publisher) == 1)
             #expect(try await stream.messages(1) == ["yes"])
+            try await clock.advance(by: .seconds(60) - .milliseconds(1))
+            #expect(gateway.gateway.relay.counts.connections == 1, "open until the clock reaches exp")
+            try await clock.advance(by: .milliseconds(1))
             await stream.readToEnd(timeout: .seconds(10))
             #expect(stream.events.last == ["event": "close", "data": "token expired"])
         }
@@ -305,13 +321,15 @@ import Testing
 
     @Test func aWebSocketClosesAtExpiryUnlessItsTokenIsRenewed() async throws {
         let tokens = try await TestTokens.make()
+        let clock = Self.manualClock()
         let filters = """
               apps: {type: jwt, secret: hmac}
             """
-        try await RunningGateway.with(yaml: Self.yaml(filters: filters)) { gateway in
+        try await RunningGateway.with(yaml: Self.yaml(filters: filters), clock: clock) { gateway in
             let long = try await tokens.token(.hs256(TestTokens.secret), ["sub": 5], expiresIn: 600)
             let auth = [("Authorization", "Bearer \(long)")]
-            let short = try await tokens.token(.hs256(TestTokens.secret), ["sub": 5, "topics": ["news", "chat.1"]], expiresIn: 6)
+            let expiry: JSONValue = .number(clock.secondsSince1970 + 60)
+            let short = try await tokens.token(.hs256(TestTokens.secret), ["sub": 5, "topics": ["news", "chat.1"], "exp": expiry])
 
             let lapsing = try await TestSubscriber.connect(try await gateway.register(userID: 5, headers: auth) + "?token=\(short)")
             let renewing = try await TestSubscriber.connect(try await gateway.register(userID: 5, headers: auth) + "?token=\(short)")
@@ -332,10 +350,13 @@ import Testing
             #expect(frames[3] == #"{"notice":"topics no longer allowed by the token: chat.1"}"#)
             #expect(frames[4].hasPrefix(#"{"token":"accepted","expires_at":"#))
 
+            try await clock.advance(by: .seconds(60) - .milliseconds(1))
+            #expect(gateway.gateway.relay.counts.connections == 2, "open until the clock reaches exp")
+            // The clock runs what came due (the lapsing one's expiry; the renewed one's was replaced) before it returns.
+            try await clock.advance(by: .milliseconds(1))
             let closed = try await lapsing.closeFrame(within: .seconds(10))
             #expect(closed?.closeCode == .policyViolation)
             #expect(closed?.reason == "token expired")
-            try await Task.sleep(for: .seconds(1))
             #expect(try await gateway.publish(topic: "news", message: "still here", headers: auth) == 1)
             #expect(try await renewing.message(6) == "still here")
             #expect(renewing.received.count == 6)

@@ -1,10 +1,16 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// Per-topic history, envelope mode and resume, against the real server with real WebSockets.
 @Suite struct ResumeTests {
     static func yaml(size: Int = 100, extra: String = "") -> String {
         RunningGateway.seedYAML(relay: "relay:\n  history: {size: \(size), ttl: 1m\(extra)}")
+    }
+
+    /// How many publishes were answered so far.
+    final class Published: Sendable {
+        let count = Atomic<Int>(0)
     }
 
     /// One envelope frame, or a notice.
@@ -86,21 +92,29 @@ import Testing
             var subscriber = try await TestSubscriber.connect(url + "?envelope=1")
             // The position to resume from until a message has been seen.
             let subscribed = try #require(try await Self.frames(subscriber, 1, type: "subscribed").first)
+            let published = Published()
             let publisher = Task {
                 for index in 1...total {
                     _ = try await Self.publish(gateway, "m\(index)")
+                    published.count.store(index, ordering: .relaxed)
                 }
+            }
+            /// Returns once `count` more publishes were answered (or all of them were).
+            func publishes(_ count: Int) async throws {
+                let target = min(total, published.count.load(ordering: .relaxed) + count)
+                try await eventually("\(count) more publishes", within: .seconds(20)) { published.count.load(ordering: .relaxed) >= target }
             }
             var offsets: [UInt64] = []
             var epoch = try #require(subscribed.epoch)
             for round in 0..<6 {
-                try await Task.sleep(for: .milliseconds(40))
+                // Connected while some are published, then away while more are, longer each round.
+                try await publishes(10)
                 try await subscriber.close()
                 let frames = try subscriber.received.map(Frame.init)
                 offsets += frames.compactMap { $0.type == nil ? $0.offset : nil }
                 epoch = frames.compactMap(\.epoch).last ?? epoch
                 let since = "?since=cats:\(epoch):\(offsets.last ?? subscribed.offset ?? 0)"
-                try await Task.sleep(for: .milliseconds(round * 10))
+                try await publishes(round * 5)
                 subscriber = try await TestSubscriber.connect(url + since)
             }
             try await publisher.value

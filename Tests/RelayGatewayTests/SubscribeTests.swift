@@ -1,3 +1,4 @@
+import RelayCore
 import Testing
 import WSClient
 
@@ -139,11 +140,19 @@ import WSClient
     }
 
     @Test func unconnectedRegistrationsExpireAfterTheTTL() async throws {
-        let yaml = RunningGateway.seedYAML(relay: "relay: {registration_ttl: 2s}")
-        try await RunningGateway.with(yaml: yaml) { gateway in
+        let yaml = RunningGateway.seedYAML(relay: "relay: {registration_ttl: 60s}")
+        let clock = ManualClock()
+        try await RunningGateway.with(yaml: yaml, clock: clock) { gateway in
             let url = try await gateway.register(userID: 1)
             let kept = try await TestSubscriber.connect(try await gateway.register(userID: 2))
-            try await eventually("expiry") { gateway.gateway.relay.counts.registrations == 1 }
+            try await eventually("attached, and the sweeper waiting on the clock") {
+                gateway.gateway.relay.counts.connections == 1 && clock.pending > 0
+            }
+            // The sweeper runs every 5 s of the clock: each round before the TTL keeps it.
+            try await clock.advance(by: .seconds(60) - .milliseconds(1))
+            #expect(gateway.gateway.relay.counts.registrations == 2)
+            try await clock.advance(by: .milliseconds(1))
+            #expect(gateway.gateway.relay.counts.registrations == 1, "the round at the TTL forgot it")
             let answer = try await HTTP.upgradeAttempt(url.replacingOccurrences(of: "ws://", with: "http://"))
             #expect(answer.status == 404)
             #expect(try await gateway.publish(topic: "cats", message: "still here") == 1)

@@ -157,9 +157,13 @@ import Testing
         #expect(repeated.filter(\.duplicate).allSatisfy { $0.id == 0 && $0.recipients == 0 })
         let stored = try await Self.readAll(url)
         #expect(stored.map(\.payload) == ["m", "m", "n", "no key"], "duplicates are never appended, so no node delivers them")
-        // Past the window the key is new again; a writer without a window does not check keys.
-        try await Task.sleep(for: .milliseconds(2100))
-        #expect(try await writers[1].append(.publish(topic: "cats", userID: nil, message: "m", idempotencyKey: "k1")).duplicate == false)
+        // Past the window (as the database's clock counts it) the key is new again: a repeat is
+        // refused, and appends nothing, until the first that is not. A writer without a window
+        // does not check keys.
+        try await waitUntil("k1 leaves the window") {
+            try await writers[1].append(.publish(topic: "cats", userID: nil, message: "m", idempotencyKey: "k1")).duplicate == false
+        }
+        #expect(try await Self.readAll(url).map(\.payload) == ["m", "m", "n", "no key", "m"], "the repeats within the window appended nothing")
         let unchecked = OutboxWriter(link: DatabaseLink(url: url, name: "plain", logger: Self.logger), timeout: .seconds(10), logger: Self.logger)
         #expect(try await unchecked.append(.publish(topic: "cats", userID: nil, message: "m", idempotencyKey: "k1")).duplicate == false)
         for writer in writers + [unchecked] { await writer.close() }
@@ -239,17 +243,31 @@ import Testing
     @Test func anUnreachableDatabaseFailsFastAndBacksOff() async throws {
         // Nothing listens on port 1 of loopback.
         let url = try PostgresURL("postgres://relay@127.0.0.1:1/relay")
-        let link = DatabaseLink(url: url, name: "nowhere", logger: Self.logger)
+        // The backoff is measured on a clock the test moves: a busy machine changes nothing.
+        let clock = ManualClock()
+        let link = DatabaseLink(url: url, name: "nowhere", logger: Self.logger, clock: clock)
         let writer = OutboxWriter(link: link, timeout: .seconds(2), logger: Self.logger)
-        let started = ContinuousClock.now
-        for _ in 0..<20 {
-            await #expect(throws: ClusterUnavailable.self) { _ = try await writer.append(.publish(topic: "t", userID: nil, message: "m")) }
+        func refused(_ count: Int) async {
+            for _ in 0..<count {
+                await #expect(throws: ClusterUnavailable.self) { _ = try await writer.append(.publish(topic: "t", userID: nil, message: "m")) }
+            }
         }
+        let started = ContinuousClock.now
+        await refused(20)
         // Waiting out the 2 s timeout each would take 40 s; refusals take milliseconds (allow for
         // a machine busy with every other test).
         #expect(ContinuousClock.now - started < .seconds(10), "refused at once, not after a timeout")
-        // Between attempts the backoff (100 ms, doubling) refuses without trying.
-        #expect(link.connectionAttempts < 5, "\(link.connectionAttempts) attempts for 20 appends")
+        #expect(link.connectionAttempts == 1, "within the backoff, appends are refused without trying")
+        // The backoff starts at 100 ms and doubles: attempts at 100 ms, then 200 ms after that.
+        try await clock.advance(by: .milliseconds(100))
+        await refused(5)
+        #expect(link.connectionAttempts == 2)
+        try await clock.advance(by: .milliseconds(199))
+        await refused(5)
+        #expect(link.connectionAttempts == 2)
+        try await clock.advance(by: .milliseconds(1))
+        await refused(5)
+        #expect(link.connectionAttempts == 3)
     }
 
     @Test func theFollowerHandsOverEveryRowInOrderAndFromWhereItStarts() async throws {

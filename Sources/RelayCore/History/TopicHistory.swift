@@ -35,19 +35,25 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
     public let settings: HistorySettings
     private let shards: [Shard]
     private let makeEpoch: @Sendable () -> String
+    /// What `ttl` is measured with, when a call gives no `now`.
+    public let clock: any GatewayClock
     /// Global publish order, drawn under the shard lock, so each shard's items are increasing.
     private let nextSeq = Atomic<UInt64>(0)
     /// Bytes counted against `settings.maxBytes`, over all shards.
     private let totalBytes = Atomic<Int>(0)
 
-    /// - Parameter makeEpoch: the epoch of each new stream; must return a non-empty string that
-    ///   differs from the epochs of earlier streams of the same topic (random is fine).
+    /// - Parameters:
+    ///   - makeEpoch: the epoch of each new stream; must return a non-empty string that
+    ///     differs from the epochs of earlier streams of the same topic (random is fine).
+    ///   - clock: when messages were published, for `ttl`.
     public init(
         settings: HistorySettings,
         shardCount: Int = 64,
-        makeEpoch: @escaping @Sendable () -> String = TopicHistory.randomEpoch
+        makeEpoch: @escaping @Sendable () -> String = TopicHistory.randomEpoch,
+        clock: any GatewayClock = SystemClock.system
     ) {
         self.settings = settings
+        self.clock = clock
         // A plain loop: `map { _ in Shard() }` trips a compiler crash when this initializer is
         // specialized across modules (-cross-module-optimization, Swift 6.3.1).
         var shards: [Shard] = []
@@ -80,11 +86,11 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
         userID: Int?,
         payload: Payload,
         bytes: Int,
-        now: ContinuousClock.Instant = .now,
+        now: ContinuousClock.Instant? = nil,
         _ body: (StreamPosition) throws -> R
     ) rethrows -> R {
         // Without a given position every append is new, so `body` always runs.
-        try self.store(topic: topic, userID: userID, payload: payload, bytes: bytes, at: nil, now: now, body)!
+        try self.store(topic: topic, userID: userID, payload: payload, bytes: bytes, at: nil, now: now ?? self.clock.now, body)!
     }
 
     /// Stores a message that something else numbered (a cluster's outbox) at `position`, and runs
@@ -98,10 +104,10 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
         payload: Payload,
         bytes: Int,
         at position: StreamPosition,
-        now: ContinuousClock.Instant = .now,
+        now: ContinuousClock.Instant? = nil,
         _ body: (StreamPosition) throws -> R
     ) rethrows -> R? {
-        try self.store(topic: topic, userID: userID, payload: payload, bytes: bytes, at: position, now: now, body)
+        try self.store(topic: topic, userID: userID, payload: payload, bytes: bytes, at: position, now: now ?? self.clock.now, body)
     }
 
     private func store<R>(
@@ -168,8 +174,9 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
         topic: String,
         since: StreamPosition,
         forUser userID: Int,
-        now: ContinuousClock.Instant = .now
+        now: ContinuousClock.Instant? = nil
     ) -> Replay<Payload> {
+        let now = now ?? self.clock.now
         let deadline: ContinuousClock.Instant? = self.settings.ttl > .zero ? now - self.settings.ttl : nil
         return self.shard(for: topic).state.withLock { state in
             guard let stream = state.streams[topic] else {
@@ -218,7 +225,8 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
     /// even if the topic had never been published to. A created stream counts as published `now`
     /// for `trim`, and costs `HistorySettings.streamOverhead`.
     @discardableResult
-    public func openStream(_ topic: String, now: ContinuousClock.Instant = .now) -> StreamPosition {
+    public func openStream(_ topic: String, now: ContinuousClock.Instant? = nil) -> StreamPosition {
+        let now = now ?? self.clock.now
         defer { self.enforceByteCap() }
         let shard = self.shard(for: topic)
         return shard.state.withLock { state in
@@ -237,8 +245,9 @@ public final class TopicHistory<Payload: Sendable>: Sendable {
     /// Drops messages published `ttl` or longer before `now`, and streams that hold no messages
     /// and were last published to `ttl` or longer ago (a later publish starts a new stream with a
     /// new epoch). Does nothing when `ttl` is `.zero`. Meant to run about once a second.
-    public func trim(now: ContinuousClock.Instant = .now) {
+    public func trim(now: ContinuousClock.Instant? = nil) {
         guard self.settings.ttl > .zero else { return }
+        let now = now ?? self.clock.now
         let deadline = now - self.settings.ttl
         for shard in self.shards {
             shard.state.withLock { state in

@@ -1,5 +1,6 @@
 import Logging
 import RelayConfig
+import RelayCore
 import RelayHTTP
 
 /// A filter instance: it runs ahead of the relay handlers, on plain HTTP routes and on WebSocket
@@ -15,11 +16,15 @@ public struct FilterEnvironment: Sendable {
     /// Where filters count what they refuse, and where a plugin makes its own metrics
     /// (``RelayMetrics/makeCounter(name:help:labels:)``).
     public let metrics: RelayMetrics
+    /// The gateway's clock: what a filter with windows or expiries (a rate limit, token expiry)
+    /// reads the time from, so a test can move it (``ManualClock``).
+    public let clock: any GatewayClock
 
-    public init(tokens: [TokenDeclaration], logger: Logger, metrics: RelayMetrics) {
+    public init(tokens: [TokenDeclaration], logger: Logger, metrics: RelayMetrics, clock: any GatewayClock = SystemClock.system) {
         self.tokens = tokens
         self.logger = logger
         self.metrics = metrics
+        self.clock = clock
     }
 
     /// The secret of the token that `node` names (a name declared under `tokens:`); a name not

@@ -45,7 +45,7 @@ struct RateLimitFilter: RequestFilter {
         return RateLimitFilter(
             name: declaration.name,
             key: key,
-            buckets: TokenBuckets(perSecond: rate.perSecond, burst: burst, maxKeys: maxKeys),
+            buckets: TokenBuckets(perSecond: rate.perSecond, burst: burst, maxKeys: maxKeys, clock: environment.clock),
             metrics: environment.metrics
         )
     }

@@ -1,3 +1,4 @@
+import RelayCore
 import Synchronization
 
 /// Token buckets by key, bounded in memory: the table is split into independently locked shards,
@@ -24,9 +25,12 @@ final class TokenBuckets: Sendable {
     let burst: Int
     private let shards: [Shard]
     private let maxKeysPerShard: Int
+    /// What refills are measured with, when ``take(key:now:)`` is given no time.
+    private let clock: any GatewayClock
 
-    init(perSecond: Double, burst: Int, maxKeys: Int, shardCount: Int = 16) {
+    init(perSecond: Double, burst: Int, maxKeys: Int, shardCount: Int = 16, clock: any GatewayClock = SystemClock.system) {
         self.perSecond = perSecond
+        self.clock = clock
         self.burst = burst
         let shardCount = max(1, min(shardCount, maxKeys))
         self.shards = (0..<shardCount).map { _ in Shard() }
@@ -39,7 +43,8 @@ final class TokenBuckets: Sendable {
     /// How many keys are tracked now.
     var count: Int { self.shards.reduce(0) { total, shard in total + shard.buckets.withLock { $0.count } } }
 
-    func take(key: String, now: ContinuousClock.Instant = .now) -> Decision {
+    func take(key: String, now: ContinuousClock.Instant? = nil) -> Decision {
+        let now = now ?? self.clock.now
         let shard = self.shards[Int(UInt(bitPattern: key.hashValue) % UInt(self.shards.count))]
         return shard.buckets.withLock { buckets in
             var bucket: Bucket

@@ -28,6 +28,8 @@ public struct HandlerEnvironment: Sendable {
     let recentUnregisters: RecentUnregisters
     /// Turns accepted subscriber requests into live connections.
     var subscribers: SubscriberHub
+    /// The gateway's clock (``Gateway/clock``).
+    public let clock: any GatewayClock
     /// The listener whose router the handler is built for.
     public internal(set) var listenerName = ""
     /// That listener's `max_connections`, if it has one.

@@ -1,8 +1,9 @@
 import RelayCore
 import ServiceLifecycle
 
-/// Drops history entries past `relay.history.ttl` (and idle streams) about once a second, so
-/// memory goes back down after a burst even if nobody reads the topics again.
+/// Drops history entries past `relay.history.ttl` (and idle streams) about once a second, as the
+/// history's clock counts time, so memory goes back down after a burst even if nobody reads the
+/// topics again.
 struct HistoryTrimmer: Service {
     let history: TopicHistory<PublishedMessage>
 
@@ -12,11 +13,8 @@ struct HistoryTrimmer: Service {
     }
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: self.interval)
-                self.history.trim()
-            }
+        await ClockRounds.run(every: self.interval, clock: self.history.clock) {
+            self.history.trim()
         }
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import RelayConfig
+import RelayCore
 import RelayHTTP
 import Synchronization
 
@@ -44,12 +45,14 @@ public final class ConfigReloader: Sendable {
     private let plugins: Plugins
     private let metrics: RelayMetrics
     private let logger: Logger
+    private let clock: any GatewayClock
 
-    init(config: GatewayConfig, routeTable: RouteTable, plugins: Plugins, metrics: RelayMetrics, logger: Logger) {
+    init(config: GatewayConfig, routeTable: RouteTable, plugins: Plugins, metrics: RelayMetrics, logger: Logger, clock: any GatewayClock) {
         self.state = Mutex(State(config: config, routeTable: routeTable))
         self.plugins = plugins
         self.metrics = metrics
         self.logger = logger
+        self.clock = clock
     }
 
     func started(_ serving: Serving) {
@@ -91,7 +94,8 @@ public final class ConfigReloader: Sendable {
     private func apply(_ new: GatewayConfig) async throws(ConfigError) -> ReloadSummary {
         let (old, previous, running) = self.state.withLock { ($0.config, $0.routeTable, $0.serving) }
         try Self.refuseWhatNeedsARestart(from: old, to: new)
-        let routeTable = try RouteTable(config: new, plugins: self.plugins, logger: self.logger, metrics: self.metrics, previous: previous)
+        let routeTable = try RouteTable(
+            config: new, plugins: self.plugins, logger: self.logger, metrics: self.metrics, clock: self.clock, previous: previous)
         var credentials: [String: TLSCredentials] = [:]
         for listener in new.listeners {
             if let tls = listener.tls { credentials[listener.name] = try TLSCredentials(tls) }

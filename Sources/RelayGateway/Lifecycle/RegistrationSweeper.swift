@@ -1,7 +1,8 @@
 import RelayCore
 import ServiceLifecycle
 
-/// Forgets registrations that stayed unconnected past `relay.registration_ttl`, a few times per TTL.
+/// Forgets registrations that stayed unconnected past `relay.registration_ttl`, a few times per
+/// TTL, as the relay's clock counts time.
 struct RegistrationSweeper: Service {
     let relay: Relay<SubscriberConnection>
 
@@ -13,11 +14,8 @@ struct RegistrationSweeper: Service {
     }
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: self.interval)
-                self.relay.expireIdleRegistrations()
-            }
+        await ClockRounds.run(every: self.interval, clock: self.relay.clock) {
+            self.relay.expireIdleRegistrations()
         }
     }
 }

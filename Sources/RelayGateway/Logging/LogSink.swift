@@ -34,8 +34,11 @@ public final class LogSink: Sendable {
     /// Lines dropped so far because a buffer was full.
     public var droppedLines: Int { self.dropped.load(ordering: .relaxed) }
 
-    init(descriptor: Int32) {
+    /// - Parameter writer: whether a thread of its own writes the buffers out; without it only
+    ///   ``flush()`` does (a test then decides when the output keeps up).
+    init(descriptor: Int32, writer: Bool = true) {
         self.descriptor = descriptor
+        guard writer else { return }
         let thread = Thread(block: { [self] in self.writeForever() })
         thread.name = "relay-log-writer"
         thread.start()

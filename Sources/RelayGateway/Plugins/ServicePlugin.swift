@@ -1,5 +1,6 @@
 import Logging
 import RelayConfig
+import RelayCore
 import ServiceLifecycle
 
 /// A long-running task that starts with the gateway and stops with it: a plugin's poller, a
@@ -13,7 +14,7 @@ import ServiceLifecycle
 /// let heartbeat = ServicePlugin(name: "heartbeat") { environment in
 ///     while !Task.isCancelled {
 ///         _ = try await environment.bus.publish(topic: "heartbeat", userID: nil, message: "tick")
-///         try await Task.sleep(for: .seconds(10))
+///         try await environment.clock.sleep(for: .seconds(10))
 ///     }
 /// }
 /// ```
@@ -38,6 +39,9 @@ public struct ServiceEnvironment: Sendable {
     /// Where the plugin makes its own metrics (``RelayMetrics/makeCounter(name:help:labels:)``).
     public let metrics: RelayMetrics
     public let logger: Logger
+    /// The gateway's clock: a service that waits between rounds can wait on it
+    /// (`try await environment.clock.sleep(for: .seconds(10))`), so a test moves its time.
+    public let clock: any GatewayClock
 }
 
 /// A ``ServicePlugin`` as one of the gateway's services.

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Logging
 import RelayConfig
+import RelayCore
 
 /// The config turned into what the engine serves: per listener, its filters and its routes, each
 /// route with its method, handler and filters, all names resolved and all options validated.
@@ -55,12 +56,13 @@ public struct RouteTable: Sendable {
         plugins: Plugins = .builtIn,
         logger: Logger,
         metrics: RelayMetrics = RelayMetrics(),
+        clock: any GatewayClock = SystemClock.system,
         previous: RouteTable? = nil
     ) throws(ConfigError) {
         let registry = plugins.filters
         let handlers = plugins.handlers
         var built: [String: Filter] = [:]
-        let environment = FilterEnvironment(tokens: config.tokens, logger: logger, metrics: metrics)
+        let environment = FilterEnvironment(tokens: config.tokens, logger: logger, metrics: metrics, clock: clock)
         let sameTokens =
             previous.map { previous in
                 previous.tokens.count == config.tokens.count && zip(previous.tokens, config.tokens).allSatisfy { $0.declaresTheSame(as: $1) }

@@ -63,7 +63,7 @@ public final class SubscriberConnection: RelayConnection, @unchecked Sendable {
 
     // Keepalive: pinged by the loop's sweep; a transport whose keepalive wants an answer closes
     // a connection silent for `ping_timeout`.
-    var lastHeard = NIODeadline.now()
+    var lastHeard: ContinuousClock.Instant
     private var sweep: KeepaliveSweep?
 
     /// Its credentials (a `jwt` filter's identity and token), if it was opened with some.
@@ -80,6 +80,7 @@ public final class SubscriberConnection: RelayConnection, @unchecked Sendable {
         self.transport = transport
         self.hub = hub
         self.eventLoop = eventLoop
+        self.lastHeard = hub.clock.now
         self.credentials = admission.identity.map { SubscriberCredentials($0, token: admission.credential) }
     }
 
@@ -137,7 +138,7 @@ public final class SubscriberConnection: RelayConnection, @unchecked Sendable {
         }
         self.flushBatch = FlushBatch.current(on: context.eventLoop)
         if let interval = self.hub.pingInterval {
-            self.sweep = KeepaliveSweep.current(on: context.eventLoop, interval: interval)
+            self.sweep = KeepaliveSweep.current(on: context.eventLoop, interval: interval, clock: self.hub.clock)
             self.sweep?.add(self)
         }
         self.startCredentialsClock()
@@ -145,7 +146,7 @@ public final class SubscriberConnection: RelayConnection, @unchecked Sendable {
 
     /// Ends the connection at its credentials' expiry, unless renewed first.
     func startCredentialsClock() {
-        self.credentials?.start(on: self.eventLoop) { [weak self] in
+        self.credentials?.start(on: self.eventLoop, clock: self.hub.clock) { [weak self] in
             self?.end(.tokenExpired, afterQueued: false)
         }
     }
@@ -160,12 +161,12 @@ public final class SubscriberConnection: RelayConnection, @unchecked Sendable {
 
     /// The client sent something: it is alive.
     func heard() {
-        self.lastHeard = .now()
+        self.lastHeard = self.hub.clock.now
     }
 
     /// Called by the event loop's ``KeepaliveSweep`` every `ping_interval`.
     func keepaliveTick() {
-        if self.transport.keepaliveWantsAnswer, NIODeadline.now() - self.lastHeard > self.hub.pingTimeout {
+        if self.transport.keepaliveWantsAnswer, self.hub.clock.now - self.lastHeard > self.hub.pingTimeout {
             self.leaveSweep()
             self.end(.pingTimeout, afterQueued: false)
         } else if let context {

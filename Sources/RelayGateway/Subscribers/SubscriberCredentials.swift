@@ -1,5 +1,5 @@
-import Foundation
 import NIOCore
+import RelayCore
 import RelayHTTP
 
 /// A subscriber's credentials, on its event loop: the token it holds now, the identity that token
@@ -11,8 +11,9 @@ final class SubscriberCredentials {
     private(set) var token: String?
     /// A renewal or a reload's recheck under way: one at a time, so an older answer never wins.
     var checking = false
-    private var expiry: Scheduled<Void>?
+    private var expiry: ScheduledWork?
     private var eventLoop: (any EventLoop)?
+    private var clock: (any GatewayClock)?
     private var onExpiry: (() -> Void)?
 
     init(_ identity: RequestIdentity, token: String?) {
@@ -20,9 +21,10 @@ final class SubscriberCredentials {
         self.token = token
     }
 
-    /// Starts the clock: `expire` runs at the credentials' expiry.
-    func start(on eventLoop: any EventLoop, expire: @escaping () -> Void) {
+    /// Starts the clock: `expire` runs at the credentials' expiry, as `clock` tells it.
+    func start(on eventLoop: any EventLoop, clock: any GatewayClock, expire: @escaping () -> Void) {
         self.eventLoop = eventLoop
+        self.clock = clock
         self.onExpiry = expire
         self.schedule()
     }
@@ -43,16 +45,17 @@ final class SubscriberCredentials {
         self.expiry = nil
         self.onExpiry = nil
         self.eventLoop = nil
+        self.clock = nil
     }
 
     private func schedule() {
         self.expiry?.cancel()
         self.expiry = nil
-        guard let eventLoop = self.eventLoop, let expiresAt = self.identity.expiresAt else { return }
-        // Claims are bounded when read (JWTVerifier), so this fits a TimeAmount.
-        let delay = min(max(0, expiresAt - Date().timeIntervalSince1970), 1e10)
+        guard let eventLoop = self.eventLoop, let clock = self.clock, let expiresAt = self.identity.expiresAt else { return }
+        // Claims are bounded when read (JWTVerifier), so this fits a Duration in nanoseconds.
+        let delay = min(max(0, expiresAt - clock.secondsSince1970), 1e10)
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        self.expiry = eventLoop.scheduleTask(in: .milliseconds(Int64((delay * 1000).rounded(.up)))) {
+        self.expiry = clock.schedule(after: .nanoseconds(Int64((delay * 1e9).rounded(.up))), on: eventLoop) {
             bound.value.onExpiry?()
         }
     }

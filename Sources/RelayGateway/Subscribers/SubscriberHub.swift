@@ -20,15 +20,17 @@ public final class SubscriberHub: Sendable {
     /// Every open subscriber connection, for a reload to check again (shared by every hub of the gateway).
     let open: OpenSubscribers
     let settings: RelaySettings
-    /// `settings`' durations as the event loop counts them, converted once.
+    /// What token expiry and keepalive are timed with.
+    let clock: any GatewayClock
+    /// `settings`' flush window as the event loop counts it, converted once.
     let flushWindow: TimeAmount
-    let pingInterval: TimeAmount?
-    let pingTimeout: TimeAmount
+    let pingInterval: Duration?
+    let pingTimeout: Duration
 
     init(
         relay: Relay<SubscriberConnection>, registrations: any RegistrationStore, history: TopicHistory<PublishedMessage>?,
         envelopes: ClientDemand, eventStreams: ClientDemand, logger: Logger, metrics: RelayMetrics, open: OpenSubscribers = OpenSubscribers(),
-        settings: RelaySettings
+        clock: any GatewayClock, settings: RelaySettings
     ) {
         self.relay = relay
         self.registrations = registrations
@@ -39,16 +41,18 @@ public final class SubscriberHub: Sendable {
         self.metrics = metrics
         self.open = open
         self.settings = settings
+        self.clock = clock
         self.flushWindow = TimeAmount(settings.flushWindow)
-        self.pingInterval = settings.pingInterval > .zero ? TimeAmount(settings.pingInterval) : nil
-        self.pingTimeout = TimeAmount(settings.pingTimeout)
+        self.pingInterval = settings.pingInterval > .zero ? settings.pingInterval : nil
+        self.pingTimeout = settings.pingTimeout
     }
 
     /// The same hub with a reload's `relay:` settings, for the connections opened from now on.
     func with(settings: RelaySettings) -> SubscriberHub {
         SubscriberHub(
             relay: self.relay, registrations: self.registrations, history: self.history, envelopes: self.envelopes,
-            eventStreams: self.eventStreams, logger: self.logger, metrics: self.metrics, open: self.open, settings: settings
+            eventStreams: self.eventStreams, logger: self.logger, metrics: self.metrics, open: self.open, clock: self.clock,
+            settings: settings
         )
     }
 

@@ -22,7 +22,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
@@ -207,7 +206,10 @@ def run(driver, args):
     step(f"curl publish to cats must not arrive: {stale}")
     recipients = curl_publish(args, "cats", stale)
     print(f"  recipients: {recipients}")
-    time.sleep(1.5)
+    # Messages arrive in order: once a later one to dogs is shown, the one to cats would have been.
+    marker = f"hello-dogs-after-cats-{nonce}"
+    curl_publish(args, "dogs", marker)
+    wait_for(driver, f"{marker} in #messages", has_message(marker))
     if has_message(stale)(driver):
         raise Failure("a message for cats arrived after the topics were changed to dogs")
 

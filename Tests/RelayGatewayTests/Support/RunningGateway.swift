@@ -40,11 +40,13 @@ struct RunningGateway: Sendable {
     }
 
     /// Serves `yaml` for the duration of `body`; the whole run fails past `limit` (give tests
-    /// that do much work a limit that grows with it).
+    /// that do much work a limit that grows with it). Give a ``ManualClock`` to move the
+    /// gateway's time (token expiry, keepalive, TTLs and windows) instead of waiting for it.
     static func with<T: Sendable>(
         yaml: String,
         environment: [String: String] = [:],
         plugins: Plugins = .builtIn,
+        clock: any GatewayClock = SystemClock.system,
         logHandler: (@Sendable (String) -> any LogHandler)? = nil,
         limit: Duration = .seconds(60),
         _ body: @escaping @Sendable (RunningGateway) async throws -> T
@@ -53,7 +55,7 @@ struct RunningGateway: Sendable {
         let config = try ConfigLoader.parse(yaml: yaml, file: "test.yaml", environment: environment)
         let logger =
             logHandler.map { Logger(label: "relay-test", factory: $0) } ?? Logger(label: "relay-test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let gateway = try Gateway(config: config, plugins: plugins, logger: logger)
+        let gateway = try Gateway(config: config, plugins: plugins, logger: logger, clock: clock)
         let expected = config.listeners.count
         let (ports, portsContinuation) = AsyncStream.makeStream(of: (String, Int).self)
         return try await withTimeout(limit, "gateway test") {

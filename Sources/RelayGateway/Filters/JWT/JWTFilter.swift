@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import JWTKit
 import RelayConfig
+import RelayCore
 import RelayHTTP
 
 /// `type: jwt`: the request must carry a signed JWT (`Authorization: Bearer`, or `?token=` on a
@@ -15,14 +16,14 @@ import RelayHTTP
 /// checked after the signature, so a forged token learns nothing about them.
 struct JWTFilter: RequestFilter {
     static let plugin = FilterPlugin(type: "jwt", readsTokens: true, readsFiles: true) { declaration, environment throws(ConfigError) in
-        JWTFilter(settings: try JWTSettings(declaration, environment: environment), metrics: environment.metrics)
+        JWTFilter(settings: try JWTSettings(declaration, environment: environment), metrics: environment.metrics, clock: environment.clock)
     }
 
     let verifier: JWTVerifier
     let metrics: RelayMetrics
 
-    init(settings: JWTSettings, metrics: RelayMetrics) {
-        self.verifier = JWTVerifier(settings: settings)
+    init(settings: JWTSettings, metrics: RelayMetrics, clock: any GatewayClock) {
+        self.verifier = JWTVerifier(settings: settings, clock: clock)
         self.metrics = metrics
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import JWTKit
+import RelayCore
 import RelayHTTP
 import Synchronization
 
@@ -17,9 +18,12 @@ final class JWTVerifier: Sendable {
     /// verifier, so a rotated key never finds an old entry.
     private let verified = Mutex<[String: [String: JSONValue]]>([:])
     static let verifiedCapacity = 1024
+    /// Where `exp`, `nbf` and `iat` are checked against.
+    let clock: any GatewayClock
 
-    init(settings: JWTSettings) {
+    init(settings: JWTSettings, clock: any GatewayClock = SystemClock.system) {
         self.settings = settings
+        self.clock = clock
         self.collections = Task { [settings] in
             var collections: [String: JWTKeyCollection] = [:]
             for algorithm in settings.algorithms {
@@ -99,14 +103,14 @@ final class JWTVerifier: Sendable {
         } catch {
             throw Self.invalid("token signature does not verify")
         }
-        return try self.identity(from: claims, now: Date().timeIntervalSince1970)
+        return try self.identity(from: claims, now: self.clock.secondsSince1970)
     }
 
     /// The identity of a token whose signature verified lately, its claims checked now; nil when
     /// it must be verified (``identity(of:header:)``).
     func recentIdentity(of token: String) throws(HTTPError) -> RequestIdentity? {
         guard let claims = self.verified.withLock({ $0[token] }) else { return nil }
-        return try self.identity(from: claims, now: Date().timeIntervalSince1970)
+        return try self.identity(from: claims, now: self.clock.secondsSince1970)
     }
 
     /// The claims' checks, at `now` (seconds since 1970), and the identity they give.

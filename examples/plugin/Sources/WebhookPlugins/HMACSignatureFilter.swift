@@ -40,13 +40,16 @@ public struct HMACSignatureFilter: RequestFilter {
             timestampHeader: timestampField.rawName,
             windowSeconds: window
         )
-        return HMACSignatureFilter(check: check, signatureField: signatureField, timestampField: timestampField, refusals: refusals)
+        return HMACSignatureFilter(
+            check: check, signatureField: signatureField, timestampField: timestampField, refusals: refusals, clock: environment.clock)
     }
 
     let check: SignatureCheck
     let signatureField: HTTPField.Name
     let timestampField: HTTPField.Name
     let refusals: RefusalCounters
+    /// The gateway's clock: a test can move it past the window.
+    let clock: any GatewayClock
 
     public func handle(_ request: Request, context: RequestContext, next: any Responder) throws -> Reply {
         do throws(SignatureRefusal) {
@@ -54,7 +57,7 @@ public struct HMACSignatureFilter: RequestFilter {
                 signatureValue: request.headers.first(self.signatureField),
                 timestampValue: request.headers.first(self.timestampField),
                 body: request.body,
-                now: Int64(Date().timeIntervalSince1970)
+                now: Int64(self.clock.secondsSince1970)
             )
         } catch {
             self.refusals.count(error.reason)
