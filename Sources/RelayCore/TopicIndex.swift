@@ -4,18 +4,29 @@ import Synchronization
 ///
 /// Topics are spread over independently locked shards: publishes to different topics rarely meet
 /// on a lock, and no lock is held while messages are handed to connections.
+///
+/// The lookup a publish makes (``recipients(topic:userID:)``) is inlinable, so it is specialised
+/// for the gateway's connection type.
+@usableFromInline
 final class TopicIndex<Connection: RelayConnection>: Sendable {
-    private struct Subscribers {
-        var all: [ClientID: Connection] = [:]
-        var byUser: [Int: [ClientID: Connection]] = [:]
+    @usableFromInline
+    struct Subscribers {
+        @usableFromInline var all: [ClientID: Connection] = [:]
+        @usableFromInline var byUser: [Int: [ClientID: Connection]] = [:]
+
+        @usableFromInline init() {}
     }
 
-    private final class Shard: Sendable {
-        let topics = Mutex<[String: Subscribers]>([:])
+    @usableFromInline
+    final class Shard: Sendable {
+        @usableFromInline let topics = Mutex<[String: Subscribers]>([:])
+
+        @usableFromInline init() {}
     }
 
-    private let shards: [Shard]
+    @usableFromInline let shards: [Shard]
 
+    @usableFromInline
     init(shardCount: Int = 64) {
         self.shards = (0..<max(1, shardCount)).map { _ in Shard() }
     }
@@ -46,6 +57,7 @@ final class TopicIndex<Connection: RelayConnection>: Sendable {
     }
 
     /// The connections subscribed to `topic` (only those of `userID` when it is given).
+    @inlinable
     func recipients(topic: String, userID: Int?) -> [Connection] {
         self.shard(for: topic).topics.withLock { table in
             guard let subscribers = table[topic] else { return [] }
@@ -69,7 +81,14 @@ final class TopicIndex<Connection: RelayConnection>: Sendable {
         return counts
     }
 
-    private func shard(for topic: String) -> Shard {
-        self.shards[Int(UInt(bitPattern: topic.hashValue) % UInt(self.shards.count))]
+    /// FNV-1a over the topic's bytes: the shard needs a spread, not a seeded `Hasher` (the
+    /// dictionary in the shard hashes the topic again anyway), and this costs a tenth as much.
+    @inlinable
+    func shard(for topic: String) -> Shard {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in topic.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return self.shards[Int(hash % UInt64(self.shards.count))]
     }
 }

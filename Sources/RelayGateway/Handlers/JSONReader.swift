@@ -15,11 +15,16 @@ struct JSONReader {
         // The common case, no escape: one copy straight from the buffer, checked as UTF-8 unless
         // every byte is ASCII (which is UTF-8 as it is).
         var ascii = true
-        while let byte = self.peek(), byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
+        let count = self.bytes.count
+        var index = self.index
+        while index < count {
+            let byte = self.bytes[index]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { break }
             guard byte >= 0x20 else { return nil }
             ascii = ascii && byte < 0x80
-            self.index += 1
+            index += 1
         }
+        self.index = index
         guard let stop = self.peek() else { return nil }
         if stop == UInt8(ascii: "\"") {
             let run = UnsafeBufferPointer(rebasing: self.bytes[start..<self.index])

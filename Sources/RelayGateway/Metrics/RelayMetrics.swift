@@ -38,24 +38,7 @@ public final class RelayMetrics: Sendable {
     private let reloads: [Bool: Prometheus.Counter]
     private let lastReloadSuccess: Prometheus.Gauge
     /// One latency series per thread that publishes, created on first use.
-    nonisolated(unsafe) private static let timersOfThread = ThreadSpecificVariable<TimerBox>()
-    private let threadCount = Atomic<Int>(0)
-    private final class TimerBox {
-        /// Keyed by the metrics object.
-        var timers: [ObjectIdentifier: ThreadTimer] = [:]
-    }
-
-    /// A thread's series, and whose: the weak owner guards against a reused address. A class of
-    /// its own, so the hot path never looks up the generic histogram's type metadata.
-    private final class ThreadTimer {
-        weak var owner: RelayMetrics?
-        let histogram: Prometheus.DurationHistogram
-
-        init(owner: RelayMetrics, histogram: Prometheus.DurationHistogram) {
-            self.owner = owner
-            self.histogram = histogram
-        }
-    }
+    private let enqueueLatency = EnqueueLatency()
     private let connections: Prometheus.Gauge
     private let registrations: Prometheus.Gauge
     /// The log lines ``LogSink/standardOutput`` dropped, caught up with at each scrape.
@@ -66,11 +49,6 @@ public final class RelayMetrics: Sendable {
     private let deliveryTotal = Atomic<Int>(0)
     /// When this gateway started, for `uptime_seconds`.
     let startedAt = ContinuousClock.now
-
-    static let publishEnqueueBuckets: [Duration] = [
-        .microseconds(10), .microseconds(50), .microseconds(100), .microseconds(500),
-        .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100),
-    ]
 
     public init() {
         let registry = self.registry
@@ -120,31 +98,7 @@ public final class RelayMetrics: Sendable {
     /// Records the time a publish took to look up its recipients and hand them the frame, in the
     /// calling thread's own series.
     func recordPublishEnqueue(_ duration: Duration) {
-        let box: TimerBox
-        if let existing = Self.timersOfThread.currentValue {
-            box = existing
-        } else {
-            box = TimerBox()
-            Self.timersOfThread.currentValue = box
-        }
-        let key = ObjectIdentifier(self)
-        if let entry = box.timers[key], entry.owner === self {
-            return entry.histogram.recordNanoseconds(Self.nanoseconds(duration))
-        }
-        let index = self.threadCount.add(1, ordering: .relaxed).oldValue
-        let timer = self.registry.makeDurationHistogram(
-            descriptor: Self.descriptor(
-                "relay_publish_enqueue_seconds", "Time a publish took to find its recipients and hand them the message, per publishing thread"
-            ),
-            labels: [("thread", String(index))], buckets: Self.publishEnqueueBuckets
-        )
-        box.timers[key] = ThreadTimer(owner: self, histogram: timer)
-        timer.recordNanoseconds(Self.nanoseconds(duration))
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        self.enqueueLatency.record(duration)
     }
 
     /// Counts one publish and the recipients it reached.
@@ -200,6 +154,8 @@ public final class RelayMetrics: Sendable {
                 rendered = dropped
             }
         }
-        return ByteBuffer(bytes: self.registry.emitToBuffer())
+        var body = ByteBuffer(bytes: self.registry.emitToBuffer())
+        body.writeString(self.enqueueLatency.exposition())
+        return body
     }
 }
