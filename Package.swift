@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "relay-gateway", targets: ["relay-gateway"]),
         .library(name: "RelayGateway", targets: ["RelayGateway"]),
         .library(name: "RelayGatewayCLI", targets: ["RelayGatewayCLI"]),
+        // A gateway in a test, from a YAML string: what the gateway's tests and plugin authors use.
+        .library(name: "RelayGatewayTesting", targets: ["RelayGatewayTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
@@ -112,9 +114,13 @@ let package = Package(
             ]
         ),
         // Only the public API: proves a plugin outside the repo can do what it needs.
+        .target(
+            name: "RelayGatewayTesting",
+            dependencies: ["RelayGateway", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
         .testTarget(
             name: "PluginAPITests",
-            dependencies: ["RelayGateway", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: ["RelayGateway", "RelayGatewayTesting"]
         ),
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore", .product(name: "NIOPosix", package: "swift-nio")]),
         // The engine without a socket: its connection's state machine, and whole connections on
@@ -143,6 +149,7 @@ let package = Package(
             name: "RelayGatewayTests",
             dependencies: [
                 "RelayGateway",
+                "RelayGatewayTesting",
                 "RelayHTTP",
                 "RelayPostgres",
                 "RelayBench",

@@ -1,11 +1,11 @@
-import AsyncHTTPClient
 import Foundation
 import RelayGateway
+import RelayGatewayTesting
 import Synchronization
 import Testing
 
-// Of the gateway's modules, imports RelayGateway only (no @testable; AsyncHTTPClient is the test's
-// client): everything here is what a plugin outside the repo can write.
+// Of the gateway's modules, imports RelayGateway and RelayGatewayTesting only (no @testable):
+// everything here is what a plugin outside the repo can write and test with.
 
 /// `type: tenant`: requires `X-Tenant` to be one of `allowed`, and hands it on as an attribute.
 struct TenantFilter: RequestFilter {
@@ -101,44 +101,28 @@ let config = """
         let oneOff = ServicePlugin(name: "one_off") { _ in }
         let plugins = try Plugins.builtIn.adding(filters: [TenantFilter.plugin], handlers: [WhoAmIHandler.plugin], services: [ticks.plugin, oneOff])
         let clock = ManualClock()
-        let gateway = try Gateway(
-            config: try ConfigLoader.parse(yaml: config, file: "plugins.yaml", environment: [:]), plugins: plugins,
-            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: clock
-        )
-        let port = AsyncStream.makeStream(of: Int.self)
-        let serving = Task {
-            try await gateway.run(gracefulShutdownSignals: [], onListening: { _, bound in port.continuation.yield(bound) })
+        try await TestGateway.with(yaml: config, plugins: plugins, clock: clock) { gateway in
+            func get(_ path: String, tenant: String?) async throws -> (status: Int, body: String) {
+                let answer = try await gateway.request(.get, path, headers: tenant.map { [("X-Tenant", $0)] } ?? [])
+                return (answer.status, answer.body)
+            }
+
+            #expect(try await get("/whoami", tenant: "acme") == (200, #"{"tenant":"acme","user":7}"#))
+            #expect(try await get("/whoami?wait=1", tenant: "globex") == (200, #"{"tenant":"globex","user":7}"#))
+            let refused = try await get("/whoami", tenant: "initech")
+            #expect(refused.status == 403)
+            #expect(refused.body == #"{"error":"unknown tenant"}"#)
+            #expect(try await get("/whoami", tenant: nil).status == 403)
+
+            // The service ticked once at start; 10 s of its clock make it tick again.
+            // Waiting on the clock: the ticker's sleep and the gateway's registration sweeper.
+            try await eventually("the first tick, then the ticker asleep") { ticks.count.load(ordering: .relaxed) == 1 && clock.pending == 2 }
+            try await clock.advance(by: .seconds(10))
+            try await eventually("the second tick") { ticks.count.load(ordering: .relaxed) == 2 }
+            let metrics = try await get("/metrics", tenant: nil).body
+            #expect(metrics.contains(#"tenant_refused_total{filter="acme_only"} 2"#))
+            #expect(metrics.contains("ticker_ticks_total"))
         }
-        var ports = port.stream.makeAsyncIterator()
-        let bound = try #require(await ports.next())
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        func get(_ path: String, tenant: String?) async throws -> (status: UInt, body: String) {
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(bound)\(path)")
-            if let tenant { request.headers.add(name: "X-Tenant", value: tenant) }
-            let response = try await client.execute(request, timeout: .seconds(5))
-            let body = try await response.body.collect(upTo: 1 << 20)
-            return (response.status.code, String(buffer: body))
-        }
-
-        #expect(try await get("/whoami", tenant: "acme") == (200, #"{"tenant":"acme","user":7}"#))
-        #expect(try await get("/whoami?wait=1", tenant: "globex") == (200, #"{"tenant":"globex","user":7}"#))
-        let refused = try await get("/whoami", tenant: "initech")
-        #expect(refused.status == 403)
-        #expect(refused.body == #"{"error":"unknown tenant"}"#)
-        #expect(try await get("/whoami", tenant: nil).status == 403)
-
-        // The service ticked once at start; 10 s of its clock make it tick again.
-        // Waiting on the clock: the ticker's sleep and the gateway's registration sweeper.
-        try await eventually("the first tick, then the ticker asleep") { ticks.count.load(ordering: .relaxed) == 1 && clock.pending == 2 }
-        try await clock.advance(by: .seconds(10))
-        try await eventually("the second tick") { ticks.count.load(ordering: .relaxed) == 2 }
-        let metrics = try await get("/metrics", tenant: nil).body
-        #expect(metrics.contains(#"tenant_refused_total{filter="acme_only"} 2"#))
-        #expect(metrics.contains("ticker_ticks_total"))
-
-        try await client.shutdown()
-        serving.cancel()
-        _ = await serving.result
         let stopped = ticks.stopped.load(ordering: .relaxed)
         #expect(stopped, "the service stops with the gateway")
     }

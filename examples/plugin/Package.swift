@@ -15,7 +15,6 @@ let package = Package(
         // `name:` fixes the package's name whatever the clone's folder is called.
         .package(name: "relay-gateway", path: "../.."),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
-        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
     ],
     targets: [
@@ -38,8 +37,8 @@ let package = Package(
             dependencies: [
                 "WebhookPlugins",
                 .product(name: "RelayGateway", package: "relay-gateway"),
+                .product(name: "RelayGatewayTesting", package: "relay-gateway"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "WSClient", package: "swift-websocket"),
             ]
         ),

@@ -73,25 +73,3 @@ enum HTTP {
         }
     }
 }
-
-extension RunningGateway {
-    /// Registers `userID` and returns the subscribe URL.
-    func register(userID: Int, listener: String? = nil, headers: [(String, String)] = []) async throws -> String {
-        let answer = try await HTTP.post(self.url("/register", listener: listener), #"{"user_id": \#(userID)}"#, headers: headers)
-        guard answer.status == 200, let url = answer.json?["url"] as? String else {
-            throw TimedOut(what: "register failed: \(answer.status) \(answer.body)")
-        }
-        return url
-    }
-
-    /// Publishes and returns the recipient count.
-    func publish(topic: String, message: String, userID: Int? = nil, headers: [(String, String)] = []) async throws -> Int {
-        let user = userID.map { #", "user_id": \#($0)"# } ?? ""
-        let body = #"{"topic": "\#(topic)", "message": "\#(message)"\#(user)}"#
-        let answer = try await HTTP.post(self.url("/publish"), body, headers: headers)
-        guard answer.status == 200, let recipients = answer.json?["recipients"] as? Int else {
-            throw TimedOut(what: "publish failed: \(answer.status) \(answer.body)")
-        }
-        return recipients
-    }
-}
