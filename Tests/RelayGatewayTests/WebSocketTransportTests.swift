@@ -60,15 +60,17 @@ import Testing
     func protocolViolationsFailTheConnectionWithTheRightCode(name: String) throws {
         let (bytes, code, reason) = Self.violations[name]!
         let relay = Self.relay()
+        let healthy = try relay.subscribe(relay.relay.register(userID: 2).id)
         let subscriber = try relay.subscribe()
-        #expect(relay.relay.counts.connections == 1)
+        #expect(relay.relay.counts.connections == 2)
         try subscriber.send(bytes)
         let frames = try subscriber.frames()
         #expect(frames.count == 1, "\(name): \(frames)")
         #expect(frames.first?.closeCode == code, "\(name): \(frames)")
         #expect(frames.first?.closeReason == reason, "\(name)")
-        #expect(relay.relay.counts.connections == 0, "\(name): detached at once")
-        #expect(relay.publish("not for it") == 0)
+        #expect(relay.relay.counts.connections == 1, "\(name): detached at once")
+        #expect(relay.publish("still here") == 1)
+        #expect(try healthy.texts() == ["still here"], "\(name): the others stay served")
 
         // Nothing it sends afterwards is decoded or acted on: no pong, no pong frame, no new topics.
         try subscriber.send(Self.frame(opcode: 0x1, payload: Array("ping".utf8)))
