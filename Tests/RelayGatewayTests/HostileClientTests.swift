@@ -51,20 +51,13 @@ import Testing
         return socket
     }
 
-    /// Frames no client may send, by name, with the close code each must get.
+    /// Frames no client may send, by name, with the close code each must get: one per code on a
+    /// live socket, while others stay served. Every rule of RFC 6455 the transport enforces is
+    /// checked without a socket in `WebSocketTransportTests.protocolViolationsFailTheConnectionWithTheRightCode`.
     static let violations: [String: (bytes: [UInt8], code: Int)] = [
         "unmasked frame": (frame(opcode: 0x1, masked: false, payload: Array("ping".utf8)), 1002),
-        "reserved bit": (frame(opcode: 0x1, rsv: 0x40, payload: Array("ping".utf8)), 1002),
-        "unknown opcode": (frame(opcode: 0x3, payload: [1]), 1002),
-        "fragmented ping": (frame(opcode: 0x9, fin: false, payload: [1]), 1002),
-        "stray continuation": (frame(opcode: 0x0, payload: [1]), 1002),
         "invalid UTF-8": (frame(opcode: 0x1, payload: [0xFF, 0xFE, 0xFD]), 1007),
         "oversized frame": (frame(opcode: 0x1, payload: [UInt8](repeating: 0x61, count: 2000)), 1009),
-        "oversized fragments": (
-            frame(opcode: 0x1, fin: false, payload: [UInt8](repeating: 0x61, count: 800))
-                + frame(opcode: 0x0, payload: [UInt8](repeating: 0x61, count: 800)),
-            1009
-        ),
     ]
 
     @Test(arguments: violations.keys.sorted())

@@ -33,10 +33,11 @@ final class FlushBatch {
         self.eventLoop = eventLoop
     }
 
-    /// The batch of the event loop this code runs on.
+    /// The batch of the event loop this code runs on. A thread runs one event loop; one that has
+    /// run another before (a test's `EmbeddedEventLoop`, one per test) gets a batch of its own.
     static func current(on eventLoop: any EventLoop) -> FlushBatch {
         eventLoop.preconditionInEventLoop()
-        if let batch = self.perThread.currentValue {
+        if let batch = self.perThread.currentValue, batch.eventLoop === eventLoop {
             return batch
         }
         let batch = FlushBatch(eventLoop: eventLoop)
