@@ -58,7 +58,23 @@ import Testing
         "unmasked frame": (frame(opcode: 0x1, masked: false, payload: Array("ping".utf8)), 1002),
         "invalid UTF-8": (frame(opcode: 0x1, payload: [0xFF, 0xFE, 0xFD]), 1007),
         "oversized frame": (frame(opcode: 0x1, payload: [UInt8](repeating: 0x61, count: 2000)), 1009),
+        // What the gateway's own frame reader refuses, before any payload is read.
+        "fragmented control frame": (frame(opcode: 0x9, fin: false, payload: []), 1002),
+        "control frame over 125 bytes": (frame(opcode: 0x9, payload: [UInt8](repeating: 0, count: 126)), 1002),
+        "64-bit length past the limit, header only": ([0x81, 0xFF, 0, 0, 0x01, 0, 0, 0, 0, 0], 1009),
     ]
+
+    /// A frame that arrives a byte at a time is read whole, once: the reader keeps what is not yet a frame.
+    @Test func aFrameSentAByteAtATimeIsReadWhole() async throws {
+        try await RunningGateway.with(yaml: Self.yaml) { gateway in
+            let socket = try await Self.connectRaw(gateway)
+            for byte in Self.frame(opcode: 0x1, payload: Array("ping".utf8)) {
+                socket.send([byte])
+                try await Task.sleep(for: .milliseconds(2))  // Separate TCP segments, so each read ends inside the frame.
+            }
+            #expect(await socket.receive(timeout: .seconds(5), until: "pong") == [0x81, 0x04] + Array("pong".utf8))
+        }
+    }
 
     @Test(arguments: violations.keys.sorted())
     func protocolViolationsCloseWithTheRightCode(name: String) async throws {

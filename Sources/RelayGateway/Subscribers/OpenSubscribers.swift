@@ -17,8 +17,6 @@ final class OpenSubscribers: Sendable {
         _ = self.connections.withLock { $0.removeValue(forKey: ObjectIdentifier(connection)) }
     }
 
-    var count: Int { self.connections.withLock { $0.count } }
-
     /// Ends every connection of the listener `name` after what is already queued to it; returns how many.
     func endAll(on name: String, _ end: SubscriberEnd) -> Int {
         let open = self.connections.withLock { $0.values.filter { $0.listener == name } }

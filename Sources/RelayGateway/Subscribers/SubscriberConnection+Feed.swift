@@ -19,7 +19,7 @@ extension SubscriberConnection {
     }
 
     /// Whether positions are tracked and sent.
-    private var tracksPositions: Bool { self.envelopeMode || self.transport.carriesPositions }
+    private var tracksPositions: Bool { self.envelopeMode || self.transportCarriesPositions }
 
     /// Switches this client to envelope frames (there is no way back: its app reads envelopes).
     func enableEnvelopes() {
@@ -54,7 +54,7 @@ extension SubscriberConnection {
     /// Every topic's position, as an event id (``EventStreamFrame/id(_:)``), for transports that
     /// carry them; `topic` at `position` when given (a replay under way).
     private func positionsID(replaying topic: String? = nil, at position: StreamPosition? = nil) -> String? {
-        guard self.transport.carriesPositions else { return nil }
+        guard self.transportCarriesPositions else { return nil }
         var positions: [String: StreamPosition] = self.announced
         for (name, cursor) in self.cursors {
             positions[name] = StreamPosition(epoch: cursor.epoch, offset: cursor.last)
@@ -117,7 +117,7 @@ extension SubscriberConnection {
         guard self.tracksPositions, let history = self.hub.history else { return }
         for topic in topics.sorted() {
             let position = history.openStream(topic)
-            if self.transport.carriesPositions, self.cursors[topic] == nil {
+            if self.transportCarriesPositions, self.cursors[topic] == nil {
                 // Its position until a message of it arrives, so the first ids let a client resume every topic.
                 self.announced[topic] = position
             }

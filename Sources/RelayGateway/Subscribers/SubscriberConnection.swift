@@ -23,6 +23,8 @@ public final class SubscriberConnection: RelayConnection, @unchecked Sendable {
     let eventLoop: any EventLoop
     let clientID: ClientID
     let transport: any SubscriberTransport
+    /// The transport's ``SubscriberTransport/carriesPositions``, read once: every delivery asks.
+    let transportCarriesPositions: Bool
     /// What this gateway's subscribers share (the relay, limits, metrics).
     let hub: SubscriberHub
     /// What it keeps of the request that opened it, and its listener, for a reload's filters.
@@ -78,6 +80,7 @@ public final class SubscriberConnection: RelayConnection, @unchecked Sendable {
         self.listener = admission.listener
         self.endObservers = admission.takeEndObservers()
         self.transport = transport
+        self.transportCarriesPositions = transport.carriesPositions
         self.hub = hub
         self.eventLoop = eventLoop
         self.lastHeard = hub.clock.now
